@@ -1,0 +1,58 @@
+// The tasklog command line: each function adds one subcommand (with its --help) to the app.
+// A subcommand runs during CLI::App::parse and stores its process exit status in `exit_code`;
+// errors escape as exceptions, which main() reports.
+#pragma once
+
+#include "events/embedded_postgres.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tasklog::api {
+
+// tasklog serve [--database-url URL] [--listen HOST:PORT] [--home DIR] [-c key=value ...]
+void add_serve_command(CLI::App& app, int& exit_code);
+// tasklog migrate [--database-url URL] [--home DIR]
+void add_migrate_command(CLI::App& app, int& exit_code);
+// tasklog db start|stop|status [--home DIR]
+void add_db_command(CLI::App& app, int& exit_code);
+// tasklog rebuild [--database-url URL] [--home DIR]
+void add_rebuild_command(CLI::App& app, int& exit_code);
+// tasklog verify [--database-url URL] [--home DIR]   (exit 1 on any finding)
+void add_verify_command(CLI::App& app, int& exit_code);
+// tasklog context PROJECT_ID [--at POSITION] [--database-url URL] [--home DIR]
+void add_context_command(CLI::App& app, int& exit_code);
+
+// Where and how the embedded PostgreSQL runs, as given on the command line.
+struct EmbeddedClusterOptions {
+  std::string home = "./.tasklog";
+  std::vector<std::string> settings;
+
+  events::EmbeddedPostgresOptions launcher_options() const {
+    events::EmbeddedPostgresOptions options;
+    options.home = home;
+    options.settings = settings;
+    return options;
+  }
+};
+
+// --home (env TASKLOG_HOME), and with `with_settings` also -c/--set key=value.
+void add_embedded_cluster_options(CLI::App& command, EmbeddedClusterOptions& options, bool with_settings);
+
+// The database of a one-off command (rebuild, verify, context): --database-url, else the
+// embedded cluster under --home.
+struct DatabaseOptions {
+  std::string database_url;
+  EmbeddedClusterOptions cluster;
+};
+
+void add_database_options(CLI::App& command, DatabaseOptions& options);
+
+// Runs work(conninfo) on that database. An embedded cluster that was not running is started for
+// the command and stopped again afterwards, also when work throws.
+void with_database(const DatabaseOptions& options, const std::function<void(const std::string& conninfo)>& work);
+
+}  // namespace tasklog::api

@@ -1,0 +1,34 @@
+// The tasklog executable: logging set-up and the command line. Commands live in api/cli_*.cpp.
+#include "api/cli.hpp"
+
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+int main(int argc, char** argv) {
+  // Logs go to stderr so that stdout carries only command results (e.g. `db status`).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tasklog"));
+  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug, for instance
+
+  CLI::App app{"tasklog: an event-sourced task engine for AI coding agents and the people who watch them"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  tasklog::api::add_serve_command(app, exit_code);
+  tasklog::api::add_migrate_command(app, exit_code);
+  tasklog::api::add_db_command(app, exit_code);
+  tasklog::api::add_rebuild_command(app, exit_code);
+  tasklog::api::add_verify_command(app, exit_code);
+  tasklog::api::add_context_command(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,53 @@
+// What every tasklog benchmark shares: a PostgreSQL to measure on (its own embedded cluster
+// configured like the baselines' machine, or --database-url), the raw PostgreSQL baseline from
+// ../shared/baselines measured on the same cluster in the same run, and the markdown table.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tasklog::bench {
+
+// A database for a benchmark run: an embedded cluster under a temporary home (stopped and removed
+// at the end) unless a URL is given.
+class BenchDatabase {
+ public:
+  explicit BenchDatabase(std::optional<std::string> url);
+  ~BenchDatabase();
+  // conninfo of a freshly created, migrated database for one measurement.
+  std::string fresh_database(const std::string& name);
+  const std::string& admin_conninfo() const { return admin_; }
+
+ private:
+  struct Embedded;
+  std::unique_ptr<Embedded> embedded_;
+  std::string admin_;
+};
+
+struct RawAppend {
+  double tps = 0;
+  double rows_per_s = 0;
+};
+
+// Runs shared/baselines/raw_append.sh against conninfo; mode is "one" or "hundred".
+RawAppend raw_append(const std::string& conninfo, int clients, int seconds, const std::string& mode);
+
+// Where shared/baselines is: $TASKLOG_BASELINES, else <source>/../shared/baselines.
+std::string baselines_dir();
+
+// Runs `workers` threads calling op() until `seconds` pass; returns completed ops per second.
+// op returns false to count a failure (not counted in the rate).
+struct Throughput {
+  double per_second = 0;
+  std::uint64_t done = 0;
+  std::uint64_t failed = 0;
+};
+Throughput run_for(int workers, std::chrono::seconds duration, const std::function<bool(int worker)>& op);
+
+std::string today();  // YYYY-MM-DD, for the README's table
+
+}  // namespace tasklog::bench

@@ -1,0 +1,156 @@
+#include "core/json.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace tasklog {
+namespace {
+
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag |
+                                 rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag;
+
+// Forwards SAX events to the Document while enforcing the limits; returning false makes the
+// reader stop with kParseErrorTermination, which we turn into a validation error.
+class LimitingHandler {
+ public:
+  LimitingHandler(rapidjson::Document& doc, const JsonLimits& limits) : doc_(doc), limits_(limits) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return check_string(s, n) && doc_.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return check_string(s, n) && doc_.Key(s, n, copy); }
+  bool StartObject() { return enter() && doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { --depth_; return doc_.EndObject(n); }
+  bool StartArray() { return enter() && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { --depth_; return doc_.EndArray(n); }
+
+  std::string violation;
+
+ private:
+  bool enter() {
+    if (++depth_ > limits_.max_depth) {
+      violation = fmt::format("JSON nesting deeper than {} levels", limits_.max_depth);
+      return false;
+    }
+    return true;
+  }
+  bool check_string(const char* s, rapidjson::SizeType n) {
+    if (n > limits_.max_string_bytes) {
+      violation = fmt::format("a JSON string is longer than {} bytes", limits_.max_string_bytes);
+      return false;
+    }
+    if (std::find(s, s + n, '\0') != s + n) {
+      violation = "JSON strings may not contain U+0000";
+      return false;
+    }
+    return true;
+  }
+
+  rapidjson::Document& doc_;
+  const JsonLimits& limits_;
+  std::size_t depth_ = 0;
+};
+
+void write_canonical(const rapidjson::Value& v, rapidjson::Writer<rapidjson::StringBuffer>& w) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: w.Null(); return;
+    case rapidjson::kFalseType: w.Bool(false); return;
+    case rapidjson::kTrueType: w.Bool(true); return;
+    case rapidjson::kStringType: w.String(v.GetString(), v.GetStringLength()); return;
+    case rapidjson::kNumberType:
+      if (v.IsUint64()) w.Uint64(v.GetUint64());
+      else if (v.IsInt64()) w.Int64(v.GetInt64());
+      else {
+        const double d = v.GetDouble();
+        // jsonb's numeric has no negative zero; write the value it will give back.
+        w.Double(d == 0.0 ? 0.0 : d);
+      }
+      return;
+    case rapidjson::kArrayType:
+      w.StartArray();
+      for (const auto& item : v.GetArray()) write_canonical(item, w);
+      w.EndArray();
+      return;
+    case rapidjson::kObjectType: {
+      // Sort member pointers by key bytes; stable, so among duplicates the last one is kept.
+      std::vector<const rapidjson::Value::Member*> members;
+      members.reserve(v.MemberCount());
+      for (const auto& m : v.GetObject()) members.push_back(&m);
+      auto key = [](const rapidjson::Value::Member* m) {
+        return std::string_view(m->name.GetString(), m->name.GetStringLength());
+      };
+      std::stable_sort(members.begin(), members.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+      w.StartObject();
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i + 1 < members.size() && key(members[i]) == key(members[i + 1])) continue;
+        w.Key(members[i]->name.GetString(), members[i]->name.GetStringLength());
+        write_canonical(members[i]->value, w);
+      }
+      w.EndObject();
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void parse_json(std::string_view text, rapidjson::Document& doc, const JsonLimits& limits) {
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(ms);
+  LimitingHandler handler(doc, limits);
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document&) {
+    rapidjson::Reader reader;
+    result = reader.Parse<kParseFlags>(stream, handler);
+    return !result.IsError();
+  };
+  doc.Populate(generate);
+  if (!handler.violation.empty()) throw DomainError(ErrorCode::validation_failed, handler.violation);
+  if (result.IsError())
+    throw DomainError(ErrorCode::malformed_json,
+                      fmt::format("malformed JSON at offset {}: {}", result.Offset(),
+                                  rapidjson::GetParseError_En(result.Code())));
+  // kParseStopWhenDoneFlag lets us see trailing garbage ourselves (white space is fine).
+  for (std::size_t i = stream.Tell(); i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+      throw DomainError(ErrorCode::malformed_json, fmt::format("malformed JSON at offset {}: trailing characters", i));
+  }
+}
+
+std::string canonical_json(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  write_canonical(value, writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string canonical_json(std::string_view text) {
+  rapidjson::Document doc;
+  parse_json(text, doc, JsonLimits{.max_depth = 512, .max_string_bytes = std::size_t{1} << 30});
+  return canonical_json(doc);
+}
+
+std::string to_json(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace tasklog

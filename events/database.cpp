@@ -1,0 +1,20 @@
+#include "events/database.hpp"
+
+namespace tasklog::events {
+
+std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,
+                                                  const std::optional<std::string>& role) {
+  auto conn = std::make_unique<pqxx::connection>(conninfo);
+  if (role) {
+    pqxx::nontransaction tx(*conn);
+    tx.exec("SET ROLE " + tx.quote_name(*role));
+  }
+  return conn;
+}
+
+bool is_retryable(const pqxx::sql_error& e) {
+  const std::string& state = e.sqlstate();
+  return state == "40001" || state == "40P01" || state.rfind("08", 0) == 0 || state == "57P01";
+}
+
+}  // namespace tasklog::events

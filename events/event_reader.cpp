@@ -1,0 +1,54 @@
+#include "events/event_reader.hpp"
+
+#include "events/event_rows.hpp"
+
+namespace tasklog::events {
+namespace {
+
+const std::string kSelect = std::string("SELECT ") + kEventColumns + " FROM events ";
+
+void prepare_all(pqxx::connection_base& c) {
+  // prepare() of an existing name with the same text is a no-op; statements are prepared on the
+  // server lazily, at first use on each connection.
+  c.prepare("tasklog_read_stream", kSelect + "WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3");
+  c.prepare("tasklog_read_after", kSelect + "WHERE position > $1 ORDER BY position LIMIT $2");
+  c.prepare("tasklog_read_project", kSelect + "WHERE project_id = $1 AND position > $2 ORDER BY position LIMIT $3");
+  c.prepare("tasklog_read_task", kSelect + "WHERE task_id = $1 AND position > $2 ORDER BY position LIMIT $3");
+  c.prepare("tasklog_read_range", kSelect + "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
+  c.prepare("tasklog_read_head", "SELECT coalesce(max(position), 0) FROM events");
+}
+
+}  // namespace
+
+EventReader::EventReader(pqxx::transaction_base& tx) : tx_(tx) { prepare_all(tx.conn()); }
+
+std::vector<RecordedEvent> EventReader::rows(const pqxx::result& r) {
+  std::vector<RecordedEvent> out;
+  out.reserve(r.size());
+  for (const auto& row : r) out.push_back(event_from_row(row));
+  return out;
+}
+
+std::vector<RecordedEvent> EventReader::stream(const Uuid& stream_id, std::int64_t from_version, std::size_t limit) {
+  return rows(tx_.exec_prepared("tasklog_read_stream", to_string(stream_id), from_version, limit));
+}
+
+std::vector<RecordedEvent> EventReader::after(Position after, std::size_t limit) {
+  return rows(tx_.exec_prepared("tasklog_read_after", after, limit));
+}
+
+std::vector<RecordedEvent> EventReader::project_after(const Uuid& project_id, Position after, std::size_t limit) {
+  return rows(tx_.exec_prepared("tasklog_read_project", to_string(project_id), after, limit));
+}
+
+std::vector<RecordedEvent> EventReader::task_after(const Uuid& task_id, Position after, std::size_t limit) {
+  return rows(tx_.exec_prepared("tasklog_read_task", to_string(task_id), after, limit));
+}
+
+std::vector<RecordedEvent> EventReader::range(Position after, Position up_to, std::size_t limit) {
+  return rows(tx_.exec_prepared("tasklog_read_range", after, up_to, limit));
+}
+
+Position EventReader::head() { return tx_.exec_prepared("tasklog_read_head")[0][0].as<Position>(); }
+
+}  // namespace tasklog::events

@@ -1,0 +1,34 @@
+// EventReader: the read side of the log, as a query object over a caller's transaction (the
+// caller owns connections and chooses isolation). Every read is bounded and ordered by position.
+#pragma once
+
+#include "events/event.hpp"
+
+#include <pqxx/pqxx>
+
+#include <vector>
+
+namespace tasklog::events {
+
+class EventReader {
+ public:
+  explicit EventReader(pqxx::transaction_base& tx);
+
+  // One stream from a version (inclusive), in version order.
+  std::vector<RecordedEvent> stream(const Uuid& stream_id, std::int64_t from_version, std::size_t limit);
+  // Everything after a position.
+  std::vector<RecordedEvent> after(Position after, std::size_t limit);
+  // A project's (or a task's) timeline after a position.
+  std::vector<RecordedEvent> project_after(const Uuid& project_id, Position after, std::size_t limit);
+  std::vector<RecordedEvent> task_after(const Uuid& task_id, Position after, std::size_t limit);
+  // Events in (after, up_to], for replay up to a point.
+  std::vector<RecordedEvent> range(Position after, Position up_to, std::size_t limit);
+  // The last position, 0 for an empty log.
+  Position head();
+
+ private:
+  std::vector<RecordedEvent> rows(const pqxx::result& r);
+  pqxx::transaction_base& tx_;
+};
+
+}  // namespace tasklog::events

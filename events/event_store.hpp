@@ -1,0 +1,108 @@
+// EventStore: the only writer of the `events` table.
+//
+// One writer thread per EventStore (one per process) owns one connection and appends in batches:
+// every command that arrives while a batch commits joins the next one (group commit). A batch is
+// one transaction that takes the append advisory lock, reads the head, decides each command in
+// arrival order against state that includes the earlier commands of the same batch, assigns
+// positions and hashes, inserts, runs the inline projector, NOTIFYs and commits — then answers
+// every caller. Because positions are assigned under a lock held until commit, no position can
+// become visible after a larger one: readers following `position > cursor` never skip an event,
+// also with several processes appending to one database.
+//
+// A command that is refused (version conflict, idempotency conflict, a domain refusal from its
+// decider) answers only its own caller. An unexpected database error fails the batch's
+// transaction; the writer then re-runs each command of that batch alone, so one bad command
+// cannot fail the others.
+//
+// Thread-safety: append/execute/async_* may be called from any thread concurrently.
+#pragma once
+
+#include "events/event.hpp"
+
+#include <pqxx/pqxx>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tasklog::events {
+
+// What a decider sees: the append transaction, under the append lock.
+class AppendContext {
+ public:
+  virtual ~AppendContext() = default;
+  // Reads through this transaction see everything committed plus the events (and inline
+  // projections) of the commands decided earlier in the same batch.
+  virtual pqxx::transaction_base& tx() = 0;
+  // Current version of a stream, including this batch; 0 when it has no events.
+  virtual std::int64_t stream_version(const Uuid& stream_id) = 0;
+  // The recorded_at the events of this command will get (never before the log's last event).
+  virtual Timestamp now() const = 0;
+  // Position of the last event appended so far (committed or earlier in this batch).
+  virtual Position head() const = 0;
+};
+
+// Computes a command's events under the lock. May throw DomainError to refuse the command.
+// Must only read: it can be run again if its batch is retried.
+using Decider = std::function<std::vector<StreamAppend>(AppendContext&)>;
+
+// Runs inside the append transaction right after a group of events is inserted, so read models
+// commit atomically with the events (read-your-writes for the caller).
+using InlineProjector = std::function<void(pqxx::transaction_base&, const std::vector<RecordedEvent>&)>;
+
+struct AppendOutcome {
+  std::optional<AppendResult> result{};
+  std::exception_ptr error{};  // DomainError (or VersionConflict) for refusals; others are faults
+};
+using AppendCallback = std::function<void(AppendOutcome)>;
+
+struct EventStoreOptions {
+  std::string conninfo{};
+  std::optional<std::string> role = "tasklog_app";  // SET ROLE after connecting
+  std::size_t max_batch = 1024;                     // commands per transaction at most
+  int max_attempts = 4;                             // tries of a batch on retryable database errors
+  std::function<Timestamp()> clock{};                 // defaults to the system clock
+  InlineProjector projector{};                        // optional
+};
+
+struct EventStoreStats {
+  std::uint64_t batches = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t events = 0;
+  std::uint64_t largest_batch = 0;
+};
+
+class EventStore {
+ public:
+  explicit EventStore(EventStoreOptions options);
+  ~EventStore();  // finishes every queued command, then stops the writer
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Appends one command's events, all or nothing. Blocks until committed; throws the refusal.
+  AppendResult append(std::vector<StreamAppend> streams);
+  AppendResult execute(Decider decider);
+
+  // The same without blocking; the callback runs on the writer thread after commit, so it must
+  // be quick (post to your own executor).
+  void async_append(std::vector<StreamAppend> streams, AppendCallback done);
+  void async_execute(Decider decider, AppendCallback done);
+
+  // Stops accepting commands, answers the queued ones, joins the writer. Idempotent.
+  void stop();
+
+  EventStoreStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_{};
+};
+
+// Checks and canonicalizes the JSON of a command's events (payload and metadata must be objects).
+// Throws DomainError(validation_failed). append() calls it on the caller's thread, outside the lock.
+void canonicalize_events(std::vector<StreamAppend>& streams);
+
+}  // namespace tasklog::events

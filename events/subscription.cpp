@@ -1,0 +1,87 @@
+#include "events/subscription.hpp"
+
+#include "events/database.hpp"
+#include "events/event_reader.hpp"
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace tasklog::events {
+
+struct Subscription::Connection {
+  // A receiver that only records that something arrived; the payload (a position) is a hint we
+  // do not need, because every wake-up re-reads from the cursor.
+  class Receiver : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection_base& c, bool& flag) : pqxx::notification_receiver(c, kNotifyChannel), flag_(flag) {}
+    void operator()(const std::string&, int) override { flag_ = true; }
+
+   private:
+    bool& flag_;
+  };
+
+  std::unique_ptr<pqxx::connection> db;
+  std::unique_ptr<Receiver> receiver;
+  bool notified = false;
+};
+
+Subscription::Subscription(SubscriptionOptions options) : options_(std::move(options)), cursor_(options_.after) {}
+
+Subscription::~Subscription() = default;
+
+bool Subscription::connected() const { return conn_ && conn_->db && conn_->db->is_open(); }
+
+bool Subscription::ensure_connected() {
+  if (connected()) return true;
+  try {
+    auto c = std::make_unique<Connection>();
+    c->db = open_connection(options_.conninfo, options_.role);
+    c->receiver = std::make_unique<Connection::Receiver>(*c->db, c->notified);
+    c->db->get_notifs();  // issues the LISTEN now, before the first read, so no commit is missed
+    conn_ = std::move(c);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::debug("subscription: cannot connect: {}", e.what());
+    conn_.reset();
+    return false;
+  }
+}
+
+std::vector<RecordedEvent> Subscription::read() {
+  pqxx::read_transaction tx(*conn_->db);
+  auto events = EventReader(tx).after(cursor_, options_.batch_size);
+  if (!events.empty()) cursor_ = events.back().position;
+  return events;
+}
+
+std::vector<RecordedEvent> Subscription::next(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      if (ensure_connected()) {
+        conn_->notified = false;
+        auto events = read();
+        if (!events.empty()) return events;
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::milliseconds::zero()) return {};
+        const auto wait = std::min(std::chrono::duration_cast<std::chrono::microseconds>(left),
+                                   std::chrono::duration_cast<std::chrono::microseconds>(options_.poll_interval));
+        conn_->db->await_notification(static_cast<long>(wait.count() / 1000000), static_cast<long>(wait.count() % 1000000));
+        continue;  // notified or polled: read again from the cursor
+      }
+    } catch (const pqxx::broken_connection& e) {
+      spdlog::debug("subscription: connection lost: {}", e.what());
+      conn_.reset();
+    } catch (const pqxx::sql_error& e) {
+      if (!is_retryable(e)) throw;
+      conn_.reset();
+    }
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::milliseconds::zero()) return {};
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(left, options_.reconnect_delay));
+  }
+}
+
+}  // namespace tasklog::events

@@ -1,0 +1,72 @@
+#include "projections/fold.hpp"
+
+#include "events/event_reader.hpp"
+
+#include <fmt/format.h>
+
+namespace tasklog::projections {
+namespace {
+
+void fold_one(ProjectModel& model, const DecodedEvent& decoded, const FoldOptions& options) {
+  evolve(model, decoded.event, decoded.meta);
+  if (options.on_event) options.on_event(model, decoded);
+}
+
+}  // namespace
+
+FoldError::FoldError(Position position, const std::string& what)
+    : std::runtime_error(fmt::format("the event at position {} cannot be folded: {}", position, what)),
+      position_(position) {}
+
+DecodedEvent decode(const events::RecordedEvent& recorded) {
+  try {
+    return DecodedEvent{.event = decode_recorded(recorded), .meta = meta_of(recorded), .project_id = recorded.project_id};
+  } catch (const std::exception& e) {
+    throw FoldError(recorded.position, fmt::format("{} ({})", e.what(), recorded.type));
+  }
+}
+
+FoldResult fold_log(pqxx::transaction_base& tx, ProjectModels& models, Position after, Position up_to,
+                    const FoldOptions& options) {
+  events::EventReader reader(tx);
+  FoldResult result{.position = after, .events = 0};
+  while (result.position < up_to) {
+    const auto batch = reader.range(result.position, up_to, options.batch);
+    if (batch.empty()) break;
+    for (const auto& recorded : batch) {
+      const DecodedEvent decoded = decode(recorded);
+      fold_one(models[decoded.project_id], decoded, options);
+      result.position = recorded.position;
+      ++result.events;
+    }
+    if (options.progress) options.progress({result.position, up_to, result.events});
+  }
+  return result;
+}
+
+FoldResult fold_project(pqxx::transaction_base& tx, const Uuid& project_id, ProjectModel& model, Position after,
+                        Position up_to, const FoldOptions& options) {
+  events::EventReader reader(tx);
+  FoldResult result{.position = after, .events = 0};
+  Position cursor = after;
+  for (;;) {
+    // project_after has no upper bound: a batch may run past up_to, which ends the fold.
+    const auto batch = reader.project_after(project_id, cursor, options.batch);
+    if (batch.empty()) break;
+    for (const auto& recorded : batch) {
+      if (recorded.position > up_to) {
+        if (options.progress) options.progress({result.position, up_to, result.events});
+        return result;
+      }
+      fold_one(model, decode(recorded), options);
+      result.position = recorded.position;
+      ++result.events;
+    }
+    cursor = batch.back().position;
+    if (options.progress) options.progress({result.position, up_to, result.events});
+    if (batch.size() < options.batch) break;
+  }
+  return result;
+}
+
+}  // namespace tasklog::projections

@@ -1,0 +1,183 @@
+#include "projections/model_diff.hpp"
+
+#include "core/codec.hpp"
+#include "projections/read_model_tables.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace tasklog::projections {
+namespace {
+
+using tables::DependencyRow;
+using tables::MemberRow;
+using tables::Table;
+
+constexpr const char* kNoRow = "(no row)";
+constexpr const char* kRow = "(row)";
+
+template <class T>
+std::string text(const T& value) {
+  if constexpr (field_codec::IsOptional<T>::value) {
+    return value ? text(*value) : std::string("null");
+  } else {
+    rapidjson::Document doc;
+    field_codec::write(value, doc, doc.GetAllocator());
+    return to_json(doc);
+  }
+}
+
+// Every stored column of a row as JSON text, through the tables' one row <-> column mapping
+// (read_model_tables.hpp), so a difference is named by the column an operator would query.
+// Derived columns (members, dependencies) are rows of their own tables, compared as such.
+class ColumnTexts {
+ public:
+  static constexpr bool reads = false;
+  template <class T>
+  void operator()(std::string_view name, const T& value) {
+    columns.emplace_back(name, text(value));
+  }
+  template <class T>
+  void derived(std::string_view, const T&, std::string_view) {}
+
+  std::vector<std::pair<std::string_view, std::string>> columns;
+};
+
+template <class Row>
+std::vector<std::pair<std::string_view, std::string>> column_texts(const Row& row) {
+  ColumnTexts io;
+  Table<Row>::columns(io, row);
+  return std::move(io.columns);
+}
+
+template <class Row>
+std::optional<Difference> compare_row(const std::string& row_id, const Row& expected, const Row& found) {
+  const auto e = column_texts(expected);
+  const auto f = column_texts(found);
+  for (std::size_t i = 0; i < e.size(); ++i)
+    if (e[i].second != f[i].second)
+      return Difference{std::string(Table<Row>::name), row_id, std::string(e[i].first), e[i].second, f[i].second};
+  return std::nullopt;
+}
+
+template <class Row>
+Difference missing(const std::string& row_id, bool in_expected) {
+  return Difference{std::string(Table<Row>::name), row_id, "", in_expected ? kRow : kNoRow, in_expected ? kNoRow : kRow};
+}
+
+// Rows by key on both sides, in key order: the first missing, extra or differing row.
+template <class Row, class Key>
+std::optional<Difference> compare_rows(const std::map<Key, Row>& expected, const std::map<Key, Row>& found,
+                                       const std::function<std::string(const Key&)>& row_id) {
+  std::set<Key> keys;
+  for (const auto& [k, _] : expected) keys.insert(k);
+  for (const auto& [k, _] : found) keys.insert(k);
+  for (const Key& key : keys) {
+    const auto e = expected.find(key);
+    const auto f = found.find(key);
+    if (e == expected.end() || f == found.end()) return missing<Row>(row_id(key), e != expected.end());
+    if (auto d = compare_row(row_id(key), e->second, f->second)) return d;
+  }
+  return std::nullopt;
+}
+
+template <class Row>
+std::optional<Difference> compare_by_id(const std::map<Uuid, Row>& expected, const std::map<Uuid, Row>& found) {
+  return compare_rows<Row, Uuid>(expected, found, [](const Uuid& id) { return to_string(id); });
+}
+
+// The list tables: a row per (owner, member), its ordinal the place in the owner's list.
+std::map<Uuid, MemberRow> member_rows(const ProjectState& p) {
+  std::map<Uuid, MemberRow> rows;
+  for (std::size_t i = 0; i < p.members.size(); ++i)
+    rows.emplace(p.members[i].user_id, MemberRow{p.id, p.members[i], std::int64_t(i)});
+  return rows;
+}
+
+std::map<Uuid, DependencyRow> dependency_rows(const TaskState& t) {
+  std::map<Uuid, DependencyRow> rows;
+  for (std::size_t i = 0; i < t.dependencies.size(); ++i)
+    rows.emplace(t.dependencies[i], DependencyRow{t.id, t.dependencies[i], t.project_id, std::int64_t(i)});
+  return rows;
+}
+
+std::optional<Difference> compare_projects(const Uuid& id, const std::optional<ProjectState>& expected,
+                                           const std::optional<ProjectState>& found) {
+  if (!expected && !found) return std::nullopt;
+  if (!expected || !found) return missing<ProjectState>(to_string(id), expected.has_value());
+  if (auto d = compare_row(to_string(id), *expected, *found)) return d;
+  return compare_rows<MemberRow, Uuid>(member_rows(*expected), member_rows(*found),
+                                       [&](const Uuid& user) { return to_string(id) + "/" + to_string(user); });
+}
+
+std::optional<Difference> compare_tasks(const std::map<Uuid, TaskState>& expected, const std::map<Uuid, TaskState>& found) {
+  if (auto d = compare_by_id(expected, found)) return d;
+  for (const auto& [id, task] : expected) {
+    const std::string task_id = to_string(id);
+    if (auto d = compare_rows<DependencyRow, Uuid>(dependency_rows(task), dependency_rows(found.at(id)),
+                                                   [&](const Uuid& on) { return task_id + "/" + to_string(on); }))
+      return d;
+  }
+  return std::nullopt;
+}
+
+template <class Row, class Key>
+std::map<Uuid, Row> by_id(const std::vector<Row>& rows, Key key) {
+  std::map<Uuid, Row> out;
+  for (const Row& row : rows) out.emplace(std::invoke(key, row), row);
+  return out;
+}
+
+std::optional<Difference> compare_messages(const std::vector<MessageRow>& expected, const std::vector<MessageRow>& found) {
+  if (auto d = compare_by_id(by_id(expected, &MessageRow::id), by_id(found, &MessageRow::id))) return d;
+  // Same rows, so the same sizes: only the order that a load returns them in can still differ.
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    if (expected[i].id != found[i].id)
+      return Difference{"task_messages", to_string(expected[i].id), "(log order)", fmt::format("index {}", i),
+                        "a different index"};
+  return std::nullopt;
+}
+
+std::optional<Difference> compare_project(const Uuid& id, const ProjectModel& expected, const ProjectModel& found) {
+  if (auto d = compare_projects(id, expected.project, found.project)) return d;
+  if (auto d = compare_tasks(expected.tasks, found.tasks)) return d;
+  if (auto d = compare_by_id(expected.artifacts, found.artifacts)) return d;
+  if (auto d = compare_by_id(expected.checkpoints, found.checkpoints)) return d;
+  if (auto d = compare_by_id(expected.decisions, found.decisions)) return d;
+  if (auto d = compare_messages(expected.messages, found.messages)) return d;
+  // Equal in every column yet unequal: a member of a row type that no column holds.
+  if (!(expected == found)) return Difference{"(project)", to_string(id), "(a member no read-model column holds)", "", ""};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Difference::describe() const {
+  if (field.empty()) {
+    return expected == kNoRow ? fmt::format("{} row {}: stored, but the log has no such row", table, row)
+                              : fmt::format("{} row {}: missing (the log has it)", table, row);
+  }
+  return fmt::format("{} row {}, field {}: expected {}, found {}", table, row, field, expected, found);
+}
+
+std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found) {
+  static const ProjectModel kEmpty{};
+  std::set<Uuid> ids;
+  for (const auto& [k, _] : expected) ids.insert(k);
+  for (const auto& [k, _] : found) ids.insert(k);
+  for (const Uuid& id : ids) {
+    const auto e = expected.find(id);
+    const auto f = found.find(id);
+    // A project absent on one side compares as an empty model: its first row is reported missing.
+    if (auto d = compare_project(id, e == expected.end() ? kEmpty : e->second, f == found.end() ? kEmpty : f->second))
+      return d;
+  }
+  return std::nullopt;
+}
+
+}  // namespace tasklog::projections

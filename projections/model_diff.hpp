@@ -1,0 +1,29 @@
+// model_diff: the first difference between two sets of read models, named the way an operator
+// looks it up in the database — table, row id, column (the read-model tables' own mapping,
+// read_model_tables.hpp) — with both values. verify uses it to say precisely where the read
+// models left the fold of the log.
+#pragma once
+
+#include "projections/fold.hpp"
+
+#include <optional>
+#include <string>
+
+namespace tasklog::projections {
+
+struct Difference {
+  std::string table;     // read-model table: projects, project_members, tasks, task_dependencies, ...
+  std::string row;       // the row's id (a composite key joined by '/')
+  std::string field;     // the differing column; empty when the whole row is missing or extra
+  std::string expected;  // JSON text of the value the log implies ("(no row)" when it implies none)
+  std::string found;     // JSON text of the value stored ("(no row)" when none is stored)
+
+  std::string describe() const;
+  bool operator==(const Difference&) const = default;
+};
+
+// The first difference in a fixed order (projects by id; in each: project row, members, tasks,
+// dependencies, artifacts, checkpoints, decisions, messages), or nullopt when they are equal.
+std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found);
+
+}  // namespace tasklog::projections

@@ -1,0 +1,209 @@
+#include "projections/read_model_store.hpp"
+
+#include "projections/read_model_tables.hpp"
+#include "projections/row_changes.hpp"
+
+#include <fmt/format.h>
+
+namespace tasklog::projections {
+namespace {
+
+using namespace tables;
+
+template <class Row>
+std::vector<Row> decode_all(const pqxx::result& result) {
+  std::vector<Row> rows;
+  rows.reserve(result.size());
+  for (const auto& r : result) rows.push_back(decode<Row>(r));
+  return rows;
+}
+
+template <class Row>
+std::vector<Row> rows_by_id(pqxx::transaction_base& tx, std::string_view schema, const std::vector<Uuid>& ids) {
+  if (ids.empty()) return {};
+  return decode_all<Row>(
+      tx.exec(select_from<Row>(tx, schema, "x") + " WHERE x.id IN " + columns::id_list(tx, ids) + " ORDER BY x.id"));
+}
+
+template <class Row>
+std::optional<Row> row_by_id(pqxx::transaction_base& tx, std::string_view schema, const Uuid& id) {
+  auto rows = rows_by_id<Row>(tx, schema, {id});
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+// Bulk statements stay below this many bytes each: large enough that round trips do not matter,
+// small enough not to hold one huge string per table.
+constexpr std::size_t kStatementBytes = 4 << 20;
+
+template <class Row>
+void insert_in_chunks(pqxx::transaction_base& tx, std::string_view schema, const std::vector<Row>& rows) {
+  const std::string head = insert_head(column_infos<Row>(), qualified(tx, schema, Table<Row>::name));
+  std::string sql;
+  for (const Row& row : rows) {
+    sql += sql.empty() ? head : ", ";
+    append_values(sql, tx, row);
+    if (sql.size() >= kStatementBytes) {
+      tx.exec(sql);
+      sql.clear();
+    }
+  }
+  if (!sql.empty()) tx.exec(sql);
+}
+
+// The ORDER BY that matches choose_next_task's order for a strategy (ties by id, as uuids compare
+// bytewise in both places).
+std::string_view ready_order(PickStrategy strategy) {
+  switch (strategy) {
+    case PickStrategy::priority: return " ORDER BY x.priority_rank DESC, x.created_at, x.id";
+    case PickStrategy::oldest: return " ORDER BY x.created_at, x.id";
+    case PickStrategy::newest: return " ORDER BY x.created_at DESC, x.id";
+    case PickStrategy::dependencies: return " ORDER BY x.id";
+  }
+  return " ORDER BY x.id";
+}
+
+}  // namespace
+
+void create_read_model_schema(pqxx::transaction_base& tx, std::string_view schema) {
+  const std::string name(schema);
+  tx.exec("CREATE SCHEMA " + tx.quote_name(name));
+  tx.exec_params("SELECT public.tasklog_create_read_models($1)", name);
+}
+
+std::map<Uuid, ProjectModel> load_all(pqxx::transaction_base& tx, std::string_view schema) {
+  std::map<Uuid, ProjectModel> models;
+  for (auto& p : decode_all<ProjectState>(tx.exec(select_from<ProjectState>(tx, schema, "x"))))
+    models[p.id].project = std::move(p);
+  for (auto& t : decode_all<TaskState>(tx.exec(select_from<TaskState>(tx, schema, "x"))))
+    models[t.project_id].tasks.emplace(t.id, std::move(t));
+  for (auto& a : decode_all<ArtifactRow>(tx.exec(select_from<ArtifactRow>(tx, schema, "x"))))
+    models[a.project_id].artifacts.emplace(a.id, std::move(a));
+  for (auto& c : decode_all<CheckpointRow>(tx.exec(select_from<CheckpointRow>(tx, schema, "x"))))
+    models[c.project_id].checkpoints.emplace(c.id, std::move(c));
+  for (auto& d : decode_all<DecisionRow>(tx.exec(select_from<DecisionRow>(tx, schema, "x"))))
+    models[d.project_id].decisions.emplace(d.id, std::move(d));
+  for (auto& m : decode_all<MessageRow>(tx.exec(select_from<MessageRow>(tx, schema, "x") + " ORDER BY x.position")))
+    models[m.project_id].messages.push_back(std::move(m));
+  return models;
+}
+
+void write_all(pqxx::transaction_base& tx, std::string_view schema, const std::map<Uuid, ProjectModel>& models) {
+  std::vector<ProjectState> projects;
+  std::vector<MemberRow> members;
+  std::vector<TaskState> tasks;
+  std::vector<DependencyRow> edges;
+  std::vector<ArtifactRow> artifacts;
+  std::vector<CheckpointRow> checkpoints;
+  std::vector<DecisionRow> decisions;
+  std::vector<MessageRow> messages;
+  for (const auto& [id, model] : models) {
+    if (model.project) {
+      projects.push_back(*model.project);
+      std::ranges::move(member_rows(*model.project), std::back_inserter(members));
+    }
+    for (const auto& [task_id, task] : model.tasks) {
+      tasks.push_back(task);
+      std::ranges::move(dependency_rows(task), std::back_inserter(edges));
+    }
+    for (const auto& [artifact_id, a] : model.artifacts) artifacts.push_back(a);
+    for (const auto& [checkpoint_id, c] : model.checkpoints) checkpoints.push_back(c);
+    for (const auto& [decision_id, d] : model.decisions) decisions.push_back(d);
+    messages.insert(messages.end(), model.messages.begin(), model.messages.end());
+  }
+  insert_in_chunks(tx, schema, projects);
+  insert_in_chunks(tx, schema, members);
+  insert_in_chunks(tx, schema, tasks);
+  insert_in_chunks(tx, schema, edges);
+  insert_in_chunks(tx, schema, artifacts);
+  insert_in_chunks(tx, schema, checkpoints);
+  insert_in_chunks(tx, schema, decisions);
+  insert_in_chunks(tx, schema, messages);
+}
+
+void save_rows_touched_by(pqxx::transaction_base& tx, std::string_view schema, const ProjectModel& model,
+                          const DomainEvent& event) {
+  RowChanges changes;
+  changes.add(event);
+  std::string sql;
+  changes.append_sql(sql, tx, schema, [&](const Uuid&) { return &model; });
+  if (!sql.empty()) tx.exec(sql);
+}
+
+std::optional<ProjectState> load_project(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {
+  return row_by_id<ProjectState>(tx, schema, project_id);
+}
+
+std::optional<TaskState> load_task(pqxx::transaction_base& tx, const Uuid& task_id, std::string_view schema) {
+  return row_by_id<TaskState>(tx, schema, task_id);
+}
+
+std::optional<DecisionRow> load_decision(pqxx::transaction_base& tx, const Uuid& decision_id, std::string_view schema) {
+  return row_by_id<DecisionRow>(tx, schema, decision_id);
+}
+
+std::vector<ProjectState> load_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& ids, std::string_view schema) {
+  return rows_by_id<ProjectState>(tx, schema, ids);
+}
+
+std::vector<TaskState> load_tasks(pqxx::transaction_base& tx, const std::vector<Uuid>& ids, std::string_view schema) {
+  return rows_by_id<TaskState>(tx, schema, ids);
+}
+
+std::vector<DecisionRow> load_decisions(pqxx::transaction_base& tx, const std::vector<Uuid>& ids, std::string_view schema) {
+  return rows_by_id<DecisionRow>(tx, schema, ids);
+}
+
+namespace {
+
+// Rows of (id, status, depends_on or NULL), ordered by id then ordinal.
+TaskGraph graph_from(const pqxx::result& result) {
+  TaskGraph graph;
+  for (const auto& row : result) {
+    TaskNode& node = graph[columns::uuid_from(row[0].c_str(), "id")];
+    node.status = *parse_enum<TaskStatus>(row[1].c_str());
+    if (!row[2].is_null()) node.dependencies.push_back(columns::uuid_from(row[2].c_str(), "depends_on"));
+  }
+  return graph;
+}
+
+std::string graph_sql(pqxx::transaction_base& tx, std::string_view schema, std::string_view where) {
+  return fmt::format(
+      "SELECT t.id, t.status, d.depends_on FROM {} t LEFT JOIN {} d ON d.task_id = t.id WHERE {} "
+      "ORDER BY t.id, d.ordinal",
+      qualified(tx, schema, "tasks"), qualified(tx, schema, "task_dependencies"), where);
+}
+
+}  // namespace
+
+TaskGraph load_graph(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {
+  return graph_from(tx.exec_params(graph_sql(tx, schema, "t.project_id = $1"), to_string(project_id)));
+}
+
+TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const std::vector<Uuid>& task_ids, std::string_view schema) {
+  if (task_ids.empty()) return {};
+  return graph_from(tx.exec(graph_sql(tx, schema, "t.id IN " + columns::id_list(tx, task_ids))));
+}
+
+std::vector<TaskState> load_todo_tasks(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {
+  return decode_all<TaskState>(tx.exec_params(
+      select_from<TaskState>(tx, schema, "x") + " WHERE x.project_id = $1 AND x.status = 'todo' ORDER BY x.id",
+      to_string(project_id)));
+}
+
+std::vector<TaskState> load_ready_tasks(pqxx::transaction_base& tx, const Uuid& project_id, Timestamp now,
+                                        PickStrategy strategy, std::size_t limit, std::string_view schema) {
+  // The ready_tasks view's condition, at the caller's `now` instead of the server's.
+  std::string sql = select_from<TaskState>(tx, schema, "x") +
+                    " WHERE x.project_id = $1 AND x.status = 'todo'"
+                    " AND (x.next_retry_at IS NULL OR x.next_retry_at <= $2)"
+                    " AND (x.lease_expires_at IS NULL OR x.lease_expires_at <= $2)"
+                    " AND NOT EXISTS (SELECT 1 FROM " +
+                    qualified(tx, schema, "task_dependencies") + " d LEFT JOIN " + qualified(tx, schema, "tasks") +
+                    " dep ON dep.id = d.depends_on WHERE d.task_id = x.id AND dep.status IS DISTINCT FROM 'done')";
+  sql += ready_order(strategy);
+  if (limit > 0 && strategy != PickStrategy::dependencies) sql += fmt::format(" LIMIT {}", limit);
+  return decode_all<TaskState>(tx.exec_params(sql, to_string(project_id), columns::text_of(now)));
+}
+
+}  // namespace tasklog::projections

@@ -1,0 +1,99 @@
+#include "projections/read_model_tables.hpp"
+
+#include <fmt/format.h>
+
+namespace tasklog::projections::tables {
+
+pqxx::field ColumnReader::next(std::string_view name) {
+  if (index_ >= row_.size())
+    throw columns::BadColumn(fmt::format("the select list ends before column {}", name));
+  pqxx::field field = row_[index_++];
+  // The select list comes from the same mapping; a mismatch is a bug worth failing loudly on.
+  if (std::string_view(field.name()) != name)
+    throw columns::BadColumn(fmt::format("column {} read where the mapping expects {}", field.name(), name));
+  return field;
+}
+
+LeaseColumns LeaseColumns::of(const std::optional<Lease>& lease) {
+  if (!lease) return {};
+  return {lease->token, lease->agent, lease->acquired_at, lease->expires_at, lease->attempt};
+}
+
+std::optional<Lease> LeaseColumns::lease() const {
+  if (!token || !agent || !acquired_at || !expires_at || !attempt) return std::nullopt;
+  return Lease{*token, *agent, *acquired_at, *expires_at, *attempt};
+}
+
+std::string qualified(pqxx::transaction_base& tx, std::string_view schema, std::string_view table) {
+  return tx.quote_name(std::string(schema)) + "." + std::string(table);
+}
+
+std::string select_list(const std::vector<ColumnInfo>& infos, const std::string& quoted_schema, std::string_view alias) {
+  std::string out;
+  for (const ColumnInfo& c : infos) {
+    if (!out.empty()) out += ", ";
+    if (c.derived_sql.empty()) {
+      out += columns::select_expression(fmt::format("{}.{}", alias, c.name), c.name, c.timestamp);
+    } else {
+      out += fmt::format(fmt::runtime(c.derived_sql), fmt::arg("s", quoted_schema), fmt::arg("t", alias));
+      out += " AS ";
+      out += c.name;
+    }
+  }
+  return out;
+}
+
+std::string insert_head(const std::vector<ColumnInfo>& infos, const std::string& table) {
+  std::string out = "INSERT INTO " + table + " (";
+  bool first = true;
+  for (const ColumnInfo& c : infos) {
+    if (!c.derived_sql.empty()) continue;
+    if (!first) out += ", ";
+    first = false;
+    out += c.name;
+  }
+  return out + ") VALUES ";
+}
+
+namespace {
+
+bool in_key(std::string_view key, std::string_view column) {
+  for (std::size_t start = 0; start <= key.size();) {
+    const std::size_t comma = std::min(key.find(',', start), key.size());
+    std::string_view part = key.substr(start, comma - start);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part == column) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string upsert_tail(const std::vector<ColumnInfo>& infos, std::string_view key) {
+  std::string out = fmt::format(" ON CONFLICT ({}) DO UPDATE SET ", key);
+  bool first = true;
+  for (const ColumnInfo& c : infos) {
+    if (!c.derived_sql.empty() || in_key(key, c.name)) continue;
+    if (!first) out += ", ";
+    first = false;
+    out += fmt::format("{0} = EXCLUDED.{0}", c.name);
+  }
+  return out;
+}
+
+std::vector<MemberRow> member_rows(const ProjectState& project) {
+  std::vector<MemberRow> rows;
+  for (std::size_t i = 0; i < project.members.size(); ++i)
+    rows.push_back({project.id, project.members[i], static_cast<std::int64_t>(i)});
+  return rows;
+}
+
+std::vector<DependencyRow> dependency_rows(const TaskState& task) {
+  std::vector<DependencyRow> rows;
+  for (std::size_t i = 0; i < task.dependencies.size(); ++i)
+    rows.push_back({task.id, task.dependencies[i], task.project_id, static_cast<std::int64_t>(i)});
+  return rows;
+}
+
+}  // namespace tasklog::projections::tables

@@ -1,0 +1,58 @@
+// TaskEngine: runs domain commands against the event store. Each command is decided under the
+// append lock, inside the batch transaction, against read models that include every earlier
+// command (of this batch and of every other process), and its events are appended to one stream
+// with that stream's version as loaded, so a writer the read models did not see is caught as a
+// version conflict instead of being overwritten.
+//
+// Thread-safety: execute/async_execute may be called from any thread concurrently. new_id and
+// clock are called only from the store's writer thread, one command at a time.
+#pragma once
+
+#include "core/commands.hpp"
+#include "core/domain_events.hpp"
+#include "events/event_store.hpp"
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tasklog::projections {
+
+struct CommandOutcome {
+  events::AppendResult append;
+  std::vector<DomainEvent> events;  // what decide() produced, in append order
+};
+
+// Options for an EventStore that the engine drives: the application role and the inline projector
+// over the readmodel schema.
+events::EventStoreOptions engine_store_options(std::string conninfo);
+
+class TaskEngine {
+ public:
+  // new_id: fresh entity ids and lease tokens (default: random). clock: the `now` commands are
+  // decided at (default: the store's, which is also the events' recorded_at); tests inject one to
+  // move time forward without waiting.
+  explicit TaskEngine(events::EventStore& store, std::function<Uuid()> new_id = {},
+                      std::function<Timestamp()> clock = {});
+
+  // Blocks until committed. Throws the refusal (DomainError; VersionConflict is one).
+  // pick_next_task with no ready task returns no events.
+  CommandOutcome execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version = {});
+
+  // The same without blocking; `done` runs on the store's writer thread after commit with the
+  // outcome or the error, so it must be quick.
+  void async_execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
+                     std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done);
+
+ private:
+  events::Decider decider(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
+                          std::shared_ptr<std::vector<DomainEvent>> decided) const;
+
+  events::EventStore& store_;
+  std::function<Uuid()> new_id_;
+  std::function<Timestamp()> clock_;
+};
+
+}  // namespace tasklog::projections

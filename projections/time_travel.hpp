@@ -1,0 +1,27 @@
+// time_travel: a project as it was at position P, folded in memory from the project's own events
+// (the events_project_position index keeps the read proportional to the project). Nothing is
+// read from the read models, so it also answers for positions long past.
+#pragma once
+
+#include "projections/context_shape.hpp"
+#include "projections/fold.hpp"
+
+#include <pqxx/pqxx>
+
+#include <optional>
+
+namespace tasklog::projections {
+
+struct ProjectAt {
+  ProjectModel model;     // every read-model row of the project as of the position
+  Position position = 0;  // the project's last event at or before the requested position
+};
+
+// nullopt when the project has no event at or before `at`.
+std::optional<ProjectAt> project_at(pqxx::transaction_base& tx, const Uuid& project_id, Position at);
+
+// The project context (same shape and JSON as load_project_context) as of `at`.
+std::optional<ProjectContext> project_context_at(pqxx::transaction_base& tx, const Uuid& project_id, Position at,
+                                                 const ContextOptions& options = {});
+
+}  // namespace tasklog::projections

@@ -1,0 +1,52 @@
+#include "projections/verify.hpp"
+
+#include "events/event_reader.hpp"
+#include "projections/read_model_store.hpp"
+
+#include <fmt/format.h>
+
+namespace tasklog::projections {
+
+std::string VerifyReport::describe() const {
+  std::string out;
+  if (!chain.ok)
+    out += fmt::format("hash chain broken at position {}: {}\n", chain.first_bad.value_or(0), chain.reason);
+  if (unreadable) out += fmt::format("log unreadable: {}\n", unreadable->what());
+  if (difference) out += fmt::format("read models differ from the log: {}\n", difference->describe());
+  if (out.empty())
+    out = fmt::format("ok: {} events up to position {} chain-verified; read models of {} projects equal the fold\n",
+                      events_folded, position, projects);
+  return out;
+}
+
+VerifyReport verify_log_and_read_models(pqxx::connection_base& connection, const VerifyOptions& options) {
+  VerifyReport report;
+  // One snapshot for the chain, the fold and the read models: inline projections commit with
+  // their events, so within it the read models must equal the fold exactly.
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "verify");
+  report.position = events::EventReader(tx).head();
+
+  auto progress = [&](std::string_view stage) {
+    return [&options, stage, target = report.position](Position p) {
+      if (options.progress) options.progress(stage, {p, target, std::uint64_t(p)});
+    };
+  };
+  report.chain = events::verify_chain(tx, report.position, progress("chain"));
+
+  ProjectModels expected;
+  FoldOptions fold{.batch = options.batch};
+  if (options.progress)
+    fold.progress = [&options](const FoldProgress& p) { options.progress("fold", p); };
+  try {
+    report.events_folded = fold_log(tx, expected, 0, report.position, fold).events;
+  } catch (const FoldError& e) {
+    report.unreadable = e;
+    return report;
+  }
+  report.projects = expected.size();
+  report.difference = first_difference(expected, load_all(tx, options.schema));
+  tx.commit();
+  return report;
+}
+
+}  // namespace tasklog::projections

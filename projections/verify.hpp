@@ -1,0 +1,41 @@
+// verify: what an auditor runs to trust the database — the log's hash chain is intact, and the
+// read models equal the fold of the log. Both are read in one snapshot, so a server appending at
+// the same time cannot make them disagree.
+#pragma once
+
+#include "events/chain.hpp"
+#include "projections/fold.hpp"
+#include "projections/model_diff.hpp"
+#include "projections/read_model_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace tasklog::projections {
+
+struct VerifyOptions {
+  std::string schema{kReadSchema};  // the read models to compare
+  std::size_t batch = 5000;
+  // Called with what is being checked ("chain", "fold") and how far it got.
+  std::function<void(std::string_view stage, const FoldProgress&)> progress{};
+};
+
+struct VerifyReport {
+  Position position = 0;       // the snapshot's head: everything up to here was checked
+  events::ChainReport chain{};
+  std::optional<FoldError> unreadable{};     // an event the fold could not read (then no comparison)
+  std::optional<Difference> difference{};    // the first read-model row that differs from the fold
+  std::uint64_t events_folded = 0;
+  std::size_t projects = 0;
+
+  bool ok() const { return chain.ok && !unreadable && !difference; }
+  // One line per finding, for a person; "ok ..." when there is none.
+  std::string describe() const;
+};
+
+VerifyReport verify_log_and_read_models(pqxx::connection_base& connection, const VerifyOptions& options = {});
+
+}  // namespace tasklog::projections

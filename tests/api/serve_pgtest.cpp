@@ -1,0 +1,264 @@
+// The tasklog binary ($TASKLOG_BINARY) with its embedded PostgreSQL in a temporary TASKLOG_HOME:
+// serve comes up migrated, stops on SIGTERM/SIGINT taking PostgreSQL down, keeps data across
+// restarts, and starts again after kill -9 of tasklog and PostgreSQL, or of tasklog alone.
+// Also `tasklog db start|status|stop` and `tasklog migrate` on the embedded cluster.
+#include "events/child_process.hpp"
+#include "events/embedded_postgres.hpp"
+#include "events/migrator.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/sql.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace tasklog::api {
+namespace {
+
+using namespace std::chrono_literals;
+using events::EmbeddedPostgres;
+using tasklog::testing::eventually;
+using tasklog::testing::TempDir;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Pids whose parent is `parent` (a postmaster's backends and auxiliary processes).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
+    const auto stat = read_file(entry.path() / "stat");
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream rest(stat.substr(paren + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) children.push_back(std::stoi(name));
+  }
+  return children;
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* binary = std::getenv("TASKLOG_BINARY");
+    ASSERT_NE(binary, nullptr) << "TASKLOG_BINARY must name the tasklog executable (ctest sets it)";
+    binary_ = binary;
+  }
+
+  void TearDown() override {
+    if (serve_pid_ > 0) {
+      kill(serve_pid_, SIGKILL);
+      events::wait_for_exit(serve_pid_);
+    }
+    try {
+      EmbeddedPostgres(options()).stop();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "could not stop the test cluster: " << e.what();
+    }
+    // What tasklog said, for a failing test.
+    if (HasFailure()) std::cerr << "--- tasklog output:\n" << read_file(output_file()) << "--- end\n";
+  }
+
+  fs::path home() const { return dir_.path() / "home"; }
+  fs::path output_file() const { return dir_.path() / "tasklog.out"; }
+  events::EmbeddedPostgresOptions options() const {
+    events::EmbeddedPostgresOptions o;
+    o.home = home();
+    return o;
+  }
+
+  // Runs tasklog with TASKLOG_HOME=home(); its stdout and stderr are appended to output_file().
+  pid_t spawn_tasklog(std::vector<std::string> args) {
+    const int out = open(output_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    args.insert(args.begin(), binary_);
+    const pid_t pid = events::spawn({.argv = std::move(args),
+                                     .env = {"TASKLOG_HOME=" + home().string()},
+                                     .run_as = std::nullopt,
+                                     .output_fd = out,
+                                     .detach = false});
+    close(out);
+    return pid;
+  }
+
+  int run_tasklog(std::vector<std::string> args) { return events::wait_for_exit(spawn_tasklog(std::move(args))); }
+
+  void start_serve() {
+    ready_lines_seen_ = ready_lines();
+    serve_pid_ = spawn_tasklog({"serve"});
+  }
+
+  // serve logs this line once migrated and about to wait for signals; counting the lines tells
+  // this run's readiness from an earlier run's (an adopted server is ready before tasklog is).
+  std::size_t ready_lines() const {
+    const auto output = read_file(output_file());
+    std::size_t n = 0;
+    for (auto at = output.find("tasklog ready"); at != std::string::npos; at = output.find("tasklog ready", at + 1)) ++n;
+    return n;
+  }
+
+  // Ready = the embedded server accepts connections and every migration is recorded.
+  bool serve_ready() const {
+    try {
+      return query_one("SELECT count(*) FROM schema_migrations") ==
+             std::to_string(events::embedded_migrations().size());
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  void wait_until_serving() {
+    std::optional<int> exited;
+    ASSERT_TRUE(eventually(
+        [&] {
+          exited = events::try_wait(serve_pid_);
+          return exited.has_value() || ready_lines() > ready_lines_seen_;
+        },
+        120s))
+        << "tasklog serve did not become ready";
+    if (exited) serve_pid_ = 0;  // already reaped
+    ASSERT_FALSE(exited.has_value()) << "tasklog serve exited with status " << *exited;
+    EXPECT_TRUE(serve_ready());
+  }
+
+  // Sends `signal` and expects a clean exit with PostgreSQL stopped.
+  void stop_serve(int signal) {
+    const auto postmaster = EmbeddedPostgres(options()).running();
+    ASSERT_TRUE(postmaster.has_value());
+    kill(serve_pid_, signal);
+    std::optional<int> status;
+    ASSERT_TRUE(eventually([&] { return (status = events::try_wait(serve_pid_)).has_value(); }, 60s));
+    serve_pid_ = 0;
+    EXPECT_EQ(*status, 0);
+    EXPECT_FALSE(events::process_alive(postmaster->pid));
+    EXPECT_FALSE(EmbeddedPostgres(options()).running().has_value());
+  }
+
+  void kill_serve_with_sigkill() {
+    kill(serve_pid_, SIGKILL);
+    EXPECT_EQ(events::wait_for_exit(serve_pid_), 128 + SIGKILL);
+    serve_pid_ = 0;
+  }
+
+  std::string query_one(const std::string& sql) const {
+    return tasklog::testing::query_value(EmbeddedPostgres(options()).conninfo(), sql);
+  }
+
+  TempDir dir_;
+  std::string binary_;
+  pid_t serve_pid_ = 0;
+  std::size_t ready_lines_seen_ = 0;
+};
+
+TEST_F(ServeTest, ServeStartsAMigratedEmbeddedPostgresAndStopsItOnSigterm) {
+  start_serve();
+  wait_until_serving();
+  EXPECT_TRUE(events::Migrator(EmbeddedPostgres(options()).conninfo()).is_current(events::embedded_migrations()));
+  stop_serve(SIGTERM);
+  EXPECT_THAT(read_file(output_file()), ::testing::HasSubstr("received signal"));
+}
+
+TEST_F(ServeTest, RestartKeepsTheData) {
+  start_serve();
+  wait_until_serving();
+  query_one("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')");
+  stop_serve(SIGTERM);
+
+  start_serve();
+  wait_until_serving();
+  EXPECT_EQ(query_one("SELECT note FROM kept"), "still here");
+  stop_serve(SIGINT);
+}
+
+TEST_F(ServeTest, StartsAfterKill9OfTasklogAndPostgres) {
+  start_serve();
+  wait_until_serving();
+  query_one("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('committed before the crash')");
+  const auto postmaster = EmbeddedPostgres(options()).running();
+  ASSERT_TRUE(postmaster.has_value());
+  const auto backends = children_of(postmaster->pid);
+  ASSERT_FALSE(backends.empty());
+
+  kill_serve_with_sigkill();
+  kill(postmaster->pid, SIGKILL);
+  for (pid_t backend : backends) kill(backend, SIGKILL);
+  ASSERT_TRUE(events::wait_until_gone(postmaster->pid, 30s));
+  for (pid_t backend : backends) ASSERT_TRUE(events::wait_until_gone(backend, 30s));
+  ASSERT_TRUE(fs::exists(home() / "data" / "postmaster.pid"));  // stale, as after a power cut
+
+  start_serve();
+  wait_until_serving();
+  EXPECT_EQ(query_one("SELECT note FROM kept"), "committed before the crash");
+  stop_serve(SIGTERM);
+}
+
+TEST_F(ServeTest, AdoptsItsPostgresAfterKill9OfTasklogOnly) {
+  start_serve();
+  wait_until_serving();
+  const auto postmaster = EmbeddedPostgres(options()).running();
+  ASSERT_TRUE(postmaster.has_value());
+
+  kill_serve_with_sigkill();
+  EXPECT_TRUE(events::process_alive(postmaster->pid));
+
+  start_serve();
+  wait_until_serving();
+  ASSERT_TRUE(EmbeddedPostgres(options()).running().has_value());
+  EXPECT_EQ(EmbeddedPostgres(options()).running()->pid, postmaster->pid);  // the same server, adopted
+  stop_serve(SIGTERM);  // and the adopter owns it now: it stops it
+}
+
+TEST_F(ServeTest, DbStartStatusStopManageTheClusterByHand) {
+  EXPECT_EQ(run_tasklog({"db", "status"}), 3);
+  EXPECT_EQ(run_tasklog({"db", "start", "-c", "max_connections=50"}), 0);
+  EXPECT_EQ(query_one("SHOW max_connections"), "50");
+  EXPECT_EQ(run_tasklog({"db", "status"}), 0);
+  const auto output = read_file(output_file());
+  EXPECT_THAT(output, ::testing::HasSubstr("running: pid " + std::to_string(EmbeddedPostgres(options()).running()->pid)));
+  EXPECT_THAT(output, ::testing::HasSubstr("conninfo: " + EmbeddedPostgres(options()).conninfo()));
+  EXPECT_EQ(run_tasklog({"db", "stop"}), 0);
+  EXPECT_EQ(run_tasklog({"db", "status"}), 3);
+  EXPECT_EQ(run_tasklog({"db", "stop"}), 0);  // stopping a stopped cluster is fine
+}
+
+TEST_F(ServeTest, MigrateWithoutAUrlMigratesTheEmbeddedClusterAndLeavesItAsItWas) {
+  EXPECT_EQ(run_tasklog({"migrate"}), 0);
+  EXPECT_FALSE(EmbeddedPostgres(options()).running().has_value());  // it started it, so it stopped it
+
+  EXPECT_EQ(run_tasklog({"db", "start"}), 0);
+  EXPECT_EQ(run_tasklog({"migrate"}), 0);
+  EXPECT_TRUE(EmbeddedPostgres(options()).running().has_value());  // it found it running: still running
+  EXPECT_TRUE(serve_ready());
+}
+
+TEST_F(ServeTest, EveryCommandHasHelp) {
+  for (const auto& command : std::vector<std::vector<std::string>>{
+           {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"db", "--help"}, {"db", "start", "--help"},
+           {"db", "stop", "--help"}, {"db", "status", "--help"}}) {
+    EXPECT_EQ(run_tasklog(command), 0) << command.front();
+  }
+  EXPECT_THAT(read_file(output_file()), ::testing::HasSubstr("--database-url"));
+  EXPECT_NE(run_tasklog({"serve", "--listen", "nonsense"}), 0);
+  EXPECT_FALSE(fs::exists(home()));  // refused before touching anything
+}
+
+}  // namespace
+}  // namespace tasklog::api

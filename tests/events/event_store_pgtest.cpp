@@ -1,0 +1,341 @@
+// EventStore against a real PostgreSQL: expected versions, idempotency, immutability, reads,
+// batching isolation, and wake-ups.
+#include "events/chain.hpp"
+#include "events/canonical.hpp"
+#include "events/event_reader.hpp"
+#include "events/subscription.hpp"
+#include "tests/events/event_log_fixture.hpp"
+
+#include <future>
+#include <gmock/gmock.h>
+#include <thread>
+
+namespace tasklog::events::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST_F(EventLogTest, AppendAssignsPositionsVersionsAndChain) {
+  const Uuid s = random_id();
+  StreamAppend two{s, "task", ExpectedVersion::no_stream(), {make_event(project), make_event(project)}};
+  auto r = store->append({two});
+  ASSERT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.events[0].position, 1);
+  EXPECT_EQ(r.events[1].position, 2);
+  EXPECT_EQ(r.events[0].version, 1);
+  EXPECT_EQ(r.events[1].version, 2);
+  EXPECT_EQ(r.events[0].prev_hash, Sha256Digest{});
+  EXPECT_EQ(r.events[1].prev_hash, r.events[0].hash);
+  EXPECT_FALSE(r.replayed);
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_TRUE(verify_chain(tx).ok);
+}
+
+TEST_F(EventLogTest, ExpectedVersionAnyNoStreamAndExact) {
+  const Uuid s = random_id();
+  store->append({one_event(s, project, ExpectedVersion::no_stream())});
+  store->append({one_event(s, project, ExpectedVersion::any())});
+  auto r = store->append({one_event(s, project, ExpectedVersion::exact(2))});
+  EXPECT_EQ(r.events[0].version, 3);
+}
+
+TEST_F(EventLogTest, VersionConflictCarriesTheCurrentVersionAndAppendsNothing) {
+  const Uuid s = random_id();
+  store->append({one_event(s, project)});
+  store->append({one_event(s, project)});
+  const auto before = count_events();
+  try {
+    store->append({one_event(s, project, ExpectedVersion::exact(1))});
+    FAIL() << "expected a conflict";
+  } catch (const VersionConflict& e) {
+    EXPECT_EQ(e.code(), ErrorCode::version_conflict);
+    EXPECT_EQ(e.current_version(), 2);
+    EXPECT_EQ(e.stream_id(), s);
+    EXPECT_THAT(e.details_json(), HasSubstr(R"("current_version":2)"));
+  }
+  EXPECT_THROW(store->append({one_event(s, project, ExpectedVersion::no_stream())}), VersionConflict);
+  EXPECT_THROW(store->append({one_event(random_id(), project, ExpectedVersion::exact(1))}), VersionConflict);
+  EXPECT_EQ(count_events(), before);
+}
+
+TEST_F(EventLogTest, CommandIsAllOrNothingAcrossStreams) {
+  const Uuid a = random_id(), b = random_id();
+  store->append({one_event(b, project)});
+  EXPECT_THROW(store->append({one_event(a, project, ExpectedVersion::no_stream()),
+                              one_event(b, project, ExpectedVersion::no_stream())}),
+               VersionConflict);
+  EXPECT_EQ(count_events(), 1);
+}
+
+TEST_F(EventLogTest, RetryWithTheSameEventIdReturnsTheOriginalAndStoresNothing) {
+  const Uuid s = random_id();
+  auto cmd = one_event(s, project, ExpectedVersion::no_stream());
+  auto first = store->append({cmd});
+  store->append({one_event(random_id(), project)});
+  // Even though the expected version would now conflict, a retry is recognised by its event id.
+  auto again = store->append({cmd});
+  EXPECT_TRUE(again.replayed);
+  ASSERT_EQ(again.events.size(), 1u);
+  EXPECT_EQ(again.events[0].position, first.events[0].position);
+  EXPECT_EQ(again.events[0].hash, first.events[0].hash);
+  EXPECT_EQ(count_events(), 2);
+}
+
+TEST_F(EventLogTest, RetryWithReformattedButEqualJsonIsStillTheSameEvent) {
+  auto cmd = one_event(random_id(), project, ExpectedVersion::any(), R"({"b":2,"a":1})");
+  store->append({cmd});
+  cmd.events[0].payload = R"({ "a": 1, "b": 2 })";
+  EXPECT_TRUE(store->append({cmd}).replayed);
+}
+
+TEST_F(EventLogTest, ReusedEventIdWithAnotherPayloadIsRefused) {
+  auto cmd = one_event(random_id(), project, ExpectedVersion::any(), R"({"n":1})");
+  store->append({cmd});
+  cmd.events[0].payload = R"({"n":2})";
+  try {
+    store->append({cmd});
+    FAIL();
+  } catch (const DomainError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::idempotency_conflict);
+  }
+  EXPECT_EQ(count_events(), 1);
+}
+
+TEST_F(EventLogTest, InvalidJsonIsAValidationErrorAndStoresNothing) {
+  auto bad = one_event(random_id(), project, ExpectedVersion::any(), "[1,2]");
+  EXPECT_THROW(store->append({bad}), DomainError);
+  bad.events[0].payload = "{not json";
+  EXPECT_THROW(store->append({bad}), DomainError);
+  auto twice = one_event(random_id(), project);
+  twice.events.push_back(twice.events[0]);
+  EXPECT_THROW(store->append({twice}), DomainError);
+  EXPECT_EQ(count_events(), 0);
+}
+
+TEST_F(EventLogTest, ARefusedCommandInABatchDoesNotFailTheOthers) {
+  const Uuid contested = random_id();
+  store->append({one_event(contested, project)});
+  constexpr int kCommands = 200;
+  std::vector<std::future<AppendOutcome>> outcomes;
+  for (int i = 0; i < kCommands; ++i) {
+    auto p = std::make_shared<std::promise<AppendOutcome>>();
+    outcomes.push_back(p->get_future());
+    // Every 10th command expects a version the stream does not have.
+    auto cmd = i % 10 == 0 ? one_event(contested, project, ExpectedVersion::exact(99)) : one_event(random_id(), project);
+    store->async_append({cmd}, [p](AppendOutcome o) { p->set_value(std::move(o)); });
+  }
+  int ok = 0, refused = 0;
+  for (auto& f : outcomes) {
+    auto o = f.get();
+    if (o.result) ++ok;
+    else {
+      ++refused;
+      EXPECT_THROW(std::rethrow_exception(o.error), VersionConflict);
+    }
+  }
+  EXPECT_EQ(ok, kCommands - kCommands / 10);
+  EXPECT_EQ(refused, kCommands / 10);
+  EXPECT_EQ(count_events(), 1 + ok);
+  EXPECT_GT(store->stats().largest_batch, 1u) << "async appends should have been grouped";
+}
+
+TEST_F(EventLogTest, DeciderSeesEarlierCommandsOfTheSameBatch) {
+  const Uuid s = random_id();
+  constexpr int kCommands = 50;
+  std::vector<std::future<AppendOutcome>> futures;
+  for (int i = 0; i < kCommands; ++i) {
+    auto p = std::make_shared<std::promise<AppendOutcome>>();
+    futures.push_back(p->get_future());
+    // Each decider appends exactly at the version it reads: only possible if it sees the others.
+    store->async_execute(
+        [this, s](AppendContext& ctx) {
+          const auto v = ctx.stream_version(s);
+          auto n = ctx.tx().exec_params("SELECT count(*) FROM events WHERE stream_id = $1", to_string(s))[0][0].as<long long>();
+          EXPECT_EQ(n, v);
+          return std::vector<StreamAppend>{one_event(s, project, ExpectedVersion::exact(v))};
+        },
+        [p](AppendOutcome o) { p->set_value(std::move(o)); });
+  }
+  for (auto& f : futures) {
+    auto o = f.get();
+    ASSERT_TRUE(o.result.has_value());
+  }
+  EXPECT_EQ(count_events(), kCommands);
+}
+
+TEST_F(EventLogTest, DeciderRefusalAnswersOnlyItsCaller) {
+  EXPECT_THROW(store->execute([](AppendContext&) -> std::vector<StreamAppend> {
+    throw DomainError(ErrorCode::illegal_transition, "no");
+  }),
+               DomainError);
+  auto r = store->execute([this](AppendContext&) { return std::vector<StreamAppend>{one_event(random_id(), project)}; });
+  EXPECT_EQ(r.events.size(), 1u);
+}
+
+TEST_F(EventLogTest, AFaultingCommandFailsAloneAfterTheBatchIsSplit) {
+  // A decider whose SQL fails aborts the shared transaction; the others must still commit.
+  std::vector<std::future<AppendOutcome>> futures;
+  for (int i = 0; i < 20; ++i) {
+    auto p = std::make_shared<std::promise<AppendOutcome>>();
+    futures.push_back(p->get_future());
+    const bool faulty = i == 7;
+    store->async_execute(
+        [this, faulty](AppendContext& ctx) {
+          if (faulty) ctx.tx().exec("SELECT 1/0");
+          return std::vector<StreamAppend>{one_event(random_id(), project)};
+        },
+        [p](AppendOutcome o) { p->set_value(std::move(o)); });
+  }
+  int ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto o = futures[i].get();
+    if (i == 7) {
+      ASSERT_TRUE(o.error);
+      try {
+        std::rethrow_exception(o.error);
+      } catch (const DomainError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::internal);
+      }
+    } else {
+      ok += o.result.has_value();
+    }
+  }
+  EXPECT_EQ(ok, 19);
+  EXPECT_EQ(count_events(), 19);
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_TRUE(verify_chain(tx).ok);
+}
+
+TEST_F(EventLogTest, UpdateDeleteAndTruncateFailEvenForTheOwner) {
+  store->append({one_event(random_id(), project)});
+  pqxx::connection owner(db.conninfo());  // the database owner, a superuser
+  for (const char* sql : {"UPDATE events SET type = 'Forged'", "DELETE FROM events", "TRUNCATE events"}) {
+    pqxx::work tx(owner);
+    try {
+      tx.exec(sql);
+      FAIL() << sql << " succeeded";
+    } catch (const pqxx::sql_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("append-only")) << sql;
+    }
+  }
+  EXPECT_EQ(count_events(), 1);
+}
+
+TEST_F(EventLogTest, TheApplicationRoleMayOnlySelectAndInsert) {
+  store->append({one_event(random_id(), project)});
+  pqxx::connection app(db.conninfo());
+  for (const char* sql : {"UPDATE events SET type = 'Forged'", "DELETE FROM events", "TRUNCATE events"}) {
+    pqxx::work tx(app);
+    tx.exec("SET ROLE tasklog_app");
+    try {
+      tx.exec(sql);
+      FAIL() << sql << " succeeded";
+    } catch (const pqxx::sql_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("permission denied")) << sql;
+    }
+  }
+  pqxx::work tx(app);
+  tx.exec("SET ROLE tasklog_app");
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM events")[0][0].as<int>(), 1);
+  EXPECT_TRUE(tx.exec("SELECT has_table_privilege('events', 'INSERT')")[0][0].as<bool>());
+}
+
+TEST_F(EventLogTest, NoForeignKeyCascadesIntoTheEventsTable) {
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = 'events'::regclass")[0][0].as<int>(), 0);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'events'::regclass")[0][0].as<int>(), 0);
+}
+
+TEST_F(EventLogTest, ReadsByStreamProjectTaskAndPosition) {
+  const Uuid s = random_id(), other_project = random_id(), task = random_id();
+  for (int i = 0; i < 5; ++i) store->append({one_event(s, project)});
+  auto with_task = one_event(task, other_project);
+  with_task.events[0].task_id = task;
+  store->append({with_task});
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EventReader reader(tx);
+  EXPECT_EQ(reader.head(), 6);
+  auto stream = reader.stream(s, 3, 100);
+  ASSERT_EQ(stream.size(), 3u);
+  EXPECT_EQ(stream.front().version, 3);
+  EXPECT_EQ(reader.after(4, 100).size(), 2u);
+  EXPECT_EQ(reader.after(0, 2).size(), 2u);
+  EXPECT_EQ(reader.project_after(project, 2, 100).size(), 3u);
+  auto t = reader.task_after(task, 0, 100);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].project_id, other_project);
+  EXPECT_EQ(*t[0].task_id, task);
+  EXPECT_EQ(t[0].position, 6);
+  EXPECT_EQ(canonicalized(t[0]).payload, R"({"n":1})");
+}
+
+TEST_F(EventLogTest, RecordedAtNeverGoesBackwards) {
+  auto clock_value = std::make_shared<std::atomic<long long>>(2'000'000'000'000'000);
+  store = std::make_unique<EventStore>(EventStoreOptions{
+      .conninfo = db.conninfo(),
+      .clock = [clock_value] { return Timestamp(std::chrono::microseconds(clock_value->load())); }});
+  auto first = store->append({one_event(random_id(), project)});
+  clock_value->store(1'000'000'000'000'000);  // the clock steps back
+  auto second = store->append({one_event(random_id(), project)});
+  EXPECT_EQ(second.events[0].recorded_at, first.events[0].recorded_at);
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(EventReader(tx).after(0, 10)[0].recorded_at, first.events[0].recorded_at);
+  EXPECT_TRUE(verify_chain(tx).ok);
+}
+
+TEST_F(EventLogTest, CommitSendsANotifyWithTheLastPosition) {
+  pqxx::connection listener(db.conninfo());
+  struct Receiver : pqxx::notification_receiver {
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string& payload, int) override { last = payload; }
+    std::string last;
+  } receiver(listener, "tasklog_events");
+  listener.get_notifs();
+  store->append({StreamAppend{random_id(), "task", ExpectedVersion::any(), {make_event(project), make_event(project)}}});
+  for (int i = 0; i < 50 && receiver.last.empty(); ++i) listener.await_notification(0, 100000);
+  EXPECT_EQ(receiver.last, "2");
+}
+
+TEST_F(EventLogTest, SubscriptionDeliversEventsAfterItsCursor) {
+  for (int i = 0; i < 3; ++i) store->append({one_event(random_id(), project)});
+  Subscription sub({.conninfo = db.conninfo(), .after = 1});
+  auto first = sub.next(std::chrono::seconds(5));
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].position, 2);
+  std::thread writer([&] { store->append({one_event(random_id(), project)}); });
+  auto live = sub.next(std::chrono::seconds(10));
+  writer.join();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].position, 4);
+  EXPECT_EQ(sub.cursor(), 4);
+  EXPECT_TRUE(sub.next(std::chrono::milliseconds(50)).empty());
+}
+
+TEST_F(EventLogTest, SubscriptionResumesFromItsCursorAfterItsConnectionIsKilled) {
+  Subscription sub({.conninfo = db.conninfo(), .poll_interval = std::chrono::milliseconds(100)});
+  store->append({one_event(random_id(), project)});
+  ASSERT_EQ(sub.next(std::chrono::seconds(5)).size(), 1u);
+  {
+    pqxx::connection admin(db.conninfo());
+    pqxx::nontransaction tx(admin);
+    // Every other session of this database: the subscription's and the writer's. Both must
+    // reconnect by themselves.
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  }
+  store->append({one_event(random_id(), project)});
+  store->append({one_event(random_id(), project)});
+  std::vector<Position> seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (seen.size() < 2 && std::chrono::steady_clock::now() < deadline)
+    for (auto& e : sub.next(std::chrono::milliseconds(500))) seen.push_back(e.position);
+  EXPECT_EQ(seen, (std::vector<Position>{2, 3}));
+}
+
+}  // namespace
+}  // namespace tasklog::events::testing
