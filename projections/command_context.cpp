@@ -7,16 +7,24 @@
 namespace tasklog::projections {
 namespace {
 
-// Claims only judge readiness, which looks at a task's own dependencies (open_dependencies), so
-// for them the graph needs just those nodes: the hot path then costs the same in a project of
-// ten tasks or ten thousand. The dependencies strategy ranks by everything that waits on a task
-// and gets the whole graph, as does every other command that needs one (cycles, snapshots).
-std::optional<std::vector<Uuid>> readiness_nodes(const Command& command, const CommandContext& ctx) {
+// Most commands that need the graph look only at tasks they name: a claim at its task's
+// dependencies (open_dependencies), a pick at its candidates' (unless it ranks by dependents),
+// create_task and a task's decision at whether the named tasks exist in the project
+// (require_in_graph). For them the engine loads just those nodes, so the hot path costs the same
+// in a project of ten tasks or of ten thousand. The rest (cycle checks, checkpoint snapshots,
+// the dependencies strategy) get the whole graph. Keep this in step with core/decide_*.cpp.
+std::optional<std::vector<Uuid>> named_nodes(const Command& command, const CommandContext& ctx) {
   std::set<Uuid> nodes;
+  auto add = [&](const std::vector<Uuid>& ids) { nodes.insert(ids.begin(), ids.end()); };
   if (std::holds_alternative<ClaimTask>(command)) {
-    if (ctx.task) nodes.insert(ctx.task->dependencies.begin(), ctx.task->dependencies.end());
+    if (ctx.task) add(ctx.task->dependencies);
   } else if (const auto* pick = std::get_if<PickNextTask>(&command); pick && pick->strategy != PickStrategy::dependencies) {
-    for (const TaskState& t : ctx.candidates) nodes.insert(t.dependencies.begin(), t.dependencies.end());
+    for (const TaskState& t : ctx.candidates) add(t.dependencies);
+  } else if (const auto* create = std::get_if<CreateTask>(&command)) {
+    add(create->dependencies);
+    if (create->parent_task_id) nodes.insert(*create->parent_task_id);
+  } else if (const auto* decision = std::get_if<RecordDecision>(&command); decision && decision->task_id) {
+    nodes.insert(*decision->task_id);
   } else {
     return std::nullopt;
   }
@@ -42,8 +50,8 @@ void load_command_context(pqxx::transaction_base& tx, std::string_view schema, c
     ctx.candidates = load_ready_tasks(tx, *project_id, ctx.now, strategy, kPickCandidates, schema);
   }
   if (needs.graph) {
-    const auto nodes = readiness_nodes(command, ctx);
-    ctx.graph = nodes ? load_graph_nodes(tx, *nodes, schema) : load_graph(tx, *project_id, schema);
+    const auto nodes = named_nodes(command, ctx);
+    ctx.graph = nodes ? load_graph_nodes(tx, *project_id, *nodes, schema) : load_graph(tx, *project_id, schema);
   }
   if (needs.decision_id) ctx.superseded_decision = load_decision(tx, *needs.decision_id, schema);
 }

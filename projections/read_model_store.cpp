@@ -180,9 +180,11 @@ TaskGraph load_graph(pqxx::transaction_base& tx, const Uuid& project_id, std::st
   return graph_from(tx.exec_params(graph_sql(tx, schema, "t.project_id = $1"), to_string(project_id)));
 }
 
-TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const std::vector<Uuid>& task_ids, std::string_view schema) {
+TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const Uuid& project_id, const std::vector<Uuid>& task_ids,
+                           std::string_view schema) {
   if (task_ids.empty()) return {};
-  return graph_from(tx.exec(graph_sql(tx, schema, "t.id IN " + columns::id_list(tx, task_ids))));
+  return graph_from(tx.exec_params(graph_sql(tx, schema, "t.project_id = $1 AND t.id IN " + columns::id_list(tx, task_ids)),
+                                   to_string(project_id)));
 }
 
 std::vector<TaskState> load_todo_tasks(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {

@@ -69,9 +69,9 @@ std::vector<TaskState> load_tasks(pqxx::transaction_base& tx, const std::vector<
 std::vector<DecisionRow> load_decisions(pqxx::transaction_base& tx, const std::vector<Uuid>& ids,
                                         std::string_view schema = kReadSchema);
 
-// The graph nodes of just these tasks (unknown ids are left out): enough for readiness checks,
-// which look only at a task's own dependencies.
-TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const std::vector<Uuid>& task_ids,
+// The graph nodes of just these tasks of the project (ids of other projects or none are left
+// out): enough for the checks that look only at named tasks (readiness, "does it exist here").
+TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const Uuid& project_id, const std::vector<Uuid>& task_ids,
                            std::string_view schema = kReadSchema);
 
 // The project's tasks that are ready at `now` (core/chooser.hpp is_ready, in SQL), best first by

@@ -69,9 +69,10 @@ void lock_relations(pqxx::transaction_base& tx, std::string_view schema) {
 // a kind not mapped here counts as outside: refusing is safe, dropping is not.
 std::vector<std::string> outside_dependents(pqxx::transaction_base& tx, std::string_view schema) {
   const auto rows = tx.exec_params(R"SQL(
-SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid)
+SELECT DISTINCT o.type || ' ' || o.identity
   FROM pg_depend d
   JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
+ CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, d.objsubid) o
  WHERE c.relnamespace = to_regnamespace($1) AND d.deptype = 'n'
    AND coalesce(CASE d.classid
          WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)

@@ -83,6 +83,13 @@ TEST_F(InlineProjectorTest, TaskDefinitionAndDependencies) {
   step(AddDependency{.task_id = d, .depends_on = c});  // order of addition: a, c
 
   EXPECT_EQ(refused(AddDependency{.task_id = a, .depends_on = d}), ErrorCode::dependency_cycle);
+  // Tasks of another project are not found, however the engine loads the graph.
+  const Uuid elsewhere = create_task(create_project(), "elsewhere");
+  EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "x", .dependencies = {elsewhere}}), ErrorCode::not_found);
+  EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "x", .parent_task_id = elsewhere}), ErrorCode::not_found);
+  EXPECT_EQ(refused(AddDependency{.task_id = d, .depends_on = elsewhere}), ErrorCode::not_found);
+  EXPECT_EQ(refused(RecordDecision{.project_id = project, .task_id = elsewhere, .title = "t", .choice = "c"}),
+            ErrorCode::not_found);
   EXPECT_EQ(refused(UpdateTask{.task_id = derived_uuid("test:none"), .title = "x"}), ErrorCode::not_found);
 
   pqxx::connection conn(db.conninfo());
@@ -90,7 +97,7 @@ TEST_F(InlineProjectorTest, TaskDefinitionAndDependencies) {
   EXPECT_EQ(load_task(tx, d)->dependencies, (std::vector<Uuid>{a, c}));
   EXPECT_EQ(load_task(tx, c)->dependencies, (std::vector<Uuid>{b, a}));
   const TaskGraph graph = load_graph(tx, project);
-  ASSERT_EQ(graph.size(), 4u);
+  ASSERT_EQ(graph.size(), 4u);  // not the other project's task
   EXPECT_EQ(graph.at(d).dependencies, (std::vector<Uuid>{a, c}));
   EXPECT_TRUE(graph.at(a).dependencies.empty());
   EXPECT_EQ(load_todo_tasks(tx, project).size(), 4u);

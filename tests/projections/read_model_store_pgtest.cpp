@@ -117,8 +117,9 @@ TEST_F(ReadModelStoreTest, LoadsBySetOfIdsLeaveUnknownIdsOut) {
   EXPECT_EQ(load_tasks(tx, ids).size(), world.model.tasks.size());
   EXPECT_EQ(load_projects(tx, {world.project().id, ids.back()}).size(), 1u);
   EXPECT_EQ(load_decisions(tx, {ids.back()}).size(), 0u);
-  const TaskGraph nodes = load_graph_nodes(tx, {ids[0], ids.back()});
+  const TaskGraph nodes = load_graph_nodes(tx, world.project().id, {ids[0], ids.back()});
   ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_TRUE(load_graph_nodes(tx, tasklog::testing::named_id("other project"), {ids[0]}).empty());
   EXPECT_EQ(nodes.at(ids[0]).status, world.model.tasks.at(ids[0]).status);
   EXPECT_EQ(load_graph(tx, world.project().id).size(), world.model.tasks.size());
 }
