@@ -6,7 +6,6 @@
 #include "projections/rebuild.hpp"
 
 #include <fmt/format.h>
-#include <pqxx/pqxx>
 
 #include <memory>
 
@@ -30,8 +29,7 @@ void rebuild(const std::string& conninfo) {
   options.progress = [&terminal](const projections::RebuildProgress& p) {
     terminal.update(stage_name(p.stage), p.fold.position, p.fold.target);
   };
-  pqxx::connection connection(conninfo);
-  const auto report = projections::rebuild_read_models(connection, options);
+  const auto report = projections::rebuild_read_models(conninfo, options);
   terminal.finish();
   fmt::print("rebuilt the read models of {} projects from {} events in {:.2f} s: {:.0f} events/s\n", report.projects,
              report.events_folded, report.total_seconds, report.events_per_second());

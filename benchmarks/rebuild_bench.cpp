@@ -183,8 +183,7 @@ int main(int argc, char** argv) {
 
   // Read first and last, rebuild in between: a warm cache for both.
   const double read_before = plain_read_events_per_second(conninfo, events);
-  pqxx::connection c(conninfo);
-  const projections::RebuildReport report = projections::rebuild_read_models(c);
+  const projections::RebuildReport report = projections::rebuild_read_models(conninfo);
   const double read_after = plain_read_events_per_second(conninfo, events);
   const double read = (read_before + read_after) / 2;
   std::cerr << fmt::format("generated in {:.1f} s; plain read {:.0f} and {:.0f} events/s\n", generate_seconds, read_before,

@@ -282,6 +282,10 @@ void EmbeddedPostgres::stop() {
       throw std::runtime_error(fmt::format("PostgreSQL (pid {}) does not stop", live->pid));
     }
   }
+  // PostgreSQL removes its socket and lock file on shutdown; the directory is ours to remove, or
+  // every short-lived cluster (each test's) would leave one behind in /tmp. rmdir refuses a
+  // directory that is not empty, which is the only case where it could matter.
+  rmdir(live->socket_dir.c_str());
   spdlog::info("PostgreSQL (pid {}) stopped in {} ms", live->pid, elapsed_ms(started_at));
 }
 

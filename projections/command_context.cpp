@@ -38,12 +38,16 @@ void load_command_context(pqxx::transaction_base& tx, std::string_view schema, c
   const ContextNeeds needs = context_needs(command);
   std::optional<Uuid> project_id = needs.project_id;
   if (needs.task_id) {
-    ctx.task = load_task(tx, *needs.task_id, schema);
-    project_id = ctx.task ? std::optional(ctx.task->project_id) : std::nullopt;
+    TaskWithProject loaded = load_task_with_project(tx, *needs.task_id, schema);
+    ctx.task = std::move(loaded.task);
+    ctx.project = std::move(loaded.project);
+    if (!ctx.task || !ctx.project) return;
+    project_id = ctx.task->project_id;
+  } else {
+    if (!project_id) return;
+    ctx.project = load_project(tx, *project_id, schema);
+    if (!ctx.project) return;
   }
-  if (!project_id) return;
-  ctx.project = load_project(tx, *project_id, schema);
-  if (!ctx.project) return;
   if (needs.candidates) {
     const auto* pick = std::get_if<PickNextTask>(&command);
     const PickStrategy strategy = pick ? pick->strategy : PickStrategy::priority;

@@ -1,8 +1,13 @@
 #include "projections/fold.hpp"
 
 #include "events/event_reader.hpp"
+#include "projections/decoded_batches.hpp"
+#include "projections/fold_reader.hpp"
 
 #include <fmt/format.h>
+
+#include <optional>
+#include <vector>
 
 namespace tasklog::projections {
 namespace {
@@ -26,22 +31,47 @@ DecodedEvent decode(const events::RecordedEvent& recorded) {
   }
 }
 
-FoldResult fold_log(pqxx::transaction_base& tx, ProjectModels& models, Position after, Position up_to,
-                    const FoldOptions& options) {
-  events::EventReader reader(tx);
+namespace {
+
+// The loop both fold_log variants share: batches of decoded events in position order until
+// next() has none.
+template <class NextBatch>
+FoldResult fold_batches(ProjectModels& models, Position after, Position up_to, const FoldOptions& options,
+                        NextBatch next) {
   FoldResult result{.position = after, .events = 0};
-  while (result.position < up_to) {
-    const auto batch = reader.range(result.position, up_to, options.batch);
-    if (batch.empty()) break;
-    for (const auto& recorded : batch) {
-      const DecodedEvent decoded = decode(recorded);
+  while (std::optional<std::vector<DecodedEvent>> batch = next()) {
+    for (const DecodedEvent& decoded : *batch) {
       fold_one(models[decoded.project_id], decoded, options);
-      result.position = recorded.position;
+      result.position = decoded.meta.position;
       ++result.events;
     }
     if (options.progress) options.progress({result.position, up_to, result.events});
   }
   return result;
+}
+
+}  // namespace
+
+FoldResult fold_log(pqxx::transaction_base& tx, ProjectModels& models, Position after, Position up_to,
+                    const FoldOptions& options) {
+  FoldReader reader(tx);
+  Position cursor = after;
+  return fold_batches(models, after, up_to, options, [&]() -> std::optional<std::vector<DecodedEvent>> {
+    if (cursor >= up_to) return std::nullopt;
+    const auto recorded = reader.range(cursor, up_to, options.batch);
+    if (recorded.empty()) return std::nullopt;
+    std::vector<DecodedEvent> decoded;
+    decoded.reserve(recorded.size());
+    for (const auto& e : recorded) decoded.push_back(decode(e));
+    cursor = recorded.back().position;
+    return decoded;
+  });
+}
+
+FoldResult fold_log_prefetching(const std::string& conninfo, ProjectModels& models, Position after, Position up_to,
+                                const FoldOptions& options) {
+  DecodedBatches batches(conninfo, after, up_to, options.batch);
+  return fold_batches(models, after, up_to, options, [&] { return batches.next(); });
 }
 
 FoldResult fold_project(pqxx::transaction_base& tx, const Uuid& project_id, ProjectModel& model, Position after,

@@ -66,6 +66,12 @@ struct FoldResult {
 FoldResult fold_log(pqxx::transaction_base& tx, ProjectModels& models, Position after, Position up_to,
                     const FoldOptions& options = {});
 
+// fold_log on two threads: a reader on a connection of its own fetches and decodes the next
+// batch while this thread folds (decoded_batches.hpp). Only for positions at or below a head read
+// before, which are committed and the same in every snapshot.
+FoldResult fold_log_prefetching(const std::string& conninfo, ProjectModels& models, Position after, Position up_to,
+                                const FoldOptions& options = {});
+
 // Folds one project's events in (after, up_to] into model (the project's index on events keeps
 // this proportional to the project, not to the log).
 FoldResult fold_project(pqxx::transaction_base& tx, const Uuid& project_id, ProjectModel& model, Position after,

@@ -25,11 +25,21 @@ std::vector<Row> rows_by_id(pqxx::transaction_base& tx, std::string_view schema,
       tx.exec(select_from<Row>(tx, schema, "x") + " WHERE x.id IN " + columns::id_list(tx, ids) + " ORDER BY x.id"));
 }
 
+// The hot loads run as statements prepared once per connection, named after their text: the
+// planner's work on these wide selects is paid once, not per command under the append lock.
+// (A rebuild's schema swap invalidates the plans, and PostgreSQL re-plans them by name.)
+template <class... Args>
+pqxx::result exec_cached(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
+  const std::string name = fmt::format("tasklog_rm_{:016x}", std::hash<std::string>{}(sql));
+  tx.conn().prepare(name, sql);  // a no-op when this connection knows it already
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 template <class Row>
 std::optional<Row> row_by_id(pqxx::transaction_base& tx, std::string_view schema, const Uuid& id) {
-  auto rows = rows_by_id<Row>(tx, schema, {id});
+  const auto rows = exec_cached(tx, select_from<Row>(tx, schema, "x") + " WHERE x.id = $1", to_string(id));
   if (rows.empty()) return std::nullopt;
-  return std::move(rows.front());
+  return decode<Row>(rows[0]);
 }
 
 // Bulk statements stay below this many bytes each: large enough that round trips do not matter,
@@ -142,6 +152,18 @@ std::optional<DecisionRow> load_decision(pqxx::transaction_base& tx, const Uuid&
   return row_by_id<DecisionRow>(tx, schema, decision_id);
 }
 
+TaskWithProject load_task_with_project(pqxx::transaction_base& tx, const Uuid& task_id, std::string_view schema) {
+  const std::string quoted = tx.quote_name(std::string(schema));
+  const auto rows = exec_cached(tx,
+                                "SELECT " + select_list(column_infos<TaskState>(), quoted, "x") + ", " +
+                                    select_list(column_infos<ProjectState>(), quoted, "p") + " FROM " +
+                                    qualified(tx, schema, "tasks") + " x JOIN " + qualified(tx, schema, "projects") +
+                                    " p ON p.id = x.project_id WHERE x.id = $1",
+                                to_string(task_id));
+  if (rows.empty()) return {load_task(tx, task_id, schema), std::nullopt};  // no task, or (never) no project row
+  return {decode<TaskState>(rows[0]), decode<ProjectState>(rows[0], column_infos<TaskState>().size())};
+}
+
 std::vector<ProjectState> load_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& ids, std::string_view schema) {
   return rows_by_id<ProjectState>(tx, schema, ids);
 }
@@ -204,8 +226,11 @@ std::vector<TaskState> load_ready_tasks(pqxx::transaction_base& tx, const Uuid& 
                     qualified(tx, schema, "task_dependencies") + " d LEFT JOIN " + qualified(tx, schema, "tasks") +
                     " dep ON dep.id = d.depends_on WHERE d.task_id = x.id AND dep.status IS DISTINCT FROM 'done')";
   sql += ready_order(strategy);
-  if (limit > 0 && strategy != PickStrategy::dependencies) sql += fmt::format(" LIMIT {}", limit);
-  return decode_all<TaskState>(tx.exec_params(sql, to_string(project_id), columns::text_of(now)));
+  sql += " LIMIT $3";  // NULL: all
+  const std::string limit_text = std::to_string(limit);
+  const bool all = limit == 0 || strategy == PickStrategy::dependencies;
+  return decode_all<TaskState>(
+      exec_cached(tx, sql, to_string(project_id), columns::text_of(now), all ? nullptr : limit_text.c_str()));
 }
 
 }  // namespace tasklog::projections

@@ -61,6 +61,14 @@ std::optional<DecisionRow> load_decision(pqxx::transaction_base& tx, const Uuid&
 
 // ---- beyond the basic loads: the inline projector's and the task engine's hot paths ----
 
+// A task and its project in one round trip: what every task command loads first.
+struct TaskWithProject {
+  std::optional<TaskState> task{};
+  std::optional<ProjectState> project{};
+};
+TaskWithProject load_task_with_project(pqxx::transaction_base& tx, const Uuid& task_id,
+                                       std::string_view schema = kReadSchema);
+
 // Several rows in one round trip each; unknown ids are left out.
 std::vector<ProjectState> load_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& ids,
                                         std::string_view schema = kReadSchema);

@@ -72,7 +72,8 @@ class ColumnWriter {
 class ColumnReader {
  public:
   static constexpr bool reads = true;
-  explicit ColumnReader(const pqxx::row& row) : row_(row) {}
+  // Reads the row's columns from `first` on (a row may hold several tables' columns side by side).
+  explicit ColumnReader(const pqxx::row& row, pqxx::row::size_type first = 0) : row_(row), index_(first) {}
   template <class T>
   void operator()(std::string_view name, T& value) {
     const pqxx::field field = next(name);
@@ -86,7 +87,7 @@ class ColumnReader {
  private:
   pqxx::field next(std::string_view name);
   const pqxx::row& row_;
-  pqxx::row::size_type index_ = 0;
+  pqxx::row::size_type index_;
 };
 
 template <class Row>
@@ -318,9 +319,9 @@ std::string select_from(pqxx::transaction_base& tx, std::string_view schema, std
 }
 
 template <class Row>
-Row decode(const pqxx::row& r) {
+Row decode(const pqxx::row& r, pqxx::row::size_type first_column = 0) {
   Row row{};
-  ColumnReader reader(r);
+  ColumnReader reader(r, first_column);
   Table<Row>::columns(reader, row);
   return row;
 }

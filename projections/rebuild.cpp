@@ -101,7 +101,8 @@ bool is_lock_timeout(const pqxx::sql_error& e) { return e.sqlstate() == "55P03";
 
 class Rebuild {
  public:
-  Rebuild(pqxx::connection_base& c, const RebuildOptions& options) : c_(c), options_(options) {
+  Rebuild(const std::string& conninfo, pqxx::connection_base& c, const RebuildOptions& options)
+      : conninfo_(conninfo), c_(c), options_(options) {
     if (options_.shadow_schema.empty() || options_.shadow_schema == kReadSchema)
       throw std::invalid_argument("the shadow schema must be a name other than " + std::string(kReadSchema));
   }
@@ -159,13 +160,16 @@ class Rebuild {
     return folded;
   }
 
-  // Step 1: one snapshot, so H0 and the events read agree.
+  // Step 1, the long one: reading and decoding overlap with folding (fold_log_prefetching). Every
+  // position up to H0 is committed, so reading them on another connection sees the same events.
   void fold_to_head() {
     const auto start = Clock::now();
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c_, "rebuild fold");
-    report_.head_at_start = events::EventReader(tx).head();
-    const FoldResult result = fold_log(tx, models_, 0, report_.head_at_start, fold_options(RebuildProgress::Stage::fold));
-    tx.commit();
+    {
+      pqxx::read_transaction tx(c_, "rebuild head");
+      report_.head_at_start = events::EventReader(tx).head();
+    }
+    const FoldResult result =
+        fold_log_prefetching(conninfo_, models_, 0, report_.head_at_start, fold_options(RebuildProgress::Stage::fold));
     position_ = result.position;
     report_.events_folded = result.events;
     report_.fold_seconds = seconds_since(start);
@@ -252,6 +256,7 @@ class Rebuild {
     report_.swap_seconds = seconds_since(start);
   }
 
+  const std::string& conninfo_;
   pqxx::connection_base& c_;
   const RebuildOptions& options_;
   ProjectModels models_;
@@ -261,9 +266,10 @@ class Rebuild {
 
 }  // namespace
 
-RebuildReport rebuild_read_models(pqxx::connection_base& connection, const RebuildOptions& options) {
+RebuildReport rebuild_read_models(const std::string& conninfo, const RebuildOptions& options) {
+  pqxx::connection connection(conninfo);
   RebuildLock lock(connection);
-  return Rebuild(connection, options).run();
+  return Rebuild(conninfo, connection, options).run();
 }
 
 }  // namespace tasklog::projections

@@ -9,10 +9,10 @@
 //      events, rename readmodel away, rename the shadow to readmodel, drop the old schema.
 //      The drop also invalidates other sessions' cached plans on the old tables.
 //
-// Needs a connection that owns the readmodel schema (the migration's role or a superuser), not
+// Connects as a role that owns the readmodel schema (the migration's role or a superuser), not
 // tasklog_app. Two rebuilds never run at once (a session advisory lock; the second is refused).
 //
-// Thread-safety: one rebuild per connection; the connection is used only by the calling thread.
+// Thread-safety: opens its own connections (two: the first pass reads on a second thread).
 #pragma once
 
 #include "projections/fold.hpp"
@@ -63,6 +63,6 @@ struct RebuildReport {
 
 // Throws when another rebuild runs, or on any database error (the live read models are then
 // untouched: the swap is all or nothing).
-RebuildReport rebuild_read_models(pqxx::connection_base& connection, const RebuildOptions& options = {});
+RebuildReport rebuild_read_models(const std::string& conninfo, const RebuildOptions& options = {});
 
 }  // namespace tasklog::projections

@@ -4,6 +4,7 @@
 #include "core/decide.hpp"
 #include "projections/command_context.hpp"
 #include "projections/inline_projector.hpp"
+#include "projections/row_handoff.hpp"
 
 #include <boost/uuid/random_generator.hpp>
 #include <fmt/format.h>
@@ -40,7 +41,25 @@ std::vector<events::StreamAppend> to_appends(const std::vector<DomainEvent>& dec
   return {std::move(append)};
 }
 
+// The row of the stream the command writes, as the decider loaded it (nullopt for a new stream).
+std::optional<HandedRow> target_row(const CommandContext& ctx, const Uuid& stream_id) {
+  if (ctx.project && ctx.project->id == stream_id) return *ctx.project;
+  if (ctx.task && ctx.task->id == stream_id) return *ctx.task;
+  for (const TaskState& t : ctx.candidates)
+    if (t.id == stream_id) return t;
+  return std::nullopt;
+}
+
 }  // namespace
+
+struct TaskEngine::Run {
+  std::vector<DomainEvent> decided;
+  std::vector<Uuid> handed;  // first event ids of every run of the decider (a batch may be retried)
+
+  ~Run() {
+    for (const Uuid& id : handed) RowHandoff::instance().drop(id);  // no-op once the projector took it
+  }
+};
 
 events::EventStoreOptions engine_store_options(std::string conninfo) {
   events::EventStoreOptions options;
@@ -54,8 +73,8 @@ TaskEngine::TaskEngine(events::EventStore& store, std::function<Uuid()> new_id, 
     : store_(store), new_id_(new_id ? std::move(new_id) : random_uuid), clock_(std::move(clock)) {}
 
 events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
-                                    std::shared_ptr<std::vector<DomainEvent>> decided) const {
-  return [this, command, actor, expected_version, decided](events::AppendContext& append) {
+                                    std::shared_ptr<Run> run) const {
+  return [this, command, actor, expected_version, run](events::AppendContext& append) {
     CommandContext ctx;
     ctx.now = clock_ ? clock_() : append.now();
     ctx.actor = actor;
@@ -64,27 +83,34 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
     ctx.log_position = append.head();
     load_command_context(append.tx(), kReadSchema, command, ctx);
     // A batch that is retried runs its deciders again: keep only the last run's events.
-    *decided = decide(ctx, command);
-    return to_appends(*decided, ctx, command);
+    run->decided = decide(ctx, command);
+    std::vector<events::StreamAppend> appends = to_appends(run->decided, ctx, command);
+    if (!appends.empty())
+      if (auto row = target_row(ctx, appends.front().stream_id)) {
+        const Uuid& first = appends.front().events.front().event_id;
+        RowHandoff::instance().put(first, std::move(*row));
+        run->handed.push_back(first);
+      }
+    return appends;
   };
 }
 
 CommandOutcome TaskEngine::execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version) {
-  auto decided = std::make_shared<std::vector<DomainEvent>>();
-  events::AppendResult result = store_.execute(decider(command, actor, expected_version, decided));
-  return CommandOutcome{std::move(result), std::move(*decided)};
+  auto run = std::make_shared<Run>();
+  events::AppendResult result = store_.execute(decider(command, actor, expected_version, run));
+  return CommandOutcome{std::move(result), std::move(run->decided)};
 }
 
 void TaskEngine::async_execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
                                std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done) {
-  auto decided = std::make_shared<std::vector<DomainEvent>>();
-  store_.async_execute(decider(command, actor, expected_version, decided),
-                       [decided, done = std::move(done)](events::AppendOutcome outcome) {
+  auto run = std::make_shared<Run>();
+  store_.async_execute(decider(command, actor, expected_version, run),
+                       [run, done = std::move(done)](events::AppendOutcome outcome) {
                          if (!outcome.result) {
                            done(std::nullopt, outcome.error);
                            return;
                          }
-                         done(CommandOutcome{std::move(*outcome.result), std::move(*decided)}, nullptr);
+                         done(CommandOutcome{std::move(*outcome.result), std::move(run->decided)}, nullptr);
                        });
 }
 

@@ -14,6 +14,7 @@
 
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +48,9 @@ class TaskEngine {
                      std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done);
 
  private:
+  struct Run;  // one command's decided events and the rows it handed to the projector
   events::Decider decider(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
-                          std::shared_ptr<std::vector<DomainEvent>> decided) const;
+                          std::shared_ptr<Run> run) const;
 
   events::EventStore& store_;
   std::function<Uuid()> new_id_;

@@ -60,7 +60,7 @@ TEST_F(EmbeddedPostgresTest, StartsStopsAndRestartsKeepingItsData) {
   pg.stop();
   EXPECT_FALSE(pg.running().has_value());
   EXPECT_FALSE(process_alive(live->pid));
-  EXPECT_FALSE(fs::exists(pg.socket_dir() / ".s.PGSQL.5432"));
+  EXPECT_FALSE(fs::exists(pg.socket_dir()));  // nothing left behind in /tmp
 
   EmbeddedPostgres again(options_for(home()));
   EXPECT_EQ(again.start(), EmbeddedPostgres::StartOutcome::started);
@@ -97,8 +97,10 @@ TEST_F(EmbeddedPostgresTest, StartsDespiteLockFilesNamingALiveStranger) {
   // As after a kill -9 and a pid recycled by another process: both lock files name a live
   // process (this test) that is not a postmaster. PostgreSQL alone would refuse to start.
   const auto stranger = std::to_string(getpid());
+  fs::create_directories(pg.socket_dir());  // stop() removed it; a kill -9 would have left it
   std::ofstream(pg.data_dir() / "postmaster.pid") << stranger << "\n" << pg.data_dir().string() << "\n";
   std::ofstream(pg.socket_dir() / ".s.PGSQL.5432.lock") << stranger << "\n" << pg.data_dir().string() << "\n";
+  ASSERT_TRUE(fs::exists(pg.socket_dir() / ".s.PGSQL.5432.lock"));
 
   EXPECT_EQ(pg.start(), EmbeddedPostgres::StartOutcome::started);
   EXPECT_EQ(query_value(pg.conninfo(), "SELECT 1"), "1");

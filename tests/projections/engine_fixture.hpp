@@ -9,6 +9,7 @@
 #include "projections/event_fold.hpp"
 #include "projections/model_diff.hpp"
 #include "projections/read_model_store.hpp"
+#include "projections/row_handoff.hpp"
 #include "projections/task_engine.hpp"
 #include "tests/support/test_cluster.hpp"
 
@@ -49,6 +50,8 @@ class EngineTest : public ::testing::Test {
   void TearDown() override {
     engine.reset();
     store.reset();
+    // Every row the engine handed to the projector was taken or dropped: nothing accumulates.
+    EXPECT_EQ(RowHandoff::instance().size(), 0u);
   }
 
   CommandOutcome run(const Command& command) { return engine->execute(command, actor); }

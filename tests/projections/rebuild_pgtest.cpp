@@ -43,7 +43,7 @@ TEST_F(ReplayTest, RebuildAfterRandomWorkloadEqualsInlineStateRowForRow) {
   const events::Position log_head = head();
 
   pqxx::connection c(db.conninfo());
-  const RebuildReport report = rebuild_read_models(c);
+  const RebuildReport report = rebuild_read_models(db.conninfo());
   EXPECT_EQ(report.head_at_start, log_head);
   EXPECT_EQ(report.swapped_at, log_head);
   EXPECT_EQ(report.events_folded, std::uint64_t(log_head));
@@ -94,7 +94,7 @@ TEST_F(ReplayTest, RebuildWhileAWriterKeepsAppendingThenVerifyPasses) {
     EXPECT_TRUE(eventually([&] { return commands.load() >= seen + 300; }));
   };
   pqxx::connection c(db.conninfo());
-  const RebuildReport report = rebuild_read_models(c, options);
+  const RebuildReport report = rebuild_read_models(db.conninfo(), options);
   EXPECT_GT(report.swapped_at, report.head_at_start);
   EXPECT_GE(report.catch_up_passes, 1);
   EXPECT_EQ(report.events_folded, std::uint64_t(report.swapped_at));
@@ -116,10 +116,10 @@ TEST_F(ReplayTest, ASecondRebuildAtTheSameTimeIsRefused) {
   pqxx::connection holder(db.conninfo());
   pqxx::nontransaction(holder).exec_params("SELECT pg_advisory_lock($1)", kRebuildLockKey);
   pqxx::connection c(db.conninfo());
-  EXPECT_THROW(rebuild_read_models(c), std::runtime_error);
+  EXPECT_THROW(rebuild_read_models(db.conninfo()), std::runtime_error);
   // The live read models are untouched and a rebuild runs once the first one is done.
   pqxx::nontransaction(holder).exec_params("SELECT pg_advisory_unlock($1)", kRebuildLockKey);
-  EXPECT_NO_THROW(rebuild_read_models(c));
+  EXPECT_NO_THROW(rebuild_read_models(db.conninfo()));
   EXPECT_TRUE(verify_log_and_read_models(c).ok());
 }
 
@@ -128,7 +128,7 @@ TEST_F(ReplayTest, ASwapThatWouldDropAnObjectOutsideTheReadModelsIsRefused) {
   query_value(db.conninfo(), "CREATE VIEW public.task_titles AS SELECT id, title FROM readmodel.tasks");
   pqxx::connection c(db.conninfo());
   try {
-    rebuild_read_models(c);
+    rebuild_read_models(db.conninfo());
     ADD_FAILURE() << "the swap would have dropped public.task_titles";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("public.task_titles"));
