@@ -70,14 +70,20 @@ Difference missing(const std::string& row_id, bool in_expected) {
   return Difference{std::string(Table<Row>::name), row_id, "", in_expected ? kRow : kNoRow, in_expected ? kNoRow : kRow};
 }
 
+// Every key of either map, in order.
+template <class Key, class Value>
+std::set<Key> keys_of_both(const std::map<Key, Value>& a, const std::map<Key, Value>& b) {
+  std::set<Key> keys;
+  for (const auto& [k, _] : a) keys.insert(k);
+  for (const auto& [k, _] : b) keys.insert(k);
+  return keys;
+}
+
 // Rows by key on both sides, in key order: the first missing, extra or differing row.
 template <class Row, class Key>
 std::optional<Difference> compare_rows(const std::map<Key, Row>& expected, const std::map<Key, Row>& found,
                                        const std::function<std::string(const Key&)>& row_id) {
-  std::set<Key> keys;
-  for (const auto& [k, _] : expected) keys.insert(k);
-  for (const auto& [k, _] : found) keys.insert(k);
-  for (const Key& key : keys) {
+  for (const Key& key : keys_of_both(expected, found)) {
     const auto e = expected.find(key);
     const auto f = found.find(key);
     if (e == expected.end() || f == found.end()) return missing<Row>(row_id(key), e != expected.end());
@@ -167,10 +173,7 @@ std::string Difference::describe() const {
 
 std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found) {
   static const ProjectModel kEmpty{};
-  std::set<Uuid> ids;
-  for (const auto& [k, _] : expected) ids.insert(k);
-  for (const auto& [k, _] : found) ids.insert(k);
-  for (const Uuid& id : ids) {
+  for (const Uuid& id : keys_of_both(expected, found)) {
     const auto e = expected.find(id);
     const auto f = found.find(id);
     // A project absent on one side compares as an empty model: its first row is reported missing.

@@ -182,7 +182,14 @@ class Rebuild {
     pqxx::work tx(c_, "rebuild write");
     tx.exec0("DROP SCHEMA IF EXISTS " + tx.quote_name(options_.shadow_schema) + " CASCADE");
     create_read_model_schema(tx, options_.shadow_schema);
+    // Secondary indexes are built once after the bulk write rather than row by row during it.
+    const auto indexes = tx.exec_params(
+        "SELECT format('%I.%I', schemaname, indexname), indexdef FROM pg_indexes i WHERE schemaname = $1 "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('%I.%I', schemaname, indexname)::regclass)",
+        options_.shadow_schema);
+    for (const auto& index : indexes) tx.exec0(std::string("DROP INDEX ") + index[0].c_str());
     write_all(tx, options_.shadow_schema, models_);
+    for (const auto& index : indexes) tx.exec0(index[1].c_str());
     tx.commit();
     report_.write_seconds = seconds_since(start);
   }

@@ -1,0 +1,264 @@
+// Each inline projector path against PostgreSQL: after every command, the read models that the
+// append transaction wrote equal the fold of the log, and refusals leave both untouched.
+#include "tests/projections/engine_fixture.hpp"
+
+#include <future>
+
+namespace tasklog::projections::testing {
+namespace {
+
+class InlineProjectorTest : public EngineTest {};
+
+ProjectRules rich_rules() {
+  ProjectRules rules;
+  rules.gates = {Gate{.kind = GateKind::has_artifacts, .min_count = 1, .name = {}},
+                 Gate{.kind = GateKind::acceptance_met, .min_count = 1, .name = {}},
+                 Gate{.kind = GateKind::custom, .min_count = 1, .name = "lint"}};
+  rules.scope = ScopeRules{.allowed = {"src/**", "docs/*.md"}, .forbidden = {"src/secrets/**"}};
+  rules.max_attempts = 2;
+  rules.default_lease_seconds = 120;
+  return rules;
+}
+
+TEST_F(InlineProjectorTest, ProjectCreateUpdateMembersArchive) {
+  const Uuid project = create_project(rich_rules());
+  const Uuid bob = derived_uuid("test:bob"), carol = derived_uuid("test:carol");
+  clock.advance(1s);
+  step(UpdateProject{.project_id = project, .project_name = "renamed", .description = "it's \"quoted\"\tand\\slashed"});
+  step(UpdateProject{.project_id = project, .rules = ProjectRules{}});
+  clock.advance(1s);
+  step(AddMember{.project_id = project, .user_id = bob, .role = Role::viewer});
+  step(AddMember{.project_id = project, .user_id = carol, .role = Role::member});
+  step(AddMember{.project_id = project, .user_id = bob, .role = Role::owner});  // a role change keeps bob's place
+  step(RemoveMember{.project_id = project, .user_id = actor});
+  step(AddMember{.project_id = project, .user_id = actor, .role = Role::member});  // back at the end
+
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  const auto loaded = load_project(tx, project);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->members.size(), 3u);
+  EXPECT_EQ(loaded->members[0].user_id, bob);
+  EXPECT_EQ(loaded->members[0].role, Role::owner);
+  EXPECT_EQ(loaded->members[1].user_id, carol);
+  EXPECT_EQ(loaded->members[2].user_id, actor);
+  EXPECT_EQ(loaded->description, "it's \"quoted\"\tand\\slashed");
+  EXPECT_EQ(loaded->version, 8);
+  tx.commit();
+
+  EXPECT_EQ(refused(RemoveMember{.project_id = project, .user_id = bob}), ErrorCode::validation_failed);  // the last owner
+  step(ArchiveProject{.project_id = project, .reason = "done"});
+  EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "late"}), ErrorCode::illegal_transition);
+  EXPECT_EQ(refused(ArchiveProject{.project_id = derived_uuid("test:nope"), .reason = "x"}), ErrorCode::not_found);
+  expect_consistent("after refusals");
+}
+
+TEST_F(InlineProjectorTest, TaskDefinitionAndDependencies) {
+  const Uuid project = create_project();
+  const Uuid a = create_task(project, "a");
+  const Uuid b = create_task(project, "b", {a}, Priority::high, {"one", "two"});
+  const Uuid c = std::get<TaskCreated>(step(CreateTask{.project_id = project,
+                                                       .title = "c",
+                                                       .description = "multi\nline",
+                                                       .type = "bug",
+                                                       .priority = Priority::critical,
+                                                       .acceptance_criteria = {"works"},
+                                                       .constraints = {"no new deps", "ünïcödé ✓"},
+                                                       .dependencies = {b, a},
+                                                       .parent_task_id = a,
+                                                       .timebox_seconds = 3600})
+                                           .events.at(0))
+                     .task_id;
+  clock.advance(1s);
+  step(UpdateTask{.task_id = c,
+                  .title = "c2",
+                  .priority = Priority::low,
+                  .acceptance_criteria = std::vector<std::string>{"x", "y", "z"},
+                  .constraints = std::vector<std::string>{},
+                  .timebox_seconds = 60});
+  const Uuid d = create_task(project, "d");
+  step(AddDependency{.task_id = d, .depends_on = c});
+  step(AddDependency{.task_id = d, .depends_on = a});
+  step(RemoveDependency{.task_id = d, .depends_on = c});
+  step(AddDependency{.task_id = d, .depends_on = c});  // order of addition: a, c
+
+  EXPECT_EQ(refused(AddDependency{.task_id = a, .depends_on = d}), ErrorCode::dependency_cycle);
+  // Tasks of another project are not found, however the engine loads the graph.
+  const Uuid elsewhere = create_task(create_project(), "elsewhere");
+  EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "x", .dependencies = {elsewhere}}), ErrorCode::not_found);
+  EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "x", .parent_task_id = elsewhere}), ErrorCode::not_found);
+  EXPECT_EQ(refused(AddDependency{.task_id = d, .depends_on = elsewhere}), ErrorCode::not_found);
+  EXPECT_EQ(refused(RecordDecision{.project_id = project, .task_id = elsewhere, .title = "t", .choice = "c"}),
+            ErrorCode::not_found);
+  EXPECT_EQ(refused(UpdateTask{.task_id = derived_uuid("test:none"), .title = "x"}), ErrorCode::not_found);
+
+  pqxx::connection conn(db.conninfo());
+  pqxx::read_transaction tx(conn);
+  EXPECT_EQ(load_task(tx, d)->dependencies, (std::vector<Uuid>{a, c}));
+  EXPECT_EQ(load_task(tx, c)->dependencies, (std::vector<Uuid>{b, a}));
+  const TaskGraph graph = load_graph(tx, project);
+  ASSERT_EQ(graph.size(), 4u);  // not the other project's task
+  EXPECT_EQ(graph.at(d).dependencies, (std::vector<Uuid>{a, c}));
+  EXPECT_TRUE(graph.at(a).dependencies.empty());
+  EXPECT_EQ(load_todo_tasks(tx, project).size(), 4u);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM readmodel.task_dependencies WHERE depends_on = '" + to_string(a) + "'")[0][0]
+                .as<int>(),
+            3);
+}
+
+TEST_F(InlineProjectorTest, LeaseWorkAndCompletion) {
+  const Uuid project = create_project(rich_rules());
+  const Uuid task = create_task(project, "work", {}, Priority::high, {"tests pass", "docs updated"});
+  const Uuid token = claim(task, "agent-1", 60);
+  clock.advance(10s);
+  step(Heartbeat{.task_id = task, .lease_token = token, .lease_seconds = 300});
+  step(ReleaseTask{.task_id = task, .lease_token = token, .reason = "lunch"});
+  const Uuid token2 = claim(task, "agent-2");
+  step(BlockTask{.task_id = task, .reason = "need a key", .needs_human = true, .lease_token = token2});
+  step(UnblockTask{.task_id = task, .note = "key added"});
+  const Uuid token3 = claim(task, "agent-3");
+  step(MarkCriterionMet{.task_id = task, .index = 0, .evidence = "ci run 12", .lease_token = token3});
+  const auto artifact = std::get<ArtifactAppended>(step(AppendArtifact{.task_id = task,
+                                                                       .type = ArtifactType::diff,
+                                                                       .ref = "git:abc",
+                                                                       .summary = "the change",
+                                                                       .content = std::string("--- a\n+++ b\n\t'x'\\"),
+                                                                       .lease_token = token3})
+                                                      .events.at(0));
+  step(AppendArtifact{.task_id = task, .type = ArtifactType::test_report, .ref = "ci:12", .lease_token = token3});
+  step(AssertScope{.task_id = task,
+                   .files_changed = {"src/a.cpp", "src/secrets/key"},
+                   .files_added = {"docs/x.md"},
+                   .lease_token = token3});
+  step(AssertScope{.task_id = task, .files_changed = {"src/a.cpp"}, .lease_token = token3});
+  step(EvaluateGates{.task_id = task, .custom_passed = {}, .lease_token = token3});
+  step(RecordGitInfo{.task_id = task, .git = GitInfo{.branch = "feat/x", .pr_number = 42}, .lease_token = token3});
+  step(RecordGitInfo{.task_id = task, .git = GitInfo{.commit_hash = "abc123"}, .lease_token = token3});
+  step(RecordUsage{.task_id = task, .tokens = 1000, .cost_usd = 0.1, .lease_token = token3});
+  step(RecordUsage{.task_id = task, .tokens = 234, .cost_usd = 0.2, .lease_token = token3});  // 0.30000000000000004
+  step(AppendMessage{.task_id = task, .role = MessageRole::assistant, .content = "on it", .lease_token = token3});
+  step(AppendMessage{.task_id = task, .role = MessageRole::tool, .content = "{\"json\": true}", .lease_token = token3});
+  // Gates: criterion 1 unmet and the custom gate not reported.
+  EXPECT_EQ(refused(CompleteTask{.task_id = task, .lease_token = token3, .summary = "early"}), ErrorCode::gate_failed);
+  step(MarkCriterionMet{.task_id = task, .index = 1, .evidence = "README", .lease_token = token3});
+  step(EvaluateGates{.task_id = task, .custom_passed = {"lint"}, .lease_token = token3});
+  EXPECT_EQ(refused(CompleteTask{.task_id = task, .lease_token = token2, .summary = "stale"}), ErrorCode::lease_lost);
+  step(CompleteTask{.task_id = task, .lease_token = token3, .summary = "done", .artifact_ids = {artifact.artifact_id}});
+
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  const auto t = load_task(tx, task);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->status, TaskStatus::done);
+  EXPECT_EQ(t->usage.cost_usd, 0.1 + 0.2);
+  EXPECT_EQ(t->usage.tokens, 1234);
+  EXPECT_EQ(t->git.branch, "feat/x");
+  EXPECT_EQ(t->git.commit_hash, "abc123");
+  EXPECT_EQ(t->message_count, 2);
+  EXPECT_EQ(t->artifacts.size(), 2u);
+  EXPECT_FALSE(t->lease);
+  EXPECT_EQ(tx.exec("SELECT content FROM readmodel.artifacts WHERE id = '" + to_string(artifact.artifact_id) + "'")[0][0]
+                .as<std::string>(),
+            "--- a\n+++ b\n\t'x'\\");
+}
+
+TEST_F(InlineProjectorTest, FailRetryGiveUpCancelReopen) {
+  ProjectRules rules;
+  rules.max_attempts = 2;
+  const Uuid project = create_project(rules);
+  const Uuid task = create_task(project, "flaky");
+  const Uuid first = claim(task);
+  const auto failed = std::get<TaskAttemptFailed>(step(FailTask{.task_id = task, .lease_token = first, .error = "boom"})
+                                                      .events.at(0));
+  ASSERT_TRUE(failed.retry_at);
+  EXPECT_FALSE(failed.gave_up);
+  EXPECT_EQ(refused(ClaimTask{.task_id = task, .agent = "eager"}), ErrorCode::task_not_ready);
+  clock.advance(std::chrono::duration_cast<std::chrono::microseconds>(*failed.retry_at - clock()) + 1s);
+  const Uuid second = claim(task);
+  const auto gave_up = std::get<TaskAttemptFailed>(
+      step(FailTask{.task_id = task, .lease_token = second, .error = "boom again"}).events.at(0));
+  EXPECT_TRUE(gave_up.gave_up);
+  step(ReopenTask{.task_id = task, .reason = "fixed the env"});
+  step(CancelTask{.task_id = task, .reason = "not needed"});
+  step(ReopenTask{.task_id = task, .reason = "needed after all"});
+
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  const auto t = load_task(tx, task);
+  EXPECT_EQ(t->status, TaskStatus::todo);
+  EXPECT_EQ(t->attempts, 0);
+  EXPECT_FALSE(t->next_retry_at);
+  EXPECT_FALSE(t->failure_reason);
+}
+
+TEST_F(InlineProjectorTest, CheckpointsAndDecisions) {
+  const Uuid project = create_project();
+  const Uuid a = create_task(project, "a");
+  create_task(project, "b", {a});
+  claim(a);
+  const auto checkpoint = std::get<CheckpointCreated>(step(CreateCheckpoint{.project_id = project,
+                                                                            .task_id = a,
+                                                                            .label = "before refactor",
+                                                                            .summary = "half way",
+                                                                            .repo_ref = "main@abc",
+                                                                            .resume_instructions = "run make"})
+                                                          .events.at(0));
+  EXPECT_EQ(checkpoint.tasks.size(), 2u);
+  const auto first = std::get<DecisionRecorded>(step(RecordDecision{.project_id = project,
+                                                                    .title = "db",
+                                                                    .options = {"postgres", "sqlite"},
+                                                                    .choice = "postgres",
+                                                                    .rationale = "we need NOTIFY"})
+                                                    .events.at(0));
+  const auto second = step(RecordDecision{.project_id = project,
+                                          .task_id = a,
+                                          .title = "db, again",
+                                          .options = {"postgres 15", "postgres 16"},
+                                          .choice = "postgres 15",
+                                          .rationale = "Debian 12",
+                                          .supersedes = first.decision_id});
+  ASSERT_EQ(second.events.size(), 2u);  // DecisionRecorded + DecisionSuperseded, one command
+  EXPECT_EQ(refused(RecordDecision{.project_id = project,
+                                   .title = "db, third",
+                                   .options = {"x"},
+                                   .choice = "x",
+                                   .rationale = "r",
+                                   .supersedes = first.decision_id}),
+            ErrorCode::illegal_transition);
+
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  const auto old = load_decision(tx, first.decision_id);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->superseded_by, std::get<DecisionRecorded>(second.events[0]).decision_id);
+  EXPECT_TRUE(old->superseded_at);
+}
+
+// Commands that arrive together share one append transaction: the projector sees several
+// commands' events in one call and must build each on the rows the earlier ones wrote.
+TEST_F(InlineProjectorTest, ConcurrentCommandsShareBatches) {
+  const Uuid project = create_project();
+  constexpr int kTasks = 40;
+  std::vector<std::future<CommandOutcome>> created;
+  for (int i = 0; i < kTasks; ++i)
+    created.push_back(std::async(std::launch::async, [&, i] {
+      return run(CreateTask{.project_id = project, .title = "t" + std::to_string(i)});
+    }));
+  std::vector<Uuid> tasks;
+  for (auto& f : created) tasks.push_back(std::get<TaskCreated>(f.get().events.at(0)).task_id);
+  std::vector<std::future<void>> worked;
+  for (const Uuid& task : tasks)
+    worked.push_back(std::async(std::launch::async, [&, task] {
+      const Uuid token = std::get<TaskClaimed>(run(ClaimTask{.task_id = task, .agent = "a"}).events.at(0)).lease_token;
+      run(AppendMessage{.task_id = task, .content = "hi", .lease_token = token});
+      run(RecordUsage{.task_id = task, .tokens = 1, .cost_usd = 0.5, .lease_token = token});
+      run(CompleteTask{.task_id = task, .lease_token = token, .summary = "ok"});
+    }));
+  for (auto& f : worked) f.get();
+  expect_consistent("after the concurrent commands");
+  EXPECT_LT(store->stats().batches, store->stats().commands);  // some commands did share a batch
+  EXPECT_EQ(query("SELECT count(*) FROM readmodel.tasks WHERE status = 'done'")[0][0].as<int>(), kTasks);
+}
+
+}  // namespace
+}  // namespace tasklog::projections::testing

@@ -1,0 +1,115 @@
+// model_diff: the first difference between two sets of read models is named by table, row id and
+// field with both values, in a fixed order; equal models have none.
+#include "projections/model_diff.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tasklog::projections {
+namespace {
+
+Uuid id(const std::string& name) { return derived_uuid("model-diff:" + name); }
+
+const Timestamp kT = std::chrono::sys_days{std::chrono::year{2024} / 5 / 1};
+
+ProjectModels sample() {
+  ProjectModel m;
+  m.project = ProjectState{.id = id("p"), .name = "p", .members = {{id("alice"), Role::owner, kT}}, .version = 3};
+  m.tasks[id("t1")] = TaskState{.id = id("t1"), .project_id = id("p"), .title = "one", .status = TaskStatus::todo};
+  m.tasks[id("t2")] = TaskState{.id = id("t2"), .project_id = id("p"), .title = "two", .dependencies = {id("t1")}};
+  m.artifacts[id("a")] = ArtifactRow{.id = id("a"), .project_id = id("p"), .task_id = id("t1"), .ref = "git:1"};
+  m.decisions[id("d")] = DecisionRow{.id = id("d"), .project_id = id("p"), .title = "use x"};
+  m.messages.push_back(MessageRow{.id = id("m1"), .project_id = id("p"), .task_id = id("t1"), .content = "hi"});
+  m.messages.push_back(MessageRow{.id = id("m2"), .project_id = id("p"), .task_id = id("t1"), .content = "ho"});
+  return {{id("p"), m}};
+}
+
+TEST(ModelDiffTest, EqualModelsHaveNoDifference) { EXPECT_FALSE(first_difference(sample(), sample()).has_value()); }
+
+TEST(ModelDiffTest, NamesTableRowAndFieldWithBothValues) {
+  auto found = sample();
+  found[id("p")].tasks[id("t2")].status = TaskStatus::done;
+  const auto d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, (Difference{"tasks", to_string(id("t2")), "status", "\"todo\"", "\"done\""}));
+  EXPECT_EQ(d->describe(), "tasks row " + to_string(id("t2")) + ", field status: expected \"todo\", found \"done\"");
+}
+
+TEST(ModelDiffTest, OptionalValuesPrintNull) {
+  auto found = sample();
+  found[id("p")].tasks[id("t1")].block_reason = "stuck";
+  const auto d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->field, "block_reason");
+  EXPECT_EQ(d->expected, "null");
+  EXPECT_EQ(d->found, "\"stuck\"");
+}
+
+TEST(ModelDiffTest, MissingAndExtraRows) {
+  auto found = sample();
+  found[id("p")].artifacts.clear();
+  auto d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "artifacts");
+  EXPECT_EQ(d->row, to_string(id("a")));
+  EXPECT_EQ(d->describe(), "artifacts row " + to_string(id("a")) + ": missing (the log has it)");
+
+  d = first_difference(found, sample());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->describe(), "artifacts row " + to_string(id("a")) + ": stored, but the log has no such row");
+}
+
+TEST(ModelDiffTest, MembersAndDependenciesAreRowsOfTheirOwnTables) {
+  auto found = sample();
+  found[id("p")].project->members[0].role = Role::viewer;
+  auto d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, (Difference{"project_members", to_string(id("p")) + "/" + to_string(id("alice")), "role", "\"owner\"",
+                            "\"viewer\""}));
+
+  found = sample();
+  found[id("p")].tasks[id("t2")].dependencies.clear();
+  d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "task_dependencies");
+  EXPECT_EQ(d->row, to_string(id("t2")) + "/" + to_string(id("t1")));
+  EXPECT_EQ(d->field, "");
+}
+
+TEST(ModelDiffTest, NamesTheColumnAsStoredAndTheOrdinalOfListRows) {
+  auto expected = sample();
+  expected[id("p")].tasks[id("t1")].lease = Lease{.token = id("lease"), .agent = "agent-1", .attempt = 1};
+  auto found = expected;
+  found[id("p")].tasks[id("t1")].lease->agent = "agent-2";
+  auto d = first_difference(expected, found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->field, "lease_agent");
+  EXPECT_EQ(d->found, "\"agent-2\"");
+
+  expected = sample();
+  expected[id("p")].project->members.push_back({id("bob"), Role::member, kT});
+  found = expected;
+  std::swap(found[id("p")].project->members[0], found[id("p")].project->members[1]);
+  d = first_difference(expected, found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "project_members");
+  EXPECT_EQ(d->field, "ordinal");
+}
+
+TEST(ModelDiffTest, MessagesOutOfLogOrder) {
+  auto found = sample();
+  std::swap(found[id("p")].messages[0], found[id("p")].messages[1]);
+  const auto d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "task_messages");
+  EXPECT_EQ(d->field, "(log order)");
+}
+
+TEST(ModelDiffTest, AProjectMissingEntirelyIsReportedByItsProjectRow) {
+  const auto d = first_difference(sample(), {});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "projects");
+  EXPECT_EQ(d->row, to_string(id("p")));
+}
+
+}  // namespace
+}  // namespace tasklog::projections

@@ -1,0 +1,137 @@
+// tasklog verify: passes on an honest database; names the read-model row changed (or removed)
+// by hand; finds an event a superuser changed with the immutability trigger disabled, by its
+// position in the hash chain and by the read-model row that no longer matches it; names an event
+// the fold cannot read (which also stops a rebuild before it touches the live read models).
+#include "projections/rebuild.hpp"
+#include "projections/verify.hpp"
+#include "tests/projections/replay_fixture.hpp"
+#include "tests/support/sql.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace tasklog::projections::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using tasklog::testing::query_value;
+
+class VerifyTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    ReplayTest::SetUp();
+    run_workloads(2, 300, 31337);
+  }
+
+  VerifyReport verify() {
+    pqxx::connection c(db.conninfo());
+    return verify_log_and_read_models(c);
+  }
+
+  // What only a superuser can do: the trigger refuses every change to events, the owner's too.
+  void change_event_by_hand(const std::string& position, const std::string& set) {
+    query_value(db.conninfo(), "ALTER TABLE events DISABLE TRIGGER USER;"
+                               "UPDATE events SET " + set + " WHERE position = " + position + ";"
+                               "ALTER TABLE events ENABLE TRIGGER USER");
+  }
+
+  // A task whose row the workload created, and its title.
+  std::pair<Uuid, std::string> some_task() {
+    for (const auto& [_, model] : load_inline())
+      for (const auto& [id, task] : model.tasks) return {id, task.title};
+    ADD_FAILURE() << "the workload created no task";
+    return {};
+  }
+};
+
+TEST_F(VerifyTest, PassesOnAnHonestDatabase) {
+  const VerifyReport report = verify();
+  EXPECT_TRUE(report.ok()) << report.describe();
+  EXPECT_EQ(report.position, head());
+  EXPECT_EQ(report.chain.checked_up_to, head());
+  EXPECT_EQ(report.events_folded, std::uint64_t(head()));
+  EXPECT_EQ(report.projects, 4u);
+  EXPECT_THAT(report.describe(), HasSubstr("ok:"));
+}
+
+TEST_F(VerifyTest, NamesTheReadModelRowChangedByHand) {
+  const auto [task_id, title] = some_task();
+  query_value(db.conninfo(),
+              "UPDATE readmodel.tasks SET title = 'changed by hand' WHERE id = '" + to_string(task_id) + "'");
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.chain.ok) << "the log itself is intact";
+  ASSERT_TRUE(report.difference.has_value());
+  EXPECT_EQ(report.difference->table, "tasks");
+  EXPECT_EQ(report.difference->row, to_string(task_id));
+  EXPECT_EQ(report.difference->field, "title");
+  EXPECT_EQ(report.difference->expected, "\"" + title + "\"");
+  EXPECT_EQ(report.difference->found, "\"changed by hand\"");
+  EXPECT_THAT(report.describe(), HasSubstr("tasks row " + to_string(task_id) + ", field title"));
+}
+
+TEST_F(VerifyTest, NamesAReadModelRowDeletedByHand) {
+  const std::string message_id = query_value(db.conninfo(), "SELECT id FROM readmodel.task_messages ORDER BY position LIMIT 1");
+  ASSERT_FALSE(message_id.empty());
+  query_value(db.conninfo(), "DELETE FROM readmodel.task_messages WHERE id = '" + message_id + "'");
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(report.difference->table, "task_messages");
+  EXPECT_EQ(report.difference->row, message_id);
+  EXPECT_EQ(report.difference->field, "");
+  EXPECT_THAT(report.describe(), HasSubstr("missing (the log has it)"));
+}
+
+TEST_F(VerifyTest, FindsAnEventChangedWithTheTriggerDisabled) {
+  // A task never renamed later, so the forged title is what the fold ends with.
+  const std::string position = query_value(
+      db.conninfo(),
+      "SELECT position FROM events c WHERE c.type = 'TaskCreated' AND NOT EXISTS ("
+      "  SELECT 1 FROM events u WHERE u.stream_id = c.stream_id AND u.type = 'TaskUpdated') ORDER BY position LIMIT 1");
+  ASSERT_FALSE(position.empty());
+  const std::string task_id = query_value(db.conninfo(), "SELECT stream_id FROM events WHERE position = " + position);
+  const std::string title = query_value(db.conninfo(), "SELECT title FROM readmodel.tasks WHERE id = '" + task_id + "'");
+  change_event_by_hand(position, "payload = jsonb_set(payload, '{title}', '\"forged\"')");
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_FALSE(report.chain.ok);
+  ASSERT_TRUE(report.chain.first_bad.has_value());
+  EXPECT_EQ(*report.chain.first_bad, std::stoll(position));
+  EXPECT_THAT(report.describe(), HasSubstr("hash chain broken at position " + position));
+  // The fold of the forged log no longer matches what the projector wrote at the time.
+  ASSERT_TRUE(report.difference.has_value());
+  EXPECT_EQ(report.difference->table, "tasks");
+  EXPECT_EQ(report.difference->row, task_id);
+  EXPECT_EQ(report.difference->field, "title");
+  EXPECT_EQ(report.difference->expected, "\"forged\"");
+  EXPECT_EQ(report.difference->found, "\"" + title + "\"");
+}
+
+TEST_F(VerifyTest, AnEventTheFoldCannotReadIsNamedAndStopsARebuild) {
+  const std::string position =
+      query_value(db.conninfo(), "SELECT max(position) FROM events WHERE type = 'TaskMessageAppended'");
+  ASSERT_FALSE(position.empty());
+  change_event_by_hand(position, "type = 'NoSuchEvent'");
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  ASSERT_TRUE(report.unreadable.has_value());
+  EXPECT_EQ(report.unreadable->position(), std::stoll(position));
+  EXPECT_THAT(report.describe(), HasSubstr("the event at position " + position + " cannot be folded"));
+
+  // A rebuild cannot fold past it either; the live read models stay as they were.
+  const std::string messages = query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages");
+  try {
+    rebuild_read_models(db.conninfo());
+    ADD_FAILURE() << "the rebuild folded an unreadable event";
+  } catch (const FoldError& e) {
+    EXPECT_EQ(e.position(), std::stoll(position));
+  }
+  EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
+}
+
+}  // namespace
+}  // namespace tasklog::projections::testing
