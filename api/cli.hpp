@@ -25,6 +25,10 @@ void add_rebuild_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 // tasklog context PROJECT_ID [--at POSITION] [--database-url URL] [--home DIR]
 void add_context_command(CLI::App& app, int& exit_code);
+// tasklog user create --email E --name N [--admin]   (prints the first token once)
+void add_user_command(CLI::App& app, int& exit_code);
+// tasklog token create --email E [--name N] [--expires-in-days D] | list --email E | revoke TOKEN_ID
+void add_token_command(CLI::App& app, int& exit_code);
 
 // Where and how the embedded PostgreSQL runs, as given on the command line.
 struct EmbeddedClusterOptions {

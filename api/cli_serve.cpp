@@ -1,16 +1,29 @@
 // `tasklog serve`: bring the database up (embedded, or the one --database-url names), migrate it,
-// run until SIGINT/SIGTERM, then shut down in reverse order.
+// create the first admin on an empty database, serve HTTP until SIGINT/SIGTERM, then shut down in
+// reverse order: the HTTP server (in-flight requests finish, the append batch is flushed), then
+// the embedded PostgreSQL.
+#include "api/api_server.hpp"
+#include "api/auth.hpp"
 #include "api/cli.hpp"
 
 #include "events/migrator.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -43,6 +56,31 @@ net::ip::tcp::endpoint parse_listen(const std::string& text) {
   return {address, static_cast<unsigned short>(port)};
 }
 
+// Writes the admin token where only its owner can read it: created 0600 (never briefly wider),
+// and an existing file from an earlier database is truncated and narrowed as well.
+void write_admin_token(const std::filesystem::path& file, const std::string& token) {
+  std::filesystem::create_directories(file.parent_path());
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+  const std::string text = token + "\n";
+  const bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int error = errno;
+  ::close(fd);
+  if (!ok) throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(error)));
+}
+
+// The first start on a database without users creates the admin and hands out its token once.
+void bootstrap(const std::string& conninfo, const std::filesystem::path& home) {
+  pqxx::connection connection{conninfo};
+  const auto admin = bootstrap_admin(connection);
+  if (!admin) return;
+  const auto file = std::filesystem::absolute(home) / "admin.token";
+  write_admin_token(file, admin->secret);
+  fmt::print("created the admin user admin@localhost; its bearer token (also in {}, mode 0600):\n{}\n", file.string(),
+             admin->secret);
+  std::fflush(stdout);
+}
+
 void serve(const ServeOptions& options) {
   const auto listen = parse_listen(options.listen);
   net::io_context ioc;
@@ -61,17 +99,26 @@ void serve(const ServeOptions& options) {
   }
   try {
     events::Migrator(conninfo).migrate(events::embedded_migrations());
+    bootstrap(conninfo, options.cluster.home);
 
-    // Seam for the HTTP/WebSocket/MCP server (its own issue): it is constructed here on `ioc`
-    // with `listen` and `conninfo`, started before ioc.run(), and closed in the signal handler
-    // below so in-flight requests finish before PostgreSQL stops.
-    spdlog::info("tasklog ready on database \"{}\"; HTTP endpoint {}:{} is reserved for the API server; "
-                 "SIGINT or SIGTERM stops",
-                 conninfo, listen.address().to_string(), listen.port());
+    ApiServerOptions server_options;
+    server_options.conninfo = conninfo;
+    server_options.listen = listen;
+    ApiServer server(std::move(server_options));
+    server.start();
+    const auto bound = server.endpoint();
+    const auto host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+    // On stdout, for people and scripts: with --listen HOST:0 this is where the real port is told.
+    fmt::print("tasklog listening on http://{}:{}\n", host, bound.port());
+    std::fflush(stdout);
+    spdlog::info("tasklog ready on database \"{}\"; SIGINT or SIGTERM stops", conninfo);
     signals.async_wait([](const boost::system::error_code& ec, int signal_number) {
       if (!ec) spdlog::info("received signal {}, shutting down", signal_number);
     });
     ioc.run();
+    // Graceful: stop accepting, finish in-flight requests, flush the append batch — all before
+    // PostgreSQL goes away below.
+    server.stop();
   } catch (...) {
     // A refused migration must not leave a server we started behind.
     if (embedded) embedded->stop();

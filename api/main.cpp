@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   tasklog::api::add_rebuild_command(app, exit_code);
   tasklog::api::add_verify_command(app, exit_code);
   tasklog::api::add_context_command(app, exit_code);
+  tasklog::api::add_user_command(app, exit_code);
+  tasklog::api::add_token_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

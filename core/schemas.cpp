@@ -253,9 +253,19 @@ void expand(rapidjson::Value& node, const rapidjson::Value& fragments, Allocator
 
 struct CompiledSchema {
   std::string_view name;
-  rapidjson::Document source;  // the expanded schema, published as is
-  std::unique_ptr<rapidjson::SchemaDocument> schema;
+  rapidjson::Document source;  // the expanded schema, published as is; read-only once built
 };
+
+// RapidJSON 1.1 keeps the matching state of a "pattern" regex inside the compiled SchemaDocument
+// (GenericRegex::stateSet_/state0_/state1_), so one SchemaDocument must never serve two validators
+// at once: under concurrent requests valid UUIDs were intermittently refused. Each thread compiles
+// its own SchemaDocument per command, once, from the shared read-only source.
+const rapidjson::SchemaDocument& schema_of_this_thread(const CompiledSchema& compiled) {
+  thread_local std::map<const CompiledSchema*, std::unique_ptr<rapidjson::SchemaDocument>> compiled_here;
+  auto& slot = compiled_here[&compiled];
+  if (!slot) slot = std::make_unique<rapidjson::SchemaDocument>(compiled.source);
+  return *slot;
+}
 
 class SchemaRegistry {
  public:
@@ -271,7 +281,7 @@ class SchemaRegistry {
       compiled->name = name;
       compiled->source.CopyFrom(it->value, compiled->source.GetAllocator());
       expand(compiled->source, fragments, compiled->source.GetAllocator());
-      compiled->schema = std::make_unique<rapidjson::SchemaDocument>(compiled->source);
+      rapidjson::SchemaDocument{compiled->source};  // compiles at start-up, so a broken schema fails early
       by_name_.emplace(name, std::move(compiled));
     }
     if (all.MemberCount() != names_.size())
@@ -373,7 +383,7 @@ std::string_view command_description(std::string_view command_name) {
 
 void validate_command(std::string_view command_name, const rapidjson::Value& body) {
   const CompiledSchema& compiled = registry().find(command_name);
-  rapidjson::SchemaValidator validator(*compiled.schema);
+  rapidjson::SchemaValidator validator(schema_of_this_thread(compiled));
   if (body.Accept(validator)) return;
 
   const std::string keyword = validator.GetInvalidSchemaKeyword();

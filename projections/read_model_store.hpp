@@ -30,8 +30,10 @@ namespace tasklog::projections {
 
 inline constexpr std::string_view kReadSchema = "readmodel";
 
-// CREATE SCHEMA `schema` with every read-model table, index and view (migration 0002's
-// tasklog_create_read_models), granted to tasklog_app. Needs the schema's owner (not tasklog_app).
+// CREATE SCHEMA `schema` with every read-model table, index and view (tasklog_create_read_models,
+// migrations 0002 and 0003): granted to tasklog_app (everything) and tasklog_query (SELECT, under
+// row-level security by project membership), with security_invoker views. Needs the schema's
+// owner (not tasklog_app).
 void create_read_model_schema(pqxx::transaction_base& tx, std::string_view schema);
 
 // Every row of every project, as the fold of the log would build it.

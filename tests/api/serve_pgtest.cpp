@@ -2,10 +2,12 @@
 // serve comes up migrated, stops on SIGTERM/SIGINT taking PostgreSQL down, keeps data across
 // restarts, and starts again after kill -9 of tasklog and PostgreSQL, or of tasklog alone.
 // Also `tasklog db start|status|stop` and `tasklog migrate` on the embedded cluster.
+#include "api/auth.hpp"
 #include "events/child_process.hpp"
 #include "events/embedded_postgres.hpp"
 #include "events/migrator.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/sql.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -13,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -103,7 +106,8 @@ class ServeTest : public ::testing::Test {
 
   void start_serve() {
     ready_lines_seen_ = ready_lines();
-    serve_pid_ = spawn_tasklog({"serve"});
+    // Port 0: tests run in parallel, each server takes a free port and prints it.
+    serve_pid_ = spawn_tasklog({"serve", "--listen", "127.0.0.1:0"});
   }
 
   // serve logs this line once migrated and about to wait for signals; counting the lines tells
@@ -174,6 +178,44 @@ TEST_F(ServeTest, ServeStartsAMigratedEmbeddedPostgresAndStopsItOnSigterm) {
   EXPECT_TRUE(events::Migrator(EmbeddedPostgres(options()).conninfo()).is_current(events::embedded_migrations()));
   stop_serve(SIGTERM);
   EXPECT_THAT(read_file(output_file()), ::testing::HasSubstr("received signal"));
+}
+
+TEST_F(ServeTest, FirstServeCreatesTheAdminTokenAndServesHttpOnThePrintedPort) {
+  start_serve();
+  wait_until_serving();
+  const auto token_file = home() / "admin.token";
+  ASSERT_TRUE(fs::exists(token_file));
+  struct stat st {};
+  ASSERT_EQ(stat(token_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  auto token = read_file(token_file);
+  ASSERT_FALSE(token.empty());
+  token.pop_back();  // the newline
+  const auto output = read_file(output_file());
+  EXPECT_THAT(output, ::testing::HasSubstr(token));  // printed once, for the operator
+  {
+    pqxx::connection c{EmbeddedPostgres(options()).conninfo()};
+    const auto admin = authenticate(c, token);
+    ASSERT_TRUE(admin.has_value());
+    EXPECT_TRUE(admin->admin);
+  }
+
+  // "tasklog listening on http://127.0.0.1:PORT" names the real port that --listen :0 got.
+  const std::string prefix = "tasklog listening on http://127.0.0.1:";
+  const auto at = output.find(prefix);
+  ASSERT_NE(at, std::string::npos) << output;
+  const int port = std::stoi(output.substr(at + prefix.size()));
+  ASSERT_GT(port, 0);
+  tasklog::testing::HttpClient client({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  EXPECT_EQ(client.get("/healthz").status, 200);
+  EXPECT_EQ(client.get("/readyz").status, 200);
+  stop_serve(SIGTERM);
+
+  // The second start finds a user: no new admin, the file is left alone.
+  start_serve();
+  wait_until_serving();
+  EXPECT_EQ(read_file(token_file), token + "\n");
+  stop_serve(SIGTERM);
 }
 
 TEST_F(ServeTest, RestartKeepsTheData) {

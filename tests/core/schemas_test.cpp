@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
+#include <vector>
 
 using namespace tasklog;
 using namespace tasklog::testing;
@@ -183,4 +186,35 @@ TEST(ParseCommand, ReadsOptionalTokensAndStrategies) {
   const auto b = std::get<BlockTask>(parse_command("block_task", doc2));
   EXPECT_EQ(b.lease_token, named_id("project"));
   EXPECT_FALSE(b.needs_human);
+}
+
+// RapidJSON keeps a "pattern" regex's match state inside the compiled schema: validators on
+// several threads must not share one. Every thread here validates UUID-bearing commands at once;
+// with a shared schema, valid UUIDs were intermittently refused (and bad ones accepted).
+TEST(Schemas, ValidationIsSafeFromManyThreadsAtOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 2000;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const auto good = json(R"({"task_id":")" + to_string(named_id("task " + std::to_string(t))) +
+                             R"(","lease_token":")" + to_string(named_id("lease")) + R"("})");
+      const auto bad = json(R"({"task_id":"not-a-uuid-)" + std::to_string(t) + R"("})");
+      for (int i = 0; i < kRounds; ++i) {
+        try {
+          validate_command("heartbeat", good);
+        } catch (const DomainError&) {
+          wrong++;
+        }
+        try {
+          validate_command("heartbeat", bad);
+          wrong++;
+        } catch (const DomainError&) {
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }

@@ -1,0 +1,56 @@
+// ApiServer: the HTTP server of `tasklog serve`. Boost.Beast on an io_context run by one thread
+// per core, one strand per connection (keep-alive; pipelined requests are answered in order),
+// and a pool of worker threads that run the handlers, which block on the database; responses go
+// back to the connection's strand.
+//
+// Owns the database pool, the EventStore (with the inline projector), the TaskEngine, the lease
+// reaper and the metrics. stop() is graceful: stop accepting, let in-flight requests finish
+// (bounded by a timeout), then the store flushes its batch as it is destroyed.
+#pragma once
+
+#include "api/http_types.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tasklog::api {
+
+class Router;
+
+struct ApiServerOptions {
+  std::string conninfo{};
+  boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 8080};  // port 0: any free port
+  unsigned io_threads = 0;       // 0: one per core
+  unsigned worker_threads = 16;  // handler threads (and database connections in the pool)
+  HttpLimits limits{};
+  std::chrono::seconds idle_timeout{60};      // a keep-alive connection with no request is closed
+  std::chrono::seconds request_timeout{30};   // headers and body must arrive within this
+  std::chrono::seconds shutdown_timeout{10};  // in-flight requests get this long on stop()
+  bool run_reaper = true;
+  // Called after the standard routes are added: lets tests register probe routes (a handler that
+  // blocks, one that needs auth but no tables) and later subsystems add theirs without editing
+  // the server.
+  std::function<void(Router&)> extra_routes{};
+};
+
+class ApiServer {
+ public:
+  explicit ApiServer(ApiServerOptions options);
+  ~ApiServer();  // stop()
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  void start();  // binds and listens; returns at once (the server runs on its own threads)
+  void stop();   // graceful; idempotent
+  boost::asio::ip::tcp::endpoint endpoint() const;  // the bound address (the real port when 0 was asked)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tasklog::api

@@ -1,0 +1,226 @@
+// Users and bearer tokens in the `auth` schema (migrations/0003_auth.sql), and the per-transaction
+// identity that the row-level security policies read.
+#include "api/auth.hpp"
+
+#include "core/error.hpp"
+#include "core/sha256.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <boost/uuid/random_generator.hpp>
+
+#include <array>
+#include <chrono>
+#include <stdexcept>
+
+namespace tasklog::api {
+namespace {
+
+constexpr std::string_view kTokenPrefix = "tl_";
+constexpr std::size_t kTokenRandomBytes = 32;  // 256 bits: 43 base64url characters without padding
+constexpr std::size_t kTokenLength = kTokenPrefix.size() + 43;
+
+Uuid random_uuid() {
+  // random_generator seeds itself from the OS; one per thread because it is not thread-safe.
+  thread_local boost::uuids::random_generator generator;
+  return generator();
+}
+
+// base64url (RFC 4648 §5) without padding, from OpenSSL's standard base64.
+std::string base64url(const unsigned char* bytes, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3) + 1, '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(written));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& ch : out) {
+    if (ch == '+') ch = '-';
+    else if (ch == '/') ch = '_';
+  }
+  return out;
+}
+
+std::string new_secret() {
+  std::array<unsigned char, kTokenRandomBytes> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+    throw std::runtime_error("OpenSSL RAND_bytes failed: no random bytes for a token");
+  return std::string(kTokenPrefix) + base64url(bytes.data(), bytes.size());
+}
+
+std::string token_hash(std::string_view secret) { return to_hex(sha256(secret)); }
+
+// Timestamps cross the wire as microseconds since the epoch: exact, and independent of the
+// session's TimeZone and DateStyle.
+std::string micros_of(std::string_view column) {
+  return "(extract(epoch FROM " + std::string(column) + ") * 1000000)::bigint";
+}
+std::string from_micros(int param) {
+  return "'epoch'::timestamptz + $" + std::to_string(param) + " * interval '1 microsecond'";
+}
+
+Timestamp timestamp_of(const pqxx::field& f) { return Timestamp(std::chrono::microseconds(f.as<std::int64_t>())); }
+std::optional<Timestamp> optional_timestamp_of(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return timestamp_of(f);
+}
+
+Uuid uuid_of(const pqxx::field& f) {
+  const auto id = parse_uuid(f.c_str());
+  if (!id) throw std::runtime_error(std::string("not a uuid from the database: ") + f.c_str());
+  return *id;
+}
+
+const std::string kUserColumns = "id, email, name, admin, " + micros_of("created_at");
+const std::string kTokenColumns =
+    "id, user_id, name, " + micros_of("created_at") + ", " + micros_of("expires_at") + ", " + micros_of("revoked_at");
+
+UserRecord user_of(const pqxx::row& r) {
+  return UserRecord{.id = uuid_of(r[0]),
+                    .email = r[1].as<std::string>(),
+                    .name = r[2].as<std::string>(),
+                    .admin = r[3].as<bool>(),
+                    .created_at = timestamp_of(r[4])};
+}
+
+TokenRecord token_of(const pqxx::row& r) {
+  return TokenRecord{.id = uuid_of(r[0]),
+                     .user_id = uuid_of(r[1]),
+                     .name = r[2].as<std::string>(),
+                     .created_at = timestamp_of(r[3]),
+                     .expires_at = optional_timestamp_of(r[4]),
+                     .revoked_at = optional_timestamp_of(r[5])};
+}
+
+NewToken insert_token(pqxx::transaction_base& tx, const Uuid& user_id, const std::string& name,
+                      std::optional<Timestamp> expires_at) {
+  std::string secret = new_secret();
+  const std::string sql = "INSERT INTO auth.api_tokens (id, user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, " +
+                          from_micros(5) + ") RETURNING " + kTokenColumns;
+  const std::string id = to_string(random_uuid()), user = to_string(user_id), hash = token_hash(secret);
+  // libpqxx 6 has no null for an empty std::optional parameter: pass nullptr for "never expires".
+  const pqxx::row row = expires_at ? tx.exec_params1(sql, id, user, name, hash, expires_at->time_since_epoch().count())
+                                   : tx.exec_params1(sql, id, user, name, hash, nullptr);
+  return NewToken{.record = token_of(row), .secret = std::move(secret)};
+}
+
+UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, const std::string& name, bool admin) {
+  try {
+    return user_of(tx.exec_params1("INSERT INTO auth.users (id, email, name, admin) VALUES ($1, $2, $3, $4) RETURNING " +
+                                       kUserColumns,
+                                   to_string(random_uuid()), email, name, admin));
+  } catch (const pqxx::unique_violation&) {
+    // The only unique key a caller can hit: lower(email). (A clash of random ids is not a concern.)
+    throw DomainError(ErrorCode::validation_failed, "a user with email " + email + " already exists",
+                      "{\"field\":\"email\"}");
+  }
+}
+
+}  // namespace
+
+std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& email, const std::string& name,
+                                            bool admin) {
+  if (email.empty()) throw DomainError(ErrorCode::validation_failed, "a user needs an email", "{\"field\":\"email\"}");
+  pqxx::work tx(c, "create user");
+  UserRecord user = insert_user(tx, email, name, admin);
+  NewToken token = insert_token(tx, user.id, "default", std::nullopt);
+  tx.commit();
+  return {std::move(user), std::move(token)};
+}
+
+NewToken create_token(pqxx::connection& c, const Uuid& user_id, const std::string& name,
+                      std::optional<Timestamp> expires_at) {
+  pqxx::work tx(c, "create token");
+  try {
+    NewToken token = insert_token(tx, user_id, name, expires_at);
+    tx.commit();
+    return token;
+  } catch (const pqxx::foreign_key_violation&) {
+    throw DomainError(ErrorCode::not_found, "no user " + to_string(user_id));
+  }
+}
+
+std::vector<TokenRecord> list_tokens(pqxx::connection& c, const Uuid& user_id) {
+  pqxx::read_transaction tx(c, "list tokens");
+  std::vector<TokenRecord> tokens;
+  for (const auto& row : tx.exec_params("SELECT " + kTokenColumns +
+                                            " FROM auth.api_tokens WHERE user_id = $1 ORDER BY created_at, id",
+                                        to_string(user_id)))
+    tokens.push_back(token_of(row));
+  return tokens;
+}
+
+std::optional<TokenRecord> find_token(pqxx::connection& c, const Uuid& token_id) {
+  pqxx::read_transaction tx(c, "find token");
+  const auto rows = tx.exec_params("SELECT " + kTokenColumns + " FROM auth.api_tokens WHERE id = $1", to_string(token_id));
+  if (rows.empty()) return std::nullopt;
+  return token_of(rows[0]);
+}
+
+void revoke_token(pqxx::connection& c, const Uuid& user_id, const Uuid& token_id) {
+  pqxx::work tx(c, "revoke token");
+  // Revoking twice keeps the first time: when it stopped working is what an audit wants.
+  const auto rows = tx.exec_params(
+      "UPDATE auth.api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND user_id = $2 RETURNING id",
+      to_string(token_id), to_string(user_id));
+  if (rows.empty()) throw DomainError(ErrorCode::not_found, "no token " + to_string(token_id));
+  tx.commit();
+}
+
+std::optional<UserRecord> find_user(pqxx::connection& c, const Uuid& user_id) {
+  pqxx::read_transaction tx(c, "find user");
+  const auto rows = tx.exec_params("SELECT " + kUserColumns + " FROM auth.users WHERE id = $1", to_string(user_id));
+  if (rows.empty()) return std::nullopt;
+  return user_of(rows[0]);
+}
+
+std::optional<UserRecord> find_user_by_email(pqxx::connection& c, const std::string& email) {
+  pqxx::read_transaction tx(c, "find user by email");
+  // lower(email) is the unique index's expression, so this is an index lookup.
+  const auto rows =
+      tx.exec_params("SELECT " + kUserColumns + " FROM auth.users WHERE lower(email) = lower($1)", email);
+  if (rows.empty()) return std::nullopt;
+  return user_of(rows[0]);
+}
+
+std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bearer_token) {
+  // Anything not shaped like one of our tokens cannot match: no need to ask the database.
+  if (bearer_token.size() != kTokenLength || bearer_token.substr(0, kTokenPrefix.size()) != kTokenPrefix)
+    return std::nullopt;
+  pqxx::read_transaction tx(c, "authenticate");
+  const auto rows = tx.exec_params(
+      "SELECT u.id, u.name, u.admin FROM auth.api_tokens t JOIN auth.users u ON u.id = t.user_id "
+      "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())",
+      token_hash(bearer_token));
+  if (rows.empty()) return std::nullopt;
+  return Principal{.user_id = uuid_of(rows[0][0]), .name = rows[0][1].as<std::string>(), .admin = rows[0][2].as<bool>()};
+}
+
+void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) {
+  // Both are transaction-local: at COMMIT or ROLLBACK the connection is back to its own role and
+  // to no user, whoever uses it next.
+  tx.exec0("SET LOCAL ROLE tasklog_query");
+  tx.exec_params("SELECT set_config('tasklog.user_id', $1, true)", to_string(user_id));
+}
+
+std::optional<std::string> project_role(pqxx::transaction_base& tx, const Uuid& project_id) {
+  const auto rows = tx.exec_params(
+      "SELECT role FROM readmodel.project_members "
+      "WHERE project_id = $1 AND user_id = nullif(current_setting('tasklog.user_id', true), '')::uuid",
+      to_string(project_id));
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::string>();
+}
+
+std::optional<NewToken> bootstrap_admin(pqxx::connection& c) {
+  pqxx::work tx(c, "bootstrap admin");
+  // Two servers starting together on an empty database: the second waits here and then sees the
+  // first one's admin (SHARE ROW EXCLUSIVE conflicts with itself, not with readers).
+  tx.exec0("LOCK TABLE auth.users IN SHARE ROW EXCLUSIVE MODE");
+  if (!tx.exec("SELECT 1 FROM auth.users LIMIT 1").empty()) return std::nullopt;
+  const UserRecord admin = insert_user(tx, "admin@localhost", "admin", true);
+  NewToken token = insert_token(tx, admin.id, "bootstrap", std::nullopt);
+  tx.commit();
+  return token;
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,78 @@
+// Users, bearer tokens, and the per-request identity that row-level security sees.
+//
+// Users and tokens live in the `auth` schema (migrations/0003): they are credentials, not task
+// state, so they are plain tables rather than events. A token is shown once, when created, as
+// "tl_" + 43 url-safe characters of random bytes; only its SHA-256 (hex) is stored. Revoked or
+// expired tokens do not authenticate.
+//
+// Thread-safety: free functions over the caller's connection/transaction.
+#pragma once
+
+#include "core/ids.hpp"
+#include "core/time.hpp"
+#include "api/http_types.hpp"
+
+#include <pqxx/pqxx>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tasklog::api {
+
+struct UserRecord {
+  Uuid id{};
+  std::string email{};
+  std::string name{};
+  bool admin = false;
+  Timestamp created_at{};
+};
+
+struct TokenRecord {
+  Uuid id{};
+  Uuid user_id{};
+  std::string name{};
+  Timestamp created_at{};
+  std::optional<Timestamp> expires_at{};
+  std::optional<Timestamp> revoked_at{};
+};
+
+struct NewToken {
+  TokenRecord record{};
+  std::string secret{};  // the bearer token; never stored, shown once
+};
+
+// Creates a user (email unique, case-insensitive: DomainError validation_failed naming the email
+// when taken) and a first token named "default".
+std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& email, const std::string& name,
+                                            bool admin = false);
+NewToken create_token(pqxx::connection& c, const Uuid& user_id, const std::string& name,
+                      std::optional<Timestamp> expires_at = {});
+std::vector<TokenRecord> list_tokens(pqxx::connection& c, const Uuid& user_id);
+// The token with this id (whichever user's), or nullopt. For `tasklog token revoke TOKEN_ID`.
+std::optional<TokenRecord> find_token(pqxx::connection& c, const Uuid& token_id);
+// Throws DomainError(not_found) for an unknown token id (or one of another user).
+void revoke_token(pqxx::connection& c, const Uuid& user_id, const Uuid& token_id);
+std::optional<UserRecord> find_user(pqxx::connection& c, const Uuid& user_id);
+std::optional<UserRecord> find_user_by_email(pqxx::connection& c, const std::string& email);
+
+// The user a bearer token belongs to; nullopt for an unknown, revoked or expired token.
+std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bearer_token);
+
+// Starts a transaction that runs as the row-level-security role `tasklog_query` with
+// `tasklog.user_id` set to the user, so every read sees only the projects that user owns or is a
+// member of, whatever the WHERE clause says. Set with SET LOCAL: nothing leaks to the next user of
+// the pooled connection.
+void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id);
+
+// The caller's role in a project ("owner" | "member" | "viewer"), or nullopt when the project is
+// unknown or not visible to the user. Runs under the caller's transaction (begin_as_user first).
+std::optional<std::string> project_role(pqxx::transaction_base& tx, const Uuid& project_id);
+
+// First start of `serve` on a database with no user: creates the admin user (admin@localhost) and
+// returns its token; nullopt when a user already exists.
+std::optional<NewToken> bootstrap_admin(pqxx::connection& c);
+
+}  // namespace tasklog::api

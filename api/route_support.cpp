@@ -1,0 +1,301 @@
+// The parts every /v1 handler shares: request reading (body, path ids, query parameters,
+// If-Match), access checks under row-level security, running a command, and the response envelope.
+#include "api/route_support.hpp"
+
+#include "core/command_parser.hpp"
+#include "core/error_details.hpp"
+#include "core/json.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace tasklog::api {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Digits only (no sign, no space): strtoll-style leniency would let "-1" or "1e3" through.
+std::optional<std::int64_t> parse_non_negative(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || text.front() == '+') return std::nullopt;
+  return value;
+}
+
+int role_rank(std::string_view role) {
+  if (role == "owner") return 2;
+  if (role == "member") return 1;
+  return 0;  // viewer
+}
+
+void write_raw(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::optional<std::string>& json) {
+  if (json)
+    w.RawValue(json->data(), json->size(), rapidjson::kObjectType);
+  else
+    w.Null();
+}
+
+}  // namespace
+
+[[noreturn]] void bad_parameter(std::string_view name, std::string message) {
+  throw DomainError(ErrorCode::validation_failed, std::move(message),
+                    ErrorDetails().add("parameter", name).add("keyword", "syntax").json());
+}
+
+rapidjson::Document json_body(const RequestContext& ctx) {
+  rapidjson::Document doc;
+  const std::string& body = ctx.request.body();
+  if (body.empty()) {
+    doc.SetObject();
+    return doc;
+  }
+  const auto content_type = ctx.request.find(http::field::content_type);
+  const std::string media =
+      content_type == ctx.request.end() ? std::string() : lower(std::string(content_type->value()));
+  const std::string_view essence = std::string_view(media).substr(0, media.find(';'));
+  const auto trimmed_end = essence.find_last_not_of(" \t");
+  if (trimmed_end == std::string_view::npos || essence.substr(0, trimmed_end + 1) != "application/json")
+    throw DomainError(ErrorCode::unsupported_media_type, "the body must be application/json",
+                      ErrorDetails().add("content_type", media).json());
+  parse_json(body, doc);
+  if (!doc.IsObject())
+    throw DomainError(ErrorCode::validation_failed, "the body must be a JSON object",
+                      ErrorDetails().add("path", "").add("keyword", "type").json());
+  return doc;
+}
+
+Uuid id_param(const RequestContext& ctx, std::size_t index, std::string_view name) {
+  const std::string& text = ctx.params.at(index);
+  const auto id = parse_uuid(text);
+  if (!id) bad_parameter(name, fmt::format("{} must be a UUID", name));
+  return *id;
+}
+
+std::size_t page_limit(const RequestContext& ctx) {
+  const auto it = ctx.query.find("limit");
+  if (it == ctx.query.end()) return ctx.services.limits.default_page_size;
+  const auto value = parse_non_negative(it->second);
+  if (!value || *value < 1 || static_cast<std::uint64_t>(*value) > ctx.services.limits.max_page_size)
+    bad_parameter("limit", fmt::format("limit must be an integer from 1 to {}", ctx.services.limits.max_page_size));
+  return static_cast<std::size_t>(*value);
+}
+
+std::optional<std::int64_t> int_query(const RequestContext& ctx, std::string_view name) {
+  const auto it = ctx.query.find(name);
+  if (it == ctx.query.end()) return std::nullopt;
+  const auto value = parse_non_negative(it->second);
+  if (!value) bad_parameter(name, fmt::format("{} must be a non-negative integer", name));
+  return value;
+}
+
+std::string require_project_access(pqxx::transaction_base& tx, const Uuid& project_id, Access need) {
+  const auto role = project_role(tx, project_id);
+  if (!role)
+    throw DomainError(ErrorCode::not_found, "no such project", ErrorDetails().add("project_id", project_id).json());
+  const int have = role_rank(*role);
+  const int required = need == Access::read ? 0 : need == Access::write ? 1 : 2;
+  if (have < required)
+    throw DomainError(ErrorCode::forbidden,
+                      fmt::format("role {} may not {} this project", *role, need == Access::manage ? "manage" : "change"),
+                      ErrorDetails().add("project_id", project_id).add("role", *role).json());
+  return *role;
+}
+
+Uuid require_task_access(pqxx::transaction_base& tx, const Uuid& task_id, Access need) {
+  // Under row-level security: a task of a project the caller cannot see is simply not there.
+  const auto r = tx.exec_params("SELECT project_id FROM readmodel.tasks WHERE id = $1", to_string(task_id));
+  if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", task_id).json());
+  const Uuid project_id = *parse_uuid(r[0][0].c_str());
+  require_project_access(tx, project_id, need);
+  return project_id;
+}
+
+void check_project_access(RequestContext& ctx, const Uuid& project_id, Access need) {
+  read_as_user(ctx, [&](pqxx::transaction_base& tx) { return require_project_access(tx, project_id, need); });
+}
+
+Uuid check_task_access(RequestContext& ctx, const Uuid& task_id, Access need) {
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) { return require_task_access(tx, task_id, need); });
+}
+
+void set_member(rapidjson::Document& doc, std::string_view key, std::string_view value) {
+  auto& a = doc.GetAllocator();
+  rapidjson::Value k(key.data(), static_cast<rapidjson::SizeType>(key.size()), a);
+  rapidjson::Value v(value.data(), static_cast<rapidjson::SizeType>(value.size()), a);
+  if (auto it = doc.FindMember(k); it != doc.MemberEnd())
+    it->value = v;
+  else
+    doc.AddMember(k, v, a);
+}
+
+projections::CommandOutcome run_command(RequestContext& ctx, std::string_view command_name, rapidjson::Document& body,
+                                        std::initializer_list<std::pair<std::string_view, Uuid>> path_ids,
+                                        std::optional<std::int64_t> expected_version) {
+  for (const auto& [key, id] : path_ids) set_member(body, key, to_string(id));
+  const Command command = parse_command(command_name, body);
+  return ctx.services.engine.execute(command, ctx.user().user_id, expected_version);
+}
+
+std::optional<std::int64_t> if_match(const RequestContext& ctx) {
+  const auto it = ctx.request.find(http::field::if_match);
+  if (it == ctx.request.end()) return std::nullopt;
+  std::string_view text(it->value().data(), it->value().size());
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (text.starts_with("W/")) text.remove_prefix(2);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+  const auto version = parse_non_negative(text);
+  if (!version) bad_parameter("If-Match", "If-Match must be the resource's version, e.g. If-Match: 3");
+  return version;
+}
+
+Response data_response(http::status status, const std::optional<std::string>& resource_json,
+                       std::optional<std::int64_t> version) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("data");
+  write_raw(w, resource_json);
+  w.EndObject();
+  Response response = json_response(status, std::string(buffer.GetString(), buffer.GetSize()));
+  if (version) response.set(http::field::etag, fmt::format("\"{}\"", *version));
+  return response;
+}
+
+Response command_response(http::status status, const std::optional<std::string>& resource_json,
+                          const projections::CommandOutcome& outcome, const std::optional<std::string>& lease_json) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("data");
+  write_raw(w, resource_json);
+  if (lease_json) {
+    w.Key("lease");
+    write_raw(w, lease_json);
+  }
+  w.Key("position");
+  w.Int64(outcome.append.last_position());
+  w.Key("version");
+  if (outcome.append.events.empty())
+    w.Null();
+  else
+    w.Int64(outcome.append.events.back().version);
+  w.EndObject();
+  Response response = json_response(status, std::string(buffer.GetString(), buffer.GetSize()));
+  if (!outcome.append.events.empty())
+    response.set(http::field::etag, fmt::format("\"{}\"", outcome.append.events.back().version));
+  return response;
+}
+
+Response list_response(const std::vector<std::string>& items_json, const std::optional<std::string>& next_cursor) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("data");
+  w.StartArray();
+  for (const auto& item : items_json) w.RawValue(item.data(), item.size(), rapidjson::kObjectType);
+  w.EndArray();
+  w.Key("next_cursor");
+  if (next_cursor)
+    w.String(next_cursor->data(), static_cast<rapidjson::SizeType>(next_cursor->size()));
+  else
+    w.Null();
+  w.EndObject();
+  return json_response(http::status::ok, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+std::string sql_ts(std::string_view column) {
+  return fmt::format(R"(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))", column);
+}
+
+std::string task_json_sql(std::string_view alias) {
+  const std::string a(alias);
+  auto c = [&](std::string_view column) { return fmt::format("{}.{}", a, column); };
+  auto t = [&](std::string_view column) { return sql_ts(c(column)); };
+  return fmt::format(
+      R"(json_build_object(
+  'id', {a}.id, 'project_id', {a}.project_id, 'title', {a}.title, 'description', {a}.description, 'type', {a}.type,
+  'priority', {a}.priority, 'status', {a}.status, 'version', {a}.version,
+  'lease', CASE WHEN {a}.lease_token IS NULL THEN NULL ELSE json_build_object(
+             'agent', {a}.lease_agent, 'acquired_at', {acquired}, 'expires_at', {expires}, 'attempt', {a}.lease_attempt) END,
+  'attempts', {a}.attempts, 'next_retry_at', {retry}, 'acceptance_criteria', {a}.acceptance_criteria,
+  'constraints', {a}.constraints, 'parent_task_id', {a}.parent_task_id, 'timebox_seconds', {a}.timebox_seconds,
+  'dependencies', coalesce((SELECT json_agg(d.depends_on ORDER BY d.ordinal) FROM readmodel.task_dependencies d
+                             WHERE d.task_id = {a}.id), '[]'::json),
+  'git', {a}.git, 'usage', json_build_object('tokens', {a}.usage_tokens, 'cost_usd', {a}.usage_cost_usd),
+  'gate_results', {a}.gate_results, 'gates_evaluated_at', {gates}, 'last_scope_check', {a}.last_scope_check,
+  'artifacts', {a}.artifact_refs, 'message_count', {a}.message_count, 'completion_summary', {a}.completion_summary,
+  'result_artifact_ids', {a}.result_artifact_ids, 'failure_reason', {a}.failure_reason,
+  'block_reason', {a}.block_reason, 'needs_human', {a}.needs_human, 'cancel_reason', {a}.cancel_reason,
+  'created_by', {a}.created_by, 'created_at', {created}, 'updated_at', {updated}, 'started_at', {started},
+  'completed_at', {completed}))",
+      fmt::arg("a", a), fmt::arg("acquired", t("lease_acquired_at")), fmt::arg("expires", t("lease_expires_at")),
+      fmt::arg("retry", t("next_retry_at")), fmt::arg("gates", t("gates_evaluated_at")),
+      fmt::arg("created", t("created_at")), fmt::arg("updated", t("updated_at")), fmt::arg("started", t("started_at")),
+      fmt::arg("completed", t("completed_at")));
+}
+
+std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id, std::int64_t* version) {
+  static const std::string sql =
+      fmt::format("SELECT {}::text, t.version FROM readmodel.tasks t WHERE t.id = $1", task_json_sql());
+  const auto r = tx.exec_params(sql, to_string(task_id));
+  if (r.empty()) return std::nullopt;
+  if (version) *version = r[0][1].as<std::int64_t>();
+  return r[0][0].as<std::string>();
+}
+
+std::string project_json_sql(std::string_view alias) {
+  const std::string a(alias);
+  return fmt::format(
+      R"(json_build_object(
+  'id', {a}.id, 'name', {a}.name, 'description', {a}.description, 'rules', {a}.rules, 'archived', {a}.archived,
+  'version', {a}.version, 'created_by', {a}.created_by, 'created_at', {created}, 'updated_at', {updated},
+  'archived_at', {archived},
+  'role', (SELECT m.role FROM readmodel.project_members m
+            WHERE m.project_id = {a}.id AND m.user_id = nullif(current_setting('tasklog.user_id', true), '')::uuid),
+  'members', coalesce((SELECT json_agg(json_build_object('user_id', m.user_id, 'role', m.role, 'added_at', {added})
+                                       ORDER BY m.ordinal)
+                         FROM readmodel.project_members m WHERE m.project_id = {a}.id), '[]'::json)))",
+      fmt::arg("a", a), fmt::arg("created", sql_ts(a + ".created_at")), fmt::arg("updated", sql_ts(a + ".updated_at")),
+      fmt::arg("archived", sql_ts(a + ".archived_at")), fmt::arg("added", sql_ts("m.added_at")));
+}
+
+std::optional<std::string> load_project_json(pqxx::transaction_base& tx, const Uuid& project_id,
+                                             std::int64_t* version) {
+  static const std::string sql =
+      fmt::format("SELECT {}::text, p.version FROM readmodel.projects p WHERE p.id = $1", project_json_sql());
+  const auto r = tx.exec_params(sql, to_string(project_id));
+  if (r.empty()) return std::nullopt;
+  if (version) *version = r[0][1].as<std::int64_t>();
+  return r[0][0].as<std::string>();
+}
+
+std::optional<CreatedCursor> created_cursor(const RequestContext& ctx) {
+  const auto it = ctx.query.find("cursor");
+  if (it == ctx.query.end()) return std::nullopt;
+  const std::string_view text = it->second;
+  const auto split = text.find('_');
+  const auto micros = split == std::string_view::npos ? std::nullopt : parse_non_negative(text.substr(0, split));
+  const auto id = split == std::string_view::npos ? std::nullopt : parse_uuid(text.substr(split + 1));
+  if (!micros || !id) bad_parameter("cursor", "cursor must be a next_cursor value of this list");
+  return CreatedCursor{.micros = *micros, .id = *id};
+}
+
+std::string format_created_cursor(std::int64_t micros, std::string_view id) { return fmt::format("{}_{}", micros, id); }
+
+std::int64_t position_cursor(const RequestContext& ctx) {
+  if (auto cursor = int_query(ctx, "cursor")) return *cursor;
+  return int_query(ctx, "after").value_or(0);
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,136 @@
+// What every /v1 handler does the same way: read the JSON body, read path and query parameters,
+// check the caller's access to a project, run a command as the caller, and shape the response.
+//
+// Access: a project is visible to its members (owner, member, viewer); anything else answers 404
+// exactly like an unknown id. Reads need any role, writes need owner or member (a viewer gets 403
+// forbidden), membership changes need owner.
+//
+// Response envelope (docs/http-api.md): a resource is {"data": {...}}; a command adds "position"
+// (of its last event) and "version" (of the stream it appended to); a list is
+// {"data": [...], "next_cursor": "..." | null}.
+#pragma once
+
+#include "api/auth.hpp"
+#include "api/router.hpp"
+#include "api/services.hpp"
+#include "core/commands.hpp"
+#include "projections/task_engine.hpp"
+
+#include <pqxx/pqxx>
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tasklog::api {
+
+enum class Access { read, write, manage };
+
+// The request body as a JSON object. 415 unsupported_media_type unless Content-Type is
+// application/json (parameters like charset allowed); 400 malformed_json on bad syntax; limits of
+// core/json.hpp; 400 validation_failed when it is not an object. An empty body reads as {}.
+rapidjson::Document json_body(const RequestContext& ctx);
+
+// Path capture `index` as a UUID; 400 validation_failed {"parameter": name} when malformed.
+Uuid id_param(const RequestContext& ctx, std::size_t index, std::string_view name = "id");
+
+// ?limit= within [1, limits.max_page_size] (default limits.default_page_size), else 400.
+std::size_t page_limit(const RequestContext& ctx);
+// An optional non-negative integer query parameter (e.g. after=, cursor=, at=), else 400.
+std::optional<std::int64_t> int_query(const RequestContext& ctx, std::string_view name);
+
+// The caller's role in the project, checked against `need`; throws not_found (invisible or
+// unknown) or forbidden (visible but the role is too weak). tx must have begun as the user.
+std::string require_project_access(pqxx::transaction_base& tx, const Uuid& project_id, Access need);
+// The project of a visible task (not_found otherwise), access checked like the above.
+Uuid require_task_access(pqxx::transaction_base& tx, const Uuid& task_id, Access need);
+
+// ---- additions for the route files ----
+
+// A 400 for a path segment, query parameter or header that does not parse ("keyword":"syntax").
+[[noreturn]] void bad_parameter(std::string_view name, std::string message);
+
+// Runs f(tx) in a read-only transaction begun as the caller (row-level security applies).
+template <class F>
+auto read_as_user(RequestContext& ctx, F&& f) {
+  auto connection = ctx.services.pool.acquire();
+  pqxx::read_transaction tx(*connection);
+  begin_as_user(tx, ctx.user().user_id);
+  return f(tx);
+}
+void check_project_access(RequestContext& ctx, const Uuid& project_id, Access need);
+Uuid check_task_access(RequestContext& ctx, const Uuid& task_id, Access need);
+
+// Adds the path ids to the body (overwriting what the client sent: the path names the resource),
+// parses and validates the command (400/422), executes it as the caller, blocking until commit.
+projections::CommandOutcome run_command(RequestContext& ctx, std::string_view command_name, rapidjson::Document& body,
+                                        std::initializer_list<std::pair<std::string_view, Uuid>> path_ids = {},
+                                        std::optional<std::int64_t> expected_version = {});
+
+// If-Match: <version> (an integer, optionally as a quoted entity tag); nullopt when absent.
+std::optional<std::int64_t> if_match(const RequestContext& ctx);
+
+// Sets a string member on a document (copying key and value).
+void set_member(rapidjson::Document& doc, std::string_view key, std::string_view value);
+
+// ---- response shaping; `resource_json` is JSON text (typically built by PostgreSQL) ----
+
+// {"data": resource} (resource "null" when absent); with `version`, also ETag: "<version>" so that
+// a client can send it back as If-Match.
+Response data_response(http::status status, const std::optional<std::string>& resource_json,
+                       std::optional<std::int64_t> version = std::nullopt);
+// {"data": resource, "position": P, "version": V[, "lease": lease]} for a command's outcome.
+Response command_response(http::status status, const std::optional<std::string>& resource_json,
+                          const projections::CommandOutcome& outcome,
+                          const std::optional<std::string>& lease_json = std::nullopt);
+// {"data": [items], "next_cursor": cursor | null}.
+Response list_response(const std::vector<std::string>& items_json, const std::optional<std::string>& next_cursor);
+
+// The first event of type E in an outcome (the one that names a created resource).
+template <class E>
+const E* find_event(const projections::CommandOutcome& outcome) {
+  for (const auto& e : outcome.events)
+    if (const auto* found = std::get_if<E>(&e)) return found;
+  return nullptr;
+}
+
+// SQL: format_timestamp's text of a timestamptz expression (six fraction digits, Z).
+std::string sql_ts(std::string_view column);
+
+// ---- resource reads (under the caller's row-level security) ----
+
+// The JSON object of a task row aliased `t` (every column but the lease token).
+std::string task_json_sql(std::string_view alias = "t");
+// `version` (when given) receives the row's version, for an ETag.
+std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id,
+                                          std::int64_t* version = nullptr);
+// A project with its members and the caller's role.
+std::string project_json_sql(std::string_view alias = "p");
+std::optional<std::string> load_project_json(pqxx::transaction_base& tx, const Uuid& project_id,
+                                             std::int64_t* version = nullptr);
+// Reads a resource as the caller right after a command (read-your-writes: the command committed).
+template <class F>
+std::optional<std::string> read_resource(RequestContext& ctx, F&& load) {
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) { return load(tx); });
+}
+
+// Cursors of lists in creation order: "<created_at in epoch microseconds>_<id>", opaque to clients.
+struct CreatedCursor {
+  std::int64_t micros = 0;
+  Uuid id{};
+};
+std::optional<CreatedCursor> created_cursor(const RequestContext& ctx);
+std::string format_created_cursor(std::int64_t micros, std::string_view id);
+// Position cursors ("after" a position): ?cursor= or ?after=.
+std::int64_t position_cursor(const RequestContext& ctx);
+
+// Each route group registers itself (api/routes_*.cpp); add_v1_routes calls them all.
+void add_project_routes(Router& router);
+void add_task_routes(Router& router);
+void add_record_routes(Router& router);
+void add_event_routes(Router& router);
+
+}  // namespace tasklog::api

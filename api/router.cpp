@@ -1,0 +1,217 @@
+// Router: the route table, percent-decoding of path captures and query strings, bearer
+// authentication, and the conversion of every exception into the one error shape.
+#include "api/router.hpp"
+
+#include "api/auth.hpp"
+#include "api/services.hpp"
+#include "core/error_details.hpp"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace tasklog::api {
+namespace {
+
+// The path of a request target, split at '/': "/v1/tasks/x" -> {"v1", "tasks", "x"}. The empty
+// path and "/" have no segments; a trailing slash leaves an empty last segment, which matches no
+// pattern (so "/v1/projects/" is a 404, not a silent alias).
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path.empty() || path == "/") return segments;
+  if (path.front() == '/') path.remove_prefix(1);
+  for (;;) {
+    const auto slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+[[noreturn]] void bad_syntax(std::string_view what, std::string_view text) {
+  throw DomainError(ErrorCode::validation_failed, fmt::format("malformed percent-encoding in {}: '{}'", what, text),
+                    ErrorDetails{}.add("keyword", "syntax").add("parameter", std::string(what)).json());
+}
+
+// RFC 3986 percent-decoding; in a query string '+' is a space as well (HTML forms send it so).
+std::string percent_decode(std::string_view text, bool plus_is_space, std::string_view what) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) bad_syntax(what, text);
+      const int hi = hex_digit(text[i + 1]);
+      const int lo = hex_digit(text[i + 2]);
+      if (hi < 0 || lo < 0) bad_syntax(what, text);
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+QueryParams parse_query(std::string_view query) {
+  QueryParams params;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    std::string key = percent_decode(pair.substr(0, eq), true, "the query string");
+    std::string value =
+        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true, "the query string");
+    params.insert_or_assign(std::move(key), std::move(value));
+  }
+  return params;
+}
+
+// "Authorization: Bearer <token>" (the scheme is case-insensitive, RFC 7235); nullopt otherwise.
+std::optional<std::string_view> bearer_token(const Request& request) {
+  const auto it = request.find(http::field::authorization);
+  if (it == request.end()) return std::nullopt;
+  std::string_view value(it->value().data(), it->value().size());
+  constexpr std::string_view scheme = "bearer ";
+  if (value.size() <= scheme.size() || !boost::algorithm::iequals(value.substr(0, scheme.size()), scheme)) {
+    return std::nullopt;
+  }
+  value.remove_prefix(scheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  return value;
+}
+
+bool is_connection_loss(const pqxx::sql_error& e) {
+  // Class 08: connection exception; 57P01-57P03: the server is shutting down or starting up.
+  const std::string& state = e.sqlstate();
+  return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+Response unavailable_response(std::string_view what) {
+  return error_response(DomainError(ErrorCode::unavailable, fmt::format("the database is unavailable: {}", what)));
+}
+
+}  // namespace
+
+void Router::add(http::verb method, std::string pattern, Handler handler, RouteOptions options) {
+  std::vector<std::string> segments;
+  for (const auto segment : split_path(pattern)) segments.emplace_back(segment);
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), options});
+}
+
+Response Router::dispatch(const Request& request, ApiServices& services, std::string* route_label) const {
+  // Metrics label unmatched requests by a constant: raw paths would be unbounded label values.
+  if (route_label) *route_label = "(unmatched)";
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  try {
+    const auto segments = split_path(path);
+    const Route* match = nullptr;
+    const std::string* same_path = nullptr;  // a pattern of this path with another method
+    std::vector<std::string_view> allowed;
+    for (const auto& route : routes_) {
+      if (route.segments.size() != segments.size()) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < segments.size() && same; ++i) {
+        const auto& want = route.segments[i];
+        const bool capture = want.size() >= 2 && want.front() == '{' && want.back() == '}';
+        same = capture ? !segments[i].empty() : segments[i] == want;
+      }
+      if (!same) continue;
+      if (route.method == request.method()) {
+        match = &route;
+        break;
+      }
+      same_path = &route.pattern;
+      const auto name = http::to_string(route.method);
+      allowed.emplace_back(name.data(), name.size());
+    }
+
+    if (match == nullptr && allowed.empty()) {
+      return error_response(DomainError(ErrorCode::not_found, fmt::format("no route for {}", path),
+                                        ErrorDetails{}.add("path", std::string(path)).json()));
+    }
+    if (match == nullptr) {
+      std::sort(allowed.begin(), allowed.end());
+      allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+      const std::string allow = fmt::format("{}", fmt::join(allowed, ", "));
+      if (route_label) *route_label = *same_path;
+      auto response = error_response(
+          DomainError(ErrorCode::method_not_allowed,
+                      fmt::format("{} is not allowed on {}; allowed: {}",
+                                  std::string_view(request.method_string().data(), request.method_string().size()),
+                                  path, allow),
+                      ErrorDetails{}.add("allow", allow).json()));
+      response.set(http::field::allow, allow);
+      return response;
+    }
+
+    if (route_label) *route_label = match->pattern;
+    RequestContext ctx{request, services, match->pattern, {}, parse_query(query), std::nullopt};
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      const auto& want = match->segments[i];
+      if (want.front() == '{') {
+        ctx.params.push_back(percent_decode(segments[i], false, std::string_view(want).substr(1, want.size() - 2)));
+      }
+    }
+
+    if (match->options.authenticated) {
+      const auto token = bearer_token(request);
+      if (!token) throw DomainError(ErrorCode::unauthorized, "this route needs an Authorization: Bearer <token> header");
+      // The lease is given back before the handler runs: a handler takes its own, and holding two
+      // per request could exhaust the pool with every worker waiting for a second connection.
+      {
+        auto connection = services.pool.acquire();
+        ctx.principal = authenticate(*connection, *token);
+      }
+      if (!ctx.principal) throw DomainError(ErrorCode::unauthorized, "the bearer token is unknown, revoked or expired");
+    }
+    return match->handler(ctx);
+  } catch (const DomainError& e) {
+    if (e.code() == ErrorCode::internal) {
+      spdlog::error("{} {}: {}", std::string_view(request.method_string().data(), request.method_string().size()),
+                    target, e.what());
+    }
+    return error_response(e);
+  } catch (const pqxx::broken_connection& e) {
+    spdlog::warn("{}: database connection lost: {}", target, e.what());
+    return unavailable_response("the connection was lost");
+  } catch (const pqxx::sql_error& e) {
+    if (is_connection_loss(e)) {
+      spdlog::warn("{}: database unavailable: {}", target, e.what());
+      return unavailable_response(e.sqlstate());
+    }
+    spdlog::error("{} {}: database error {}: {}",
+                  std::string_view(request.method_string().data(), request.method_string().size()), target,
+                  e.sqlstate(), e.what());
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", std::string_view(request.method_string().data(), request.method_string().size()),
+                  target, e.what());
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  } catch (...) {
+    spdlog::error("{} {}: unknown exception",
+                  std::string_view(request.method_string().data(), request.method_string().size()), target);
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  }
+}
+
+}  // namespace tasklog::api

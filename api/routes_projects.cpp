@@ -1,0 +1,206 @@
+// /v1 project routes: create, list, read and update projects; members; the context an agent
+// reads (now or as of a position); active tasks and progress.
+#include "api/idempotency.hpp"
+#include "api/route_support.hpp"
+#include "core/error_details.hpp"
+#include "projections/project_context.hpp"
+#include "projections/time_travel.hpp"
+
+#include <fmt/format.h>
+
+namespace tasklog::api {
+namespace {
+
+using projections::CommandOutcome;
+
+Response project_command_response(RequestContext& ctx, const Uuid& project_id, const CommandOutcome& outcome,
+                                  http::status status = http::status::ok) {
+  auto project = read_resource(ctx, [&](pqxx::transaction_base& tx) { return load_project_json(tx, project_id); });
+  return command_response(status, project, outcome);
+}
+
+Response create_project(RequestContext& ctx) {
+  auto body = json_body(ctx);
+  const CommandOutcome outcome = run_command(ctx, "create_project", body);
+  const auto* created = find_event<ProjectCreated>(outcome);
+  if (!created) throw DomainError(ErrorCode::internal, "create_project appended no ProjectCreated");
+  return project_command_response(ctx, created->project_id, outcome, http::status::created);
+}
+
+// The projects the caller is a member of: row-level security filters, the query does not.
+Response list_projects(RequestContext& ctx) {
+  const std::size_t limit = page_limit(ctx);
+  const auto cursor = created_cursor(ctx);
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    static const std::string sql = fmt::format(
+        R"(SELECT {}::text, (extract(epoch FROM p.created_at) * 1000000)::bigint, p.id
+  FROM readmodel.projects p
+ WHERE ($1::bigint IS NULL OR (p.created_at, p.id) > ('epoch'::timestamptz + $1 * interval '1 microsecond', $2::uuid))
+ ORDER BY p.created_at, p.id
+ LIMIT $3)",
+        project_json_sql());
+    const std::optional<std::int64_t> cursor_micros = cursor ? std::optional(cursor->micros) : std::nullopt;
+    const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
+    const auto rows = tx.exec_params(sql, cursor_micros, cursor_id, static_cast<std::int64_t>(limit + 1));
+    std::vector<std::string> items;
+    std::optional<std::string> next;
+    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
+    if (rows.size() > limit)
+      next = format_created_cursor(rows[limit - 1][1].as<std::int64_t>(), rows[limit - 1][2].as<std::string>());
+    return list_response(items, next);
+  });
+}
+
+Response get_project(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_project_access(tx, project_id, Access::read);
+    std::int64_t version = 0;
+    auto project = load_project_json(tx, project_id, &version);
+    return data_response(http::status::ok, project, version);
+  });
+}
+
+Response patch_project(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  const auto expected = if_match(ctx);
+  auto body = json_body(ctx);
+  check_project_access(ctx, project_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "update_project", body, {{"project_id", project_id}}, expected);
+  return project_command_response(ctx, project_id, outcome);
+}
+
+// The user must exist: a membership of nobody would be a dangling grant waiting for an id.
+void require_user_exists(RequestContext& ctx, const rapidjson::Document& body) {
+  const auto it = body.FindMember("user_id");
+  if (it == body.MemberEnd() || !it->value.IsString()) return;  // the schema refuses it next
+  const auto user_id = parse_uuid({it->value.GetString(), it->value.GetStringLength()});
+  if (!user_id) return;
+  auto connection = ctx.services.pool.acquire();
+  if (!find_user(*connection, *user_id))
+    throw DomainError(ErrorCode::not_found, "no such user", ErrorDetails().add("user_id", *user_id).json());
+}
+
+Response add_member(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  check_project_access(ctx, project_id, Access::manage);
+  require_user_exists(ctx, body);
+  const CommandOutcome outcome = run_command(ctx, "add_member", body, {{"project_id", project_id}});
+  return project_command_response(ctx, project_id, outcome);
+}
+
+// ?user_id= or a JSON body {"user_id"} (bodies on DELETE are often dropped by proxies).
+Response remove_member(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  if (const auto it = ctx.query.find("user_id"); it != ctx.query.end()) {
+    if (!parse_uuid(it->second)) bad_parameter("user_id", "user_id must be a UUID");
+    set_member(body, "user_id", it->second);
+  }
+  check_project_access(ctx, project_id, Access::manage);
+  const CommandOutcome outcome = run_command(ctx, "remove_member", body, {{"project_id", project_id}});
+  return project_command_response(ctx, project_id, outcome);
+}
+
+Response get_context(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  const auto at = int_query(ctx, "at");
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_project_access(tx, project_id, Access::read);
+    const auto context =
+        at ? projections::project_context_at(tx, project_id, *at) : projections::load_project_context(tx, project_id);
+    if (!context)
+      throw DomainError(ErrorCode::not_found, "the project did not exist at that position",
+                        ErrorDetails().add("project_id", project_id).add("at", at.value_or(0)).json());
+    return data_response(http::status::ok, context->json);
+  });
+}
+
+// Work that is not finished: waiting, held or blocked, with whether its holder's lease is live.
+Response active_tasks(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  const std::size_t limit = page_limit(ctx);
+  const auto cursor = created_cursor(ctx);
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_project_access(tx, project_id, Access::read);
+    static const std::string sql = fmt::format(
+        R"(SELECT json_build_object(
+         'id', t.id, 'title', t.title, 'type', t.type, 'status', t.status, 'priority', t.priority,
+         'version', t.version, 'attempts', t.attempts, 'agent', t.lease_agent,
+         'lease_expires_at', {expires},
+         'lease_live', (t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now()),
+         'block_reason', t.block_reason, 'needs_human', t.needs_human, 'updated_at', {updated})::text,
+       (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id
+  FROM readmodel.tasks t
+ WHERE t.project_id = $1 AND t.status IN ('todo', 'in_progress', 'blocked')
+   AND ($2::bigint IS NULL OR (t.created_at, t.id) > ('epoch'::timestamptz + $2 * interval '1 microsecond', $3::uuid))
+ ORDER BY t.created_at, t.id
+ LIMIT $4)",
+        fmt::arg("expires", sql_ts("t.lease_expires_at")), fmt::arg("updated", sql_ts("t.updated_at")));
+    const std::optional<std::int64_t> cursor_micros = cursor ? std::optional(cursor->micros) : std::nullopt;
+    const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
+    const auto rows =
+        tx.exec_params(sql, to_string(project_id), cursor_micros, cursor_id, static_cast<std::int64_t>(limit + 1));
+    std::vector<std::string> items;
+    std::optional<std::string> next;
+    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
+    if (rows.size() > limit)
+      next = format_created_cursor(rows[limit - 1][1].as<std::int64_t>(), rows[limit - 1][2].as<std::string>());
+    return list_response(items, next);
+  });
+}
+
+// Counts by status, readiness, criteria and artifacts, and the position they reflect, in one
+// statement (one snapshot).
+Response progress(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_project_access(tx, project_id, Access::read);
+    const auto r = tx.exec_params(R"(
+SELECT json_build_object(
+  'project_id', $1::uuid,
+  'position', (SELECT coalesce(max(e.position), 0) FROM public.events e WHERE e.project_id = $1::uuid),
+  'total', count(t.id),
+  'by_status', json_build_object(
+      'todo', count(t.id) FILTER (WHERE t.status = 'todo'),
+      'in_progress', count(t.id) FILTER (WHERE t.status = 'in_progress'),
+      'blocked', count(t.id) FILTER (WHERE t.status = 'blocked'),
+      'done', count(t.id) FILTER (WHERE t.status = 'done'),
+      'failed', count(t.id) FILTER (WHERE t.status = 'failed'),
+      'cancelled', count(t.id) FILTER (WHERE t.status = 'cancelled')),
+  'ready', count(t.id) FILTER (WHERE t.status = 'todo'
+                   AND (t.next_retry_at IS NULL OR t.next_retry_at <= now())
+                   AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= now())
+                   AND NOT EXISTS (SELECT 1 FROM readmodel.task_dependencies d
+                                     LEFT JOIN readmodel.tasks dep ON dep.id = d.depends_on
+                                    WHERE d.task_id = t.id AND dep.status IS DISTINCT FROM 'done')),
+  'criteria_total', coalesce(sum(jsonb_array_length(t.acceptance_criteria)), 0),
+  'criteria_met', coalesce(sum((SELECT count(*) FROM jsonb_array_elements(t.acceptance_criteria) c
+                                 WHERE (c ->> 'met')::boolean)), 0),
+  'artifacts', coalesce(sum(jsonb_array_length(t.artifact_refs)), 0),
+  'percent_done', CASE WHEN count(t.id) FILTER (WHERE t.status <> 'cancelled') = 0 THEN 0
+                       ELSE round(100.0 * count(t.id) FILTER (WHERE t.status = 'done')
+                                  / count(t.id) FILTER (WHERE t.status <> 'cancelled'), 1) END)::text
+  FROM readmodel.tasks t WHERE t.project_id = $1::uuid)",
+                                  to_string(project_id));
+    return data_response(http::status::ok, r[0][0].as<std::string>());
+  });
+}
+
+}  // namespace
+
+void add_project_routes(Router& router) {
+  using http::verb;
+  router.add(verb::post, "/v1/projects", with_idempotency(create_project));
+  router.add(verb::get, "/v1/projects", list_projects);
+  router.add(verb::get, "/v1/projects/{id}", get_project);
+  router.add(verb::patch, "/v1/projects/{id}", patch_project);
+  router.add(verb::post, "/v1/projects/{id}/members", with_idempotency(add_member));
+  router.add(verb::delete_, "/v1/projects/{id}/members", remove_member);
+  router.add(verb::get, "/v1/projects/{id}/context", get_context);
+  router.add(verb::get, "/v1/projects/{id}/active-tasks", active_tasks);
+  router.add(verb::get, "/v1/projects/{id}/progress", progress);
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,242 @@
+// /v1 task routes: create, list and pick a project's tasks; read and update a task; the lease
+// and status commands; dependencies, criteria, gates and scope.
+#include "api/idempotency.hpp"
+#include "api/route_support.hpp"
+#include "core/error_details.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+namespace tasklog::api {
+namespace {
+
+using projections::CommandOutcome;
+
+// The lease as its holder sees it, token included: only the claim, pick and heartbeat answers
+// carry it, because only the caller of those commands holds it.
+std::string lease_json(const Uuid& token, const std::string& agent, Timestamp expires_at, std::int64_t attempt) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  const std::string token_text = to_string(token);
+  const std::string expires_text = format_timestamp(expires_at);
+  w.StartObject();
+  w.Key("token");
+  w.String(token_text.c_str(), static_cast<rapidjson::SizeType>(token_text.size()));
+  w.Key("agent");
+  w.String(agent.c_str(), static_cast<rapidjson::SizeType>(agent.size()));
+  w.Key("expires_at");
+  w.String(expires_text.c_str(), static_cast<rapidjson::SizeType>(expires_text.size()));
+  w.Key("attempt");
+  w.Int64(attempt);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+Response task_command_response(RequestContext& ctx, const Uuid& task_id, const CommandOutcome& outcome,
+                               http::status status = http::status::ok,
+                               const std::optional<std::string>& lease = std::nullopt) {
+  auto task = read_resource(ctx, [&](pqxx::transaction_base& tx) { return load_task_json(tx, task_id); });
+  return command_response(status, task, outcome, lease);
+}
+
+// POST /v1/tasks/{id}/<verb>: the body plus the path's task id is the command's input.
+Handler task_command(std::string_view command_name) {
+  return [command_name](RequestContext& ctx) {
+    const Uuid task_id = id_param(ctx, 0);
+    auto body = json_body(ctx);
+    check_task_access(ctx, task_id, Access::write);
+    const CommandOutcome outcome = run_command(ctx, command_name, body, {{"task_id", task_id}});
+    return task_command_response(ctx, task_id, outcome);
+  };
+}
+
+Response create_task(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  check_project_access(ctx, project_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "create_task", body, {{"project_id", project_id}});
+  const auto* created = find_event<TaskCreated>(outcome);
+  if (!created) throw DomainError(ErrorCode::internal, "create_task appended no TaskCreated");
+  return task_command_response(ctx, created->task_id, outcome, http::status::created);
+}
+
+template <class E>
+void check_enum_filter(const RequestContext& ctx, std::string_view name) {
+  const auto it = ctx.query.find(name);
+  if (it != ctx.query.end() && !parse_enum<E>(it->second))
+    bad_parameter(name, fmt::format("{} is not a known {}", it->second, name));
+}
+
+// Filters and the cursor are bound as parameters; the readiness test is the ready_tasks view's,
+// written out over the base table so that it runs under the caller's row-level security.
+Response list_tasks(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  check_enum_filter<TaskStatus>(ctx, "status");
+  check_enum_filter<Priority>(ctx, "priority");
+  bool ready = false;
+  if (const auto it = ctx.query.find("ready"); it != ctx.query.end()) {
+    if (it->second != "true" && it->second != "false") bad_parameter("ready", "ready must be true or false");
+    ready = it->second == "true";
+  }
+  const std::size_t limit = page_limit(ctx);
+  const auto cursor = created_cursor(ctx);
+  auto status = ctx.query.find("status");
+  auto priority = ctx.query.find("priority");
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_project_access(tx, project_id, Access::read);
+    static const std::string sql = fmt::format(
+        R"(SELECT {}::text, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id
+  FROM readmodel.tasks t
+ WHERE t.project_id = $1
+   AND ($2::text IS NULL OR t.status = $2)
+   AND ($3::text IS NULL OR t.priority = $3)
+   AND (NOT $4 OR (t.status = 'todo'
+                   AND (t.next_retry_at IS NULL OR t.next_retry_at <= now())
+                   AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= now())
+                   AND NOT EXISTS (SELECT 1 FROM readmodel.task_dependencies d
+                                     LEFT JOIN readmodel.tasks dep ON dep.id = d.depends_on
+                                    WHERE d.task_id = t.id AND dep.status IS DISTINCT FROM 'done')))
+   AND ($5::bigint IS NULL OR (t.created_at, t.id) > ('epoch'::timestamptz + $5 * interval '1 microsecond', $6::uuid))
+ ORDER BY t.created_at, t.id
+ LIMIT $7)",
+        task_json_sql());
+    const std::optional<std::string> status_filter =
+        status == ctx.query.end() ? std::nullopt : std::optional<std::string>(status->second);
+    const std::optional<std::string> priority_filter =
+        priority == ctx.query.end() ? std::nullopt : std::optional<std::string>(priority->second);
+    const std::optional<std::int64_t> cursor_micros = cursor ? std::optional(cursor->micros) : std::nullopt;
+    const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
+    const auto rows = tx.exec_params(sql, to_string(project_id), status_filter, priority_filter, ready, cursor_micros,
+                                     cursor_id, static_cast<std::int64_t>(limit + 1));
+    std::vector<std::string> items;
+    std::optional<std::string> next;
+    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
+    if (rows.size() > limit)
+      next = format_created_cursor(rows[limit - 1][1].as<std::int64_t>(), rows[limit - 1][2].as<std::string>());
+    return list_response(items, next);
+  });
+}
+
+// 200 with the task and its lease, or 204 when nothing is ready.
+Response pick_next(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  check_project_access(ctx, project_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "pick_next_task", body, {{"project_id", project_id}});
+  const auto* claimed = find_event<TaskClaimed>(outcome);
+  if (!claimed) {
+    Response response{http::status::no_content, 11};
+    response.prepare_payload();
+    return response;
+  }
+  return task_command_response(ctx, claimed->task_id, outcome, http::status::ok,
+                               lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+}
+
+Response claim(RequestContext& ctx) {
+  const Uuid task_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  check_task_access(ctx, task_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "claim_task", body, {{"task_id", task_id}});
+  const auto* claimed = find_event<TaskClaimed>(outcome);
+  if (!claimed) throw DomainError(ErrorCode::internal, "claim_task appended no TaskClaimed");
+  return task_command_response(ctx, task_id, outcome, http::status::ok,
+                               lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+}
+
+// The holder sent its token, so the extended lease (token included) goes back to it.
+Response heartbeat(RequestContext& ctx) {
+  const Uuid task_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  check_task_access(ctx, task_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "heartbeat", body, {{"task_id", task_id}});
+  const auto* extended = find_event<TaskLeaseExtended>(outcome);
+  if (!extended) throw DomainError(ErrorCode::internal, "heartbeat appended no TaskLeaseExtended");
+  const auto lease = read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    const auto r = tx.exec_params("SELECT coalesce(lease_agent, ''), coalesce(lease_attempt, 1) FROM readmodel.tasks "
+                                  "WHERE id = $1",
+                                  to_string(task_id));
+    return r.empty() ? std::pair<std::string, std::int64_t>{"", 1}
+                     : std::pair{r[0][0].as<std::string>(), r[0][1].as<std::int64_t>()};
+  });
+  return task_command_response(ctx, task_id, outcome, http::status::ok,
+                               lease_json(extended->lease_token, lease.first, extended->expires_at, lease.second));
+}
+
+Response get_task(RequestContext& ctx) {
+  const Uuid task_id = id_param(ctx, 0);
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_task_access(tx, task_id, Access::read);
+    std::int64_t version = 0;
+    auto task = load_task_json(tx, task_id, &version);
+    return data_response(http::status::ok, task, version);
+  });
+}
+
+Response patch_task(RequestContext& ctx) {
+  const Uuid task_id = id_param(ctx, 0);
+  const auto expected = if_match(ctx);
+  auto body = json_body(ctx);
+  check_task_access(ctx, task_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "update_task", body, {{"task_id", task_id}}, expected);
+  return task_command_response(ctx, task_id, outcome);
+}
+
+// DELETE may name the dependency as ?depends_on= (bodies on DELETE are often dropped by
+// proxies) or in a JSON body.
+Response remove_dependency(RequestContext& ctx) {
+  const Uuid task_id = id_param(ctx, 0);
+  auto body = json_body(ctx);
+  if (const auto it = ctx.query.find("depends_on"); it != ctx.query.end()) {
+    if (!parse_uuid(it->second)) bad_parameter("depends_on", "depends_on must be a UUID");
+    set_member(body, "depends_on", it->second);
+  }
+  check_task_access(ctx, task_id, Access::write);
+  const CommandOutcome outcome = run_command(ctx, "remove_dependency", body, {{"task_id", task_id}});
+  return task_command_response(ctx, task_id, outcome);
+}
+
+Response mark_criterion(RequestContext& ctx) {
+  const Uuid task_id = id_param(ctx, 0);
+  const std::string& index_text = ctx.params.at(1);
+  std::int64_t index = -1;
+  const auto [end, ec] = std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
+  if (ec != std::errc() || end != index_text.data() + index_text.size() || index < 0)
+    bad_parameter("index", "index must be a non-negative integer");
+  auto body = json_body(ctx);
+  check_task_access(ctx, task_id, Access::write);
+  body.RemoveMember("index");
+  body.AddMember("index", rapidjson::Value(index), body.GetAllocator());
+  const CommandOutcome outcome = run_command(ctx, "mark_criterion_met", body, {{"task_id", task_id}});
+  return task_command_response(ctx, task_id, outcome);
+}
+
+}  // namespace
+
+void add_task_routes(Router& router) {
+  using http::verb;
+  router.add(verb::post, "/v1/projects/{id}/tasks", with_idempotency(create_task));
+  router.add(verb::get, "/v1/projects/{id}/tasks", list_tasks);
+  router.add(verb::post, "/v1/projects/{id}/tasks/next", with_idempotency(pick_next));
+  router.add(verb::get, "/v1/tasks/{id}", get_task);
+  router.add(verb::patch, "/v1/tasks/{id}", patch_task);
+  router.add(verb::post, "/v1/tasks/{id}/claim", with_idempotency(claim));
+  router.add(verb::post, "/v1/tasks/{id}/heartbeat", with_idempotency(heartbeat));
+  router.add(verb::post, "/v1/tasks/{id}/release", with_idempotency(task_command("release_task")));
+  router.add(verb::post, "/v1/tasks/{id}/block", with_idempotency(task_command("block_task")));
+  router.add(verb::post, "/v1/tasks/{id}/unblock", with_idempotency(task_command("unblock_task")));
+  router.add(verb::post, "/v1/tasks/{id}/complete", with_idempotency(task_command("complete_task")));
+  router.add(verb::post, "/v1/tasks/{id}/fail", with_idempotency(task_command("fail_task")));
+  router.add(verb::post, "/v1/tasks/{id}/cancel", with_idempotency(task_command("cancel_task")));
+  router.add(verb::post, "/v1/tasks/{id}/reopen", with_idempotency(task_command("reopen_task")));
+  router.add(verb::post, "/v1/tasks/{id}/dependencies", with_idempotency(task_command("add_dependency")));
+  router.add(verb::delete_, "/v1/tasks/{id}/dependencies", remove_dependency);
+  router.add(verb::post, "/v1/tasks/{id}/criteria/{index}", with_idempotency(mark_criterion));
+  router.add(verb::post, "/v1/tasks/{id}/gates/evaluate", with_idempotency(task_command("evaluate_gates")));
+  router.add(verb::post, "/v1/tasks/{id}/scope", with_idempotency(task_command("assert_scope")));
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,13 @@
+// The /v1 routes: each group of endpoints registers itself (api/routes_*.cpp).
+#include "api/route_support.hpp"
+
+namespace tasklog::api {
+
+void add_v1_routes(Router& router) {
+  add_project_routes(router);
+  add_task_routes(router);
+  add_record_routes(router);
+  add_event_routes(router);
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,105 @@
+// Idempotency-Key over real HTTP: a retry with the same key and body gets the first response
+// (status and body) and appends nothing; another body with that key is 422; keys are per user;
+// refusals are remembered too; and identical requests racing execute once.
+#include "tests/api/routes_fixture.hpp"
+
+#include <atomic>
+#include <thread>
+
+namespace tasklog::testing {
+namespace {
+
+class IdempotencyTest : public RoutesTest {};
+
+TEST_F(IdempotencyTest, ARetryReplaysTheFirstResponseAndAppendsNothing) {
+  const auto project = create_project(*alice);
+  const HttpHeaders key{{"Idempotency-Key", "create-task-1"}};
+  const auto target = "/v1/projects/" + project + "/tasks";
+  const auto first = alice->post(target, R"({"title":"once"})", key);
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const auto after_first = head();
+
+  // Same body in another key order and spacing: the same request.
+  const auto retry = alice->post(target, R"({ "title" : "once" })", key);
+  EXPECT_EQ(retry.status, 201u);
+  EXPECT_EQ(retry.body, first.body);
+  EXPECT_EQ(retry.header("idempotent-replayed"), "true");
+  EXPECT_EQ(head(), after_first);
+  EXPECT_EQ(query_value(conninfo(), "SELECT count(*) FROM readmodel.tasks"), "1");
+
+  // Another body with the same key: refused, nothing appended.
+  const auto conflict = alice->post(target, R"({"title":"twice"})", key);
+  EXPECT_EQ(conflict.status, 422u) << conflict.body;
+  EXPECT_EQ(conflict.error_code(), "idempotency_conflict");
+  EXPECT_EQ(head(), after_first);
+
+  // The same key on another target is another request too.
+  const auto elsewhere = alice->post("/v1/projects", R"({"title":"once"})", key);
+  EXPECT_EQ(elsewhere.status, 422u) << elsewhere.body;
+  EXPECT_EQ(elsewhere.error_code(), "idempotency_conflict");
+
+  // Keys are per user: Bob's identical key is his own.
+  const auto bobs = bob->post("/v1/projects", R"({"name":"bob's"})", key);
+  EXPECT_EQ(bobs.status, 201u) << bobs.body;
+  EXPECT_EQ(bobs.header("idempotent-replayed"), "");
+}
+
+TEST_F(IdempotencyTest, ARefusalIsRememberedAndPickAndCommandsReplay) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  const HttpHeaders claim_key{{"Idempotency-Key", "claim-1"}};
+  const auto claimed = alice->post("/v1/tasks/" + task + "/claim", R"({"agent":"a"})", claim_key);
+  ASSERT_EQ(claimed.status, 200u) << claimed.body;
+  const auto before = head();
+  // A retried claim gets its lease back instead of "task_not_ready" from a second claim.
+  const auto again = alice->post("/v1/tasks/" + task + "/claim", R"({"agent":"a"})", claim_key);
+  EXPECT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(str_at(again, "/lease/token"), str_at(claimed, "/lease/token"));
+  EXPECT_EQ(head(), before);
+
+  // A refused request is answered the same way on retry.
+  const HttpHeaders refused_key{{"Idempotency-Key", "refused-1"}};
+  const auto refused = alice->post("/v1/tasks/" + task + "/claim", R"({"agent":"b"})", refused_key);
+  EXPECT_EQ(refused.status, 409u);
+  const auto refused_again = alice->post("/v1/tasks/" + task + "/claim", R"({"agent":"b"})", refused_key);
+  EXPECT_EQ(refused_again.status, 409u);
+  EXPECT_EQ(refused_again.body, refused.body);
+
+  // A 204 from pick replays as 204.
+  const HttpHeaders pick_key{{"Idempotency-Key", "pick-1"}};
+  const auto none = alice->post("/v1/projects/" + project + "/tasks/next", R"({"agent":"c"})", pick_key);
+  EXPECT_EQ(none.status, 204u);
+  create_task(*alice, project);
+  const auto still_none = alice->post("/v1/projects/" + project + "/tasks/next", R"({"agent":"c"})", pick_key);
+  EXPECT_EQ(still_none.status, 204u);
+  EXPECT_EQ(still_none.header("idempotent-replayed"), "true");
+
+  // Malformed keys are a 400.
+  EXPECT_EQ(alice->post("/v1/projects", R"({"name":"x"})", {{"Idempotency-Key", std::string(300, 'k')}}).status, 400u);
+}
+
+TEST_F(IdempotencyTest, IdenticalRequestsRacingExecuteOnce) {
+  const auto project = create_project(*alice);
+  constexpr int kClients = 8;
+  std::vector<std::thread> threads;
+  std::vector<HttpResult> results(kClients);
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kClients; ++i)
+    threads.emplace_back([&, i] {
+      auto client = alice_user.client();
+      client->connect();
+      ++ready;
+      while (ready.load() < kClients) std::this_thread::yield();  // start together
+      results[i] = client->post("/v1/projects/" + project + "/tasks", R"({"title":"raced"})",
+                                {{"Idempotency-Key", "race-1"}});
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    EXPECT_EQ(r.status, 201u) << r.body;
+    EXPECT_EQ(str_at(r, "/data/id"), str_at(results[0], "/data/id"));
+  }
+  EXPECT_EQ(query_value(conninfo(), "SELECT count(*) FROM events WHERE type = 'TaskCreated'"), "1");
+}
+
+}  // namespace
+}  // namespace tasklog::testing
