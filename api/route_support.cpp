@@ -143,7 +143,25 @@ projections::CommandOutcome run_command(RequestContext& ctx, std::string_view co
                                         std::optional<std::int64_t> expected_version) {
   for (const auto& [key, id] : path_ids) set_member(body, key, to_string(id));
   const Command command = parse_command(command_name, body);
-  return ctx.services.engine.execute(command, ctx.user().user_id, expected_version);
+  const Access need = command_name == "add_member" || command_name == "remove_member" ? Access::manage : Access::write;
+  return ctx.services.engine.execute(command, ctx.user().user_id, expected_version,
+                                     member_check(ctx.user().user_id, need));
+}
+
+projections::Authorizer member_check(const Uuid& actor, Access need) {
+  return [actor, need](const CommandContext& c) {
+    if (!c.project) return;  // create_project, or an unknown project that decide() refuses as not_found
+    const auto& members = c.project->members;
+    const auto it = std::ranges::find_if(members, [&](const Member& m) { return m.user_id == actor; });
+    if (it == members.end())
+      throw DomainError(ErrorCode::not_found, "no such project", ErrorDetails().add("project_id", c.project->id).json());
+    const std::string role(enum_name(it->role));
+    const int required = need == Access::read ? 0 : need == Access::write ? 1 : 2;
+    if (role_rank(role) < required)
+      throw DomainError(ErrorCode::forbidden,
+                        fmt::format("role {} may not {} this project", role, need == Access::manage ? "manage" : "change"),
+                        ErrorDetails().add("project_id", c.project->id).add("role", role).json());
+  };
 }
 
 std::optional<std::int64_t> if_match(const RequestContext& ctx) {

@@ -66,9 +66,15 @@ Uuid check_task_access(RequestContext& ctx, const Uuid& task_id, Access need);
 
 // Adds the path ids to the body (overwriting what the client sent: the path names the resource),
 // parses and validates the command (400/422), executes it as the caller, blocking until commit.
+// The caller's role is checked again by the engine under the append lock (member_check), so a
+// member removed after the request's first access check cannot still get a command through.
 projections::CommandOutcome run_command(RequestContext& ctx, std::string_view command_name, rapidjson::Document& body,
                                         std::initializer_list<std::pair<std::string_view, Uuid>> path_ids = {},
                                         std::optional<std::int64_t> expected_version = {});
+
+// The Access rule of require_project_access, against the project as the engine's decider loaded
+// it: not_found for a non-member, forbidden for a role too weak. Nothing to check without a project.
+projections::Authorizer member_check(const Uuid& actor, Access need);
 
 // If-Match: <version> (an integer, optionally as a quoted entity tag); nullopt when absent.
 std::optional<std::int64_t> if_match(const RequestContext& ctx);

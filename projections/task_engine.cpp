@@ -73,8 +73,8 @@ TaskEngine::TaskEngine(events::EventStore& store, std::function<Uuid()> new_id, 
     : store_(store), new_id_(new_id ? std::move(new_id) : random_uuid), clock_(std::move(clock)) {}
 
 events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
-                                    std::shared_ptr<Run> run) const {
-  return [this, command, actor, expected_version, run](events::AppendContext& append) {
+                                    Authorizer authorize, std::shared_ptr<Run> run) const {
+  return [this, command, actor, expected_version, authorize = std::move(authorize), run](events::AppendContext& append) {
     CommandContext ctx;
     ctx.now = clock_ ? clock_() : append.now();
     ctx.actor = actor;
@@ -82,6 +82,7 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
     ctx.expected_version = expected_version;
     ctx.log_position = append.head();
     load_command_context(append.tx(), kReadSchema, command, ctx);
+    if (authorize) authorize(ctx);
     // A batch that is retried runs its deciders again: keep only the last run's events.
     run->decided = decide(ctx, command);
     std::vector<events::StreamAppend> appends = to_appends(run->decided, ctx, command);
@@ -95,16 +96,18 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
   };
 }
 
-CommandOutcome TaskEngine::execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version) {
+CommandOutcome TaskEngine::execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
+                                   Authorizer authorize) {
   auto run = std::make_shared<Run>();
-  events::AppendResult result = store_.execute(decider(command, actor, expected_version, run));
+  events::AppendResult result = store_.execute(decider(command, actor, expected_version, std::move(authorize), run));
   return CommandOutcome{std::move(result), std::move(run->decided)};
 }
 
 void TaskEngine::async_execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
-                               std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done) {
+                               std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done,
+                               Authorizer authorize) {
   auto run = std::make_shared<Run>();
-  store_.async_execute(decider(command, actor, expected_version, run),
+  store_.async_execute(decider(command, actor, expected_version, std::move(authorize), run),
                        [run, done = std::move(done)](events::AppendOutcome outcome) {
                          if (!outcome.result) {
                            done(std::nullopt, outcome.error);

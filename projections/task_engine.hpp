@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core/commands.hpp"
+#include "core/decide.hpp"
 #include "core/domain_events.hpp"
 #include "events/event_store.hpp"
 
@@ -30,6 +31,11 @@ struct CommandOutcome {
 // over the readmodel schema.
 events::EventStoreOptions engine_store_options(std::string conninfo);
 
+// Checks that the actor may run the command, against the context as loaded under the append lock
+// (so a membership change cannot slip between the check and the append). Throws DomainError to
+// refuse; runs before decide().
+using Authorizer = std::function<void(const CommandContext&)>;
+
 class TaskEngine {
  public:
   // new_id: fresh entity ids and lease tokens (default: random). clock: the `now` commands are
@@ -40,17 +46,19 @@ class TaskEngine {
 
   // Blocks until committed. Throws the refusal (DomainError; VersionConflict is one).
   // pick_next_task with no ready task returns no events.
-  CommandOutcome execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version = {});
+  CommandOutcome execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version = {},
+                         Authorizer authorize = {});
 
   // The same without blocking; `done` runs on the store's writer thread after commit with the
   // outcome or the error, so it must be quick.
   void async_execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
-                     std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done);
+                     std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done,
+                     Authorizer authorize = {});
 
  private:
   struct Run;  // one command's decided events and the rows it handed to the projector
   events::Decider decider(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
-                          std::shared_ptr<Run> run) const;
+                          Authorizer authorize, std::shared_ptr<Run> run) const;
 
   events::EventStore& store_;
   std::function<Uuid()> new_id_;
