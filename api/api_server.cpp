@@ -2,11 +2,14 @@
 // services they use. Shape of the Beast async server examples: an acceptor hands every socket its
 // own strand; a session reads one request, hands it to a worker, writes the response, and only
 // then reads the next one — so pipelined requests (already in the session's flat_buffer) are
-// answered in order with one write in flight.
+// answered in order with one write in flight. An upgrade request for GET /v1/stream is
+// authenticated on a worker and its socket moved into a WebSocket session (api/stream_session).
 #include "api/api_server.hpp"
 
 #include "api/router.hpp"
 #include "api/services.hpp"
+#include "api/stream_hub.hpp"
+#include "api/stream_session.hpp"
 #include "core/error_details.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -57,6 +60,9 @@ class Server {
   const ApiServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(); }
   net::thread_pool& workers() { return workers_; }
+  DbPool& pool() { return pool_; }
+  Metrics& metrics() { return metrics_; }
+  StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_}; }
   Response handle(const Request& request);
   void add_session(std::uint64_t id, const std::shared_ptr<Session>& session);
   void remove_session(std::uint64_t id);
@@ -74,6 +80,8 @@ class Server {
   Metrics metrics_;
   Router router_;
   std::unique_ptr<ApiServices> services_;
+  // Before the io_context: WebSocket sessions left in its queue unregister from their destructors.
+  std::unique_ptr<StreamHub> hub_;
 
   // The registry outlives the io_context (declared before it): sessions still queued in the
   // io_context when it is destroyed unregister themselves from their destructors.
@@ -193,6 +201,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
+    if (is_stream_request(parser_->get())) return upgrade_to_stream();
 
     phase_ = Phase::handling;
     auto request = std::make_shared<Request>(parser_->release());
@@ -201,6 +210,33 @@ class Session : public std::enable_shared_from_this<Session> {
       auto response = std::make_shared<Response>(self->server_.handle(*request));
       net::post(self->stream_.get_executor(), [self, request, response] {
         self->write(std::move(*response), request->version(), request->keep_alive() && !self->server_.stopping());
+      });
+    });
+  }
+
+  // Authentication needs the database, so it runs on a worker; a refusal (401, 400) is an
+  // ordinary response that closes the connection, an acceptance hands the socket over.
+  void upgrade_to_stream() {
+    phase_ = Phase::handling;
+    auto request = std::make_shared<Request>(parser_->release());
+    parser_.reset();
+    const auto started = std::chrono::steady_clock::now();
+    net::post(server_.workers(), [self = shared_from_this(), request, started] {
+      auto admission = std::make_shared<std::variant<Response, StreamGrant>>(admit_stream(*request, self->server_.pool()));
+      net::post(self->stream_.get_executor(), [self, request, started, admission] {
+        auto& metrics = self->server_.metrics();
+        if (auto* refused = std::get_if<Response>(admission.get())) {
+          metrics.observe_request("/v1/stream", refused->result_int(), std::chrono::steady_clock::now() - started);
+          return self->write(std::move(*refused), request->version(), false);
+        }
+        if (self->server_.stopping()) {
+          return self->write(error_response(DomainError(ErrorCode::unavailable, "the server is shutting down")),
+                             request->version(), false);
+        }
+        metrics.observe_request("/v1/stream", 101, std::chrono::steady_clock::now() - started);
+        self->phase_ = Phase::closing;  // the socket belongs to the WebSocket session from here
+        start_stream_session(self->stream_.release_socket(), std::move(*request),
+                             std::move(std::get<StreamGrant>(*admission)), self->server_.stream_context());
       });
     });
   }
@@ -281,8 +317,21 @@ Server::Server(ApiServerOptions options)
     reaper_ = std::make_unique<projections::LeaseReaper>(*engine_, std::move(reaper_options));
   }
   services_ = std::make_unique<ApiServices>(ApiServices{pool_, *engine_, *store_, metrics_, reaper_.get(), options_.limits});
+  hub_ = std::make_unique<StreamHub>(options_.conninfo, options_.stream);
+  metrics_.add_collector([hub = hub_.get()] { return hub->metrics_text(); });
   add_ops_routes(router_);
   add_v1_routes(router_);
+  // The upgrade never reaches the router; a plain GET does, and learns what to send instead.
+  router_.add(
+      http::verb::get, "/v1/stream",
+      [](RequestContext&) -> Response {
+        auto response = error_response(DomainError(ErrorCode::validation_failed,
+                                                   "GET /v1/stream is a WebSocket endpoint: send an Upgrade request"));
+        response.result(http::status::upgrade_required);
+        response.set(http::field::upgrade, "websocket");
+        return response;
+      },
+      RouteOptions{.authenticated = false});
   if (options_.extra_routes) options_.extra_routes(router_);
 }
 
@@ -296,6 +345,7 @@ void Server::start() {
   acceptor_.bind(options_.listen);
   acceptor_.listen(net::socket_base::max_listen_connections);
   endpoint_ = acceptor_.local_endpoint();
+  hub_->start();
   if (reaper_) reaper_->start();
   work_guard_.emplace(ioc_.get_executor());
   do_accept();
@@ -383,12 +433,15 @@ void Server::stop() {
     }
     for (auto& session : live) session->shutdown();
     live.clear();  // our references must not keep the sessions (and the wait below) alive
+    hub_->go_away_all();  // WebSocket sessions: close 1001 going away
 
+    const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
     bool drained = false;
     {
       std::unique_lock sessions_lock(sessions_mutex_);
-      drained = sessions_gone_.wait_for(sessions_lock, options_.shutdown_timeout, [&] { return sessions_.empty(); });
+      drained = sessions_gone_.wait_until(sessions_lock, deadline, [&] { return sessions_.empty(); });
     }
+    drained = hub_->wait_for_no_listeners(deadline) && drained;
     if (!drained) spdlog::warn("http: requests still running after {} s; closing them", options_.shutdown_timeout.count());
     work_guard_.reset();
     if (!drained) ioc_.stop();
@@ -399,6 +452,7 @@ void Server::stop() {
   } else {
     workers_.join();
   }
+  hub_->stop();  // after the sessions: nothing is woken any more
   teardown_services();
 }
 

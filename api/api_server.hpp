@@ -4,11 +4,14 @@
 // back to the connection's strand.
 //
 // Owns the database pool, the EventStore (with the inline projector), the TaskEngine, the lease
-// reaper and the metrics. stop() is graceful: stop accepting, let in-flight requests finish
-// (bounded by a timeout), then the store flushes its batch as it is destroyed.
+// reaper, the metrics and the live-timeline hub (one LISTEN connection; WebSocket sessions on
+// GET /v1/stream). stop() is graceful: stop accepting, close WebSocket sessions with 1001 going
+// away, let in-flight requests finish (bounded by a timeout), then the store flushes its batch as
+// it is destroyed.
 #pragma once
 
 #include "api/http_types.hpp"
+#include "api/stream_options.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -31,6 +34,7 @@ struct ApiServerOptions {
   std::chrono::seconds request_timeout{30};   // headers and body must arrive within this
   std::chrono::seconds shutdown_timeout{10};  // in-flight requests get this long on stop()
   bool run_reaper = true;
+  StreamOptions stream{};  // GET /v1/stream (WebSocket): ring, queue bound, heartbeats, timeouts
   // Called after the standard routes are added: lets tests register probe routes (a handler that
   // blocks, one that needs auth but no tables) and later subsystems add theirs without editing
   // the server.

@@ -39,7 +39,10 @@ Response list_projects(RequestContext& ctx) {
  ORDER BY p.created_at, p.id
  LIMIT $3)",
         project_json_sql());
-    const std::optional<std::int64_t> cursor_micros = cursor ? std::optional(cursor->micros) : std::nullopt;
+    // As text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized
+    // at -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
+    const std::optional<std::string> cursor_micros =
+        cursor ? std::optional(std::to_string(cursor->micros)) : std::nullopt;
     const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
     const auto rows = tx.exec_params(sql, cursor_micros, cursor_id, static_cast<std::int64_t>(limit + 1));
     std::vector<std::string> items;
@@ -138,7 +141,10 @@ Response active_tasks(RequestContext& ctx) {
  ORDER BY t.created_at, t.id
  LIMIT $4)",
         fmt::arg("expires", sql_ts("t.lease_expires_at")), fmt::arg("updated", sql_ts("t.updated_at")));
-    const std::optional<std::int64_t> cursor_micros = cursor ? std::optional(cursor->micros) : std::nullopt;
+    // As text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized
+    // at -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
+    const std::optional<std::string> cursor_micros =
+        cursor ? std::optional(std::to_string(cursor->micros)) : std::nullopt;
     const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
     const auto rows =
         tx.exec_params(sql, to_string(project_id), cursor_micros, cursor_id, static_cast<std::int64_t>(limit + 1));

@@ -107,7 +107,10 @@ Response list_tasks(RequestContext& ctx) {
         status == ctx.query.end() ? std::nullopt : std::optional<std::string>(status->second);
     const std::optional<std::string> priority_filter =
         priority == ctx.query.end() ? std::nullopt : std::optional<std::string>(priority->second);
-    const std::optional<std::int64_t> cursor_micros = cursor ? std::optional(cursor->micros) : std::nullopt;
+    // As text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized
+    // at -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
+    const std::optional<std::string> cursor_micros =
+        cursor ? std::optional(std::to_string(cursor->micros)) : std::nullopt;
     const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
     const auto rows = tx.exec_params(sql, to_string(project_id), status_filter, priority_filter, ready, cursor_micros,
                                      cursor_id, static_cast<std::int64_t>(limit + 1));

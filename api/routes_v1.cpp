@@ -1,4 +1,5 @@
 // The /v1 routes: each group of endpoints registers itself (api/routes_*.cpp).
+#include "api/mcp_endpoint.hpp"
 #include "api/route_support.hpp"
 
 namespace tasklog::api {
@@ -8,6 +9,7 @@ void add_v1_routes(Router& router) {
   add_task_routes(router);
   add_record_routes(router);
   add_event_routes(router);
+  add_mcp_routes(router);  // /mcp: MCP over the same routes (api/mcp_endpoint.hpp)
 }
 
 }  // namespace tasklog::api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,6 +36,17 @@ struct RawAppend {
 
 // Runs shared/baselines/raw_append.sh against conninfo; mode is "one" or "hundred".
 RawAppend raw_append(const std::string& conninfo, int clients, int seconds, const std::string& mode);
+
+struct RawRead {
+  double tps = 0;
+  std::int64_t rows = 0;  // rows the reads were spread over
+};
+
+// Runs pgbench with shared/baselines/point_select.sql against conninfo: one full-row read by
+// primary key per transaction over baseline_events, the read limit of this PostgreSQL. Uses the
+// rows raw_append() left there, topped up to min_rows rows of the same shape (the table is
+// created when absent) and vacuumed first, so every read finds a visible, hinted row.
+RawRead raw_point_select(const std::string& conninfo, int clients, int seconds, std::int64_t min_rows = 100'000);
 
 // Where shared/baselines is: $TASKLOG_BASELINES, else <source>/../shared/baselines.
 std::string baselines_dir();

@@ -1,0 +1,419 @@
+// /mcp: transport (Accept negotiation, JSON or SSE replies, 202 for notifications), the two
+// protocol eras (classic initialize + Mcp-Session-Id; 2026-07-28 stateless with mirrored
+// headers), JSON-RPC framing and batches, and the method table.
+#include "api/mcp_endpoint.hpp"
+
+#include "api/mcp_protocol.hpp"
+#include "api/mcp_resources.hpp"
+#include "api/mcp_sessions.hpp"
+#include "api/mcp_tools.hpp"
+#include "core/error_details.hpp"
+#include "core/json.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <optional>
+
+namespace tasklog::api {
+namespace {
+
+using namespace mcp;
+
+constexpr std::string_view kServerName = "tasklog";
+constexpr std::string_view kServerVersion = "0.1.0";
+constexpr std::string_view kInstructions =
+    "tasklog keeps an agent's tasks in an append-only log. Read get_context first; pick_next_task claims "
+    "the next ready task and returns a lease whose token later calls carry; heartbeat_task before it "
+    "expires; complete_task once the gates pass. Add _meta.idempotency_key to make a call safe to retry.";
+constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
+constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+
+enum class ReplyFormat { json, sse };
+
+std::optional<std::string_view> header(const Request& request, std::string_view name) {
+  const auto it = request.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == request.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+std::string trimmed_lower(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// An Accept element with q=0 means "not this one" (RFC 9110 12.4.2).
+bool accept_refuses(std::string_view element) {
+  const std::string text = trimmed_lower(element);
+  const auto q = text.find(";q=") != std::string::npos ? text.find(";q=") : text.find("; q=");
+  if (q == std::string::npos) return false;
+  std::string_view rest = std::string_view(text).substr(text.find('=', q) + 1);
+  const std::string value = trimmed_lower(rest.substr(0, rest.find(';')));
+  return value.find_first_not_of("0.") == std::string::npos && !value.empty();
+}
+
+// JSON whenever the client accepts it (the SDKs list both and read either); SSE only when the
+// Accept header leaves no other choice; nullopt when it accepts neither.
+std::optional<ReplyFormat> reply_format(const Request& request) {
+  const auto accept = header(request, "Accept");
+  if (!accept || trimmed_lower(*accept).empty()) return ReplyFormat::json;
+  bool json = false, sse = false;
+  std::string_view rest = *accept;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view part = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    const std::string media = trimmed_lower(part.substr(0, part.find(';')));
+    if (accept_refuses(part)) continue;
+    json = json || media == "application/json" || media == "application/*" || media == "*/*";
+    sse = sse || media == "text/event-stream" || media == "text/*";
+  }
+  if (json) return ReplyFormat::json;
+  if (sse) return ReplyFormat::sse;
+  return std::nullopt;
+}
+
+Response json_reply(http::status status, std::string body) { return json_response(status, std::move(body)); }
+
+// One or more JSON-RPC messages. Errors (non-200) are always plain JSON: a client reads an HTTP
+// error's body as a document, not as a stream.
+Response reply(ReplyFormat format, http::status status, const std::vector<std::string>& messages, bool batch) {
+  if (format == ReplyFormat::json || status != http::status::ok) {
+    if (!batch) return json_reply(status, messages.front());
+    return json_reply(status, fmt::format("[{}]", fmt::join(messages, ",")));
+  }
+  Response response{status, 11};
+  response.set(http::field::content_type, "text/event-stream");
+  response.set(http::field::cache_control, "no-cache");
+  std::string body;
+  for (const auto& message : messages) body += fmt::format("event: message\ndata: {}\n\n", message);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+std::string id_json(const rapidjson::Value& message) {
+  if (!message.IsObject()) return "null";
+  const auto it = message.FindMember("id");
+  if (it == message.MemberEnd() || !(it->value.IsString() || it->value.IsInt64())) return "null";
+  return to_json(it->value);
+}
+
+const rapidjson::Value* params_of(const rapidjson::Value& message) {
+  if (!message.IsObject()) return nullptr;
+  const auto it = message.FindMember("params");
+  return it == message.MemberEnd() ? nullptr : &it->value;
+}
+
+const rapidjson::Value* meta_version(const rapidjson::Value& message) {
+  const auto* params = params_of(message);
+  if (!params || !params->IsObject()) return nullptr;
+  const auto meta = params->FindMember("_meta");
+  return meta == params->MemberEnd() ? nullptr : string_member(meta->value, kMetaVersion);
+}
+
+[[noreturn]] void header_mismatch(std::string message) {
+  throw RpcError(rpc::header_mismatch, std::move(message), http::status::bad_request);
+}
+
+// What Mcp-Name must say for a method that names something: the tool, prompt or resource.
+std::optional<std::string_view> named_target(std::string_view method, const rapidjson::Value& message) {
+  const auto* params = params_of(message);
+  const char* key = method == "resources/read"                           ? "uri"
+                    : method == "tools/call" || method == "prompts/get" ? "name"
+                                                                         : nullptr;
+  if (!key) return std::nullopt;
+  const auto* value = params ? string_member(*params, key) : nullptr;
+  return value ? std::optional(as_view(*value)) : std::optional<std::string_view>("");
+}
+
+// The headers that mirror the body must agree with it; in the 2026-07-28 era they are required.
+void check_mirrored_headers(const Request& request, const rapidjson::Value& message, bool required) {
+  const auto* method_value = string_member(message, "method");
+  const std::string_view method = method_value ? as_view(*method_value) : std::string_view{};
+  const auto mcp_method = header(request, "Mcp-Method");
+  if (!mcp_method && required) header_mismatch("the Mcp-Method header is required");
+  if (mcp_method && *mcp_method != method)
+    header_mismatch(fmt::format("Mcp-Method '{}' does not match the body's method '{}'", *mcp_method, method));
+  const auto name = named_target(method, message);
+  const auto mcp_name = header(request, "Mcp-Name");
+  if (name && !mcp_name && required) header_mismatch(fmt::format("the Mcp-Name header is required for {}", method));
+  if (name && mcp_name && *mcp_name != *name)
+    header_mismatch(fmt::format("Mcp-Name '{}' does not match the body's '{}'", *mcp_name, *name));
+  if (const auto* version = meta_version(message); version && header(request, "MCP-Protocol-Version") &&
+                                                    as_view(*version) != *header(request, "MCP-Protocol-Version"))
+    header_mismatch("MCP-Protocol-Version does not match params._meta's protocolVersion");
+}
+
+rapidjson::Value text_value(std::string_view text, rapidjson::Document::AllocatorType& a) {
+  return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), a);
+}
+
+void add_server_description(rapidjson::Document& result) {
+  auto& a = result.GetAllocator();
+  rapidjson::Value capabilities(rapidjson::kObjectType);
+  rapidjson::Value tools(rapidjson::kObjectType);
+  tools.AddMember("listChanged", false, a);
+  rapidjson::Value resources(rapidjson::kObjectType);
+  resources.AddMember("subscribe", false, a);
+  resources.AddMember("listChanged", false, a);
+  capabilities.AddMember("tools", tools, a);
+  capabilities.AddMember("resources", resources, a);
+  rapidjson::Value info(rapidjson::kObjectType);
+  info.AddMember("name", text_value(kServerName, a), a);
+  info.AddMember("version", text_value(kServerVersion, a), a);
+  result.AddMember("capabilities", capabilities, a);
+  result.AddMember("serverInfo", info, a);
+  result.AddMember("instructions", text_value(kInstructions, a), a);
+}
+
+// 2026-07-28 results: every one says resultType "complete" (tasklog never asks for input
+// mid-request), and the cacheable ones carry ttlMs and cacheScope. The tool list, the templates
+// and discovery are the same for every caller until the server is upgraded: public, an hour. The
+// resources are the caller's own and change with every command: private, not to be reused.
+void add_modern_fields(std::string_view method, rapidjson::Document& result) {
+  auto& a = result.GetAllocator();
+  if (!result.HasMember("resultType")) result.AddMember("resultType", "complete", a);
+  const bool shared = method == "tools/list" || method == "resources/templates/list" || method == "server/discover";
+  const bool per_user = method == "resources/list" || method == "resources/read";
+  if ((shared || per_user) && !result.HasMember("ttlMs")) {
+    result.AddMember("ttlMs", shared ? 3600000 : 0, a);
+    result.AddMember("cacheScope", rapidjson::StringRef(shared ? "public" : "private"), a);
+  }
+  // The era has no handshake, so every result names its server (a SHOULD of 2026-07-28).
+  if (!result.HasMember("_meta")) result.AddMember("_meta", rapidjson::Value(rapidjson::kObjectType), a);
+  auto& meta = result["_meta"];
+  if (meta.IsObject() && !meta.HasMember(kMetaServerInfo)) {
+    rapidjson::Value info(rapidjson::kObjectType);
+    info.AddMember("name", rapidjson::StringRef(kServerName.data(), kServerName.size()), a);
+    info.AddMember("version", rapidjson::StringRef(kServerVersion.data(), kServerVersion.size()), a);
+    meta.AddMember(rapidjson::StringRef(kMetaServerInfo), info, a);
+  }
+}
+
+class Endpoint {
+ public:
+  explicit Endpoint(const Router& router) : router_(router) {}
+
+  Response post(RequestContext& ctx);
+  Response end_session(RequestContext& ctx);
+
+ private:
+  // One POST: its era and what its messages did to the session.
+  struct Exchange {
+    RequestContext& ctx;
+    bool modern = false;
+    std::string version{};         // the session's version, or the header's in the 2026-07-28 era
+    std::string opened_session{};  // set by initialize
+    http::status status = http::status::ok;
+  };
+
+  void establish_era(Exchange& ex, const rapidjson::Document& doc);
+  std::optional<std::string> answer(Exchange& ex, const rapidjson::Value& message, bool in_batch);
+  rapidjson::Document dispatch(Exchange& ex, std::string_view method, const rapidjson::Value& params);
+
+  const Router& router_;
+  SessionStore sessions_;
+};
+
+void Endpoint::establish_era(Exchange& ex, const rapidjson::Document& doc) {
+  const Request& request = ex.ctx.request;
+  const auto version_header = header(request, "MCP-Protocol-Version");
+  if (version_header) {
+    if (*version_header == kModernVersion) {
+      ex.modern = true;
+    } else if (!is_classic_version(*version_header)) {
+      rapidjson::Document data(rapidjson::kObjectType);
+      auto& a = data.GetAllocator();
+      rapidjson::Value supported(rapidjson::kArrayType);
+      for (const auto v : classic_versions()) supported.PushBack(text_value(v, a), a);
+      supported.PushBack(text_value(kModernVersion, a), a);
+      data.AddMember("supported", supported, a);
+      data.AddMember("requested", text_value(*version_header, a), a);
+      throw RpcError(rpc::unsupported_protocol_version,
+                     fmt::format("unsupported MCP-Protocol-Version '{}'", *version_header), http::status::bad_request,
+                     to_json(data));
+    }
+  } else if (doc.IsObject() && meta_version(doc)) {
+    header_mismatch("the MCP-Protocol-Version header is required with params._meta's protocolVersion");
+  }
+
+  if (!doc.IsObject() && !doc.IsArray())
+    throw RpcError(rpc::invalid_request, "a JSON-RPC message must be an object", http::status::bad_request);
+  if (doc.IsArray() && doc.Empty())
+    throw RpcError(rpc::invalid_request, "an empty batch", http::status::bad_request);
+  if (ex.modern) {
+    if (doc.IsArray())
+      throw RpcError(rpc::invalid_request, "2026-07-28 has no JSON-RPC batches", http::status::bad_request);
+    check_mirrored_headers(request, doc, true);
+    ex.version = kModernVersion;
+    return;
+  }
+  if (doc.IsObject()) {
+    check_mirrored_headers(request, doc, false);
+    // The two methods that need no session: the one that opens it, and discovery.
+    const auto* method = string_member(doc, "method");
+    if (method && (as_view(*method) == "initialize" || as_view(*method) == "server/discover")) return;
+  }
+  const auto session = header(request, "Mcp-Session-Id");
+  if (!session)
+    throw RpcError(rpc::invalid_request, "the Mcp-Session-Id header is required: call initialize first",
+                   http::status::bad_request);
+  const auto version = sessions_.version_of(*session, ex.ctx.user().user_id);
+  if (!version) throw RpcError(rpc::session_not_found, "session not found: initialize again", http::status::not_found);
+  ex.version = *version;
+}
+
+Response Endpoint::post(RequestContext& ctx) {
+  const auto format = reply_format(ctx.request);
+  if (!format)
+    return json_reply(http::status::not_acceptable,
+                      error_message("null", RpcError(rpc::invalid_request,
+                                                     "Accept must include application/json or text/event-stream")));
+  const auto content_type = header(ctx.request, "Content-Type");
+  if (!content_type || trimmed_lower(content_type->substr(0, content_type->find(';'))) != "application/json")
+    return json_reply(http::status::unsupported_media_type,
+                      error_message("null", RpcError(rpc::invalid_request, "Content-Type must be application/json")));
+
+  rapidjson::Document doc;
+  try {
+    parse_json(ctx.request.body(), doc);
+  } catch (const DomainError& e) {
+    const int code = e.code() == ErrorCode::malformed_json ? rpc::parse_error : rpc::invalid_request;
+    return json_reply(http::status::bad_request, error_message("null", RpcError(code, e.what())));
+  }
+
+  Exchange ex{ctx};
+  try {
+    establish_era(ex, doc);
+  } catch (const RpcError& e) {
+    return json_reply(e.status(), error_message(id_json(doc), e));
+  }
+
+  std::vector<std::string> messages;
+  if (doc.IsArray()) {
+    if (!allows_batches(ex.version))
+      return json_reply(http::status::bad_request,
+                        error_message("null", RpcError(rpc::invalid_request,
+                                                       fmt::format("protocol version {} has no JSON-RPC batches",
+                                                                   ex.version))));
+    for (const auto& message : doc.GetArray())
+      if (auto answered = answer(ex, message, true)) messages.push_back(std::move(*answered));
+  } else if (auto answered = answer(ex, doc, false)) {
+    messages.push_back(std::move(*answered));
+  }
+
+  if (messages.empty()) {  // notifications and client responses only
+    Response accepted{http::status::accepted, 11};
+    accepted.prepare_payload();
+    return accepted;
+  }
+  Response response = reply(*format, doc.IsArray() ? http::status::ok : ex.status, messages, doc.IsArray());
+  if (!ex.opened_session.empty()) response.set("Mcp-Session-Id", ex.opened_session);
+  return response;
+}
+
+// nullopt for a notification or a client's response; otherwise the response message. Errors of
+// one message are its JSON-RPC error response, not the whole request's.
+std::optional<std::string> Endpoint::answer(Exchange& ex, const rapidjson::Value& message, bool in_batch) {
+  const std::string id = id_json(message);
+  try {
+    if (!message.IsObject()) throw RpcError(rpc::invalid_request, "a JSON-RPC message must be an object");
+    const auto* jsonrpc = string_member(message, "jsonrpc");
+    if (!jsonrpc || as_view(*jsonrpc) != "2.0") throw RpcError(rpc::invalid_request, "jsonrpc must be \"2.0\"");
+    const auto id_member = message.FindMember("id");
+    const bool has_id = id_member != message.MemberEnd();
+    if (has_id && !(id_member->value.IsString() || id_member->value.IsInt64()))
+      throw RpcError(rpc::invalid_request, "id must be a string or an integer");
+    const auto* method = string_member(message, "method");
+    if (!method) {
+      if (has_id && (message.HasMember("result") || message.HasMember("error"))) return std::nullopt;
+      throw RpcError(rpc::invalid_request, "a request needs a method, a string");
+    }
+    static const rapidjson::Value no_params(rapidjson::kObjectType);
+    const rapidjson::Value* params = params_of(message);
+    if (params && !params->IsObject()) throw RpcError(rpc::invalid_params, "params must be an object");
+    if (!has_id) return std::nullopt;  // a notification: nothing to answer (unknown ones included)
+    if (in_batch && as_view(*method) == "initialize")
+      throw RpcError(rpc::invalid_request, "initialize must not be part of a batch");
+    rapidjson::Document result = dispatch(ex, as_view(*method), params ? *params : no_params);
+    if (ex.modern) add_modern_fields(as_view(*method), result);
+    return result_message(id, result);
+  } catch (const RpcError& e) {
+    if (!in_batch) ex.status = e.status();
+    // 2026-07-28 folds "resource not found" into invalid params; earlier versions keep -32002.
+    if (ex.modern && e.code() == rpc::resource_not_found)
+      return error_message(id, RpcError(rpc::invalid_params, e.what(), e.status(), e.data_json()));
+    return error_message(id, e);
+  } catch (const std::exception& e) {
+    spdlog::error("/mcp: {}", e.what());
+    return error_message(id, RpcError(rpc::internal_error, "internal error"));
+  }
+}
+
+rapidjson::Document Endpoint::dispatch(Exchange& ex, std::string_view method, const rapidjson::Value& params) {
+  rapidjson::Document result(rapidjson::kObjectType);
+  auto& a = result.GetAllocator();
+  if (method == "initialize") {
+    const auto* requested = string_member(params, "protocolVersion");
+    if (!requested) throw RpcError(rpc::invalid_params, "initialize needs params.protocolVersion, a string");
+    const std::string_view version = negotiate_version(as_view(*requested));
+    ex.opened_session = sessions_.open(ex.ctx.user().user_id, version);
+    result.AddMember("protocolVersion", text_value(version, a), a);
+    add_server_description(result);
+    return result;
+  }
+  if (method == "ping") return result;
+  if (method == "server/discover") {
+    rapidjson::Value supported(rapidjson::kArrayType);
+    for (const auto v : classic_versions()) supported.PushBack(text_value(v, a), a);
+    supported.PushBack(text_value(kModernVersion, a), a);
+    result.AddMember("resultType", "complete", a);
+    result.AddMember("supportedVersions", supported, a);
+    add_server_description(result);
+    // 2026-07-28 names the server in _meta; serverInfo stays for readers of the earlier draft.
+    rapidjson::Value info(result["serverInfo"], a);
+    rapidjson::Value meta(rapidjson::kObjectType);
+    meta.AddMember(rapidjson::StringRef(kMetaServerInfo), info, a);
+    result.AddMember("_meta", meta, a);
+    return result;
+  }
+  if (method == "tools/list") {
+    parse_json(tools_list_json(), result);
+    return result;
+  }
+  if (method == "tools/call") return call_tool(router_, ex.ctx, params);
+  if (method == "resources/list") return list_resources(router_, ex.ctx, params);
+  if (method == "resources/templates/list") return list_resource_templates();
+  if (method == "resources/read") return read_resource(router_, ex.ctx, params);
+  throw RpcError(rpc::method_not_found, fmt::format("method not found: {}", method), http::status::ok,
+                 ErrorDetails().add("method", method).json());
+}
+
+Response Endpoint::end_session(RequestContext& ctx) {
+  const auto session = header(ctx.request, "Mcp-Session-Id");
+  if (!session)
+    return json_reply(http::status::bad_request,
+                      error_message("null", RpcError(rpc::invalid_request, "the Mcp-Session-Id header is required")));
+  if (!sessions_.close(*session, ctx.user().user_id))
+    return json_reply(http::status::not_found, error_message("null", RpcError(rpc::session_not_found, "session not found")));
+  Response response{http::status::no_content, 11};
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace
+
+void add_mcp_routes(Router& router) {
+  auto endpoint = std::make_shared<Endpoint>(router);
+  router.add(http::verb::post, "/mcp", [endpoint](RequestContext& ctx) { return endpoint->post(ctx); });
+  router.add(http::verb::delete_, "/mcp", [endpoint](RequestContext& ctx) { return endpoint->end_session(ctx); });
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,251 @@
+// StreamHub: the LISTEN thread, the ring of recent events, the session registry and the stream's
+// metrics.
+#include "api/stream_hub.hpp"
+
+#include "core/time.hpp"
+#include "events/database.hpp"
+#include "events/event_reader.hpp"
+#include "events/subscription.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+namespace tasklog::api {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long the LISTEN thread waits per call: bounds how long stop() takes.
+constexpr auto kFeedWait = 200ms;
+
+void put_string(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+}  // namespace
+
+std::string event_json(const events::RecordedEvent& e) {
+  // Members and order of event_json_sql() in api/routes_events.cpp; payload and metadata are the
+  // jsonb text the log returns, embedded as they are (tests compare with GET /v1/events).
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  w.StartObject();
+  w.Key("position");
+  w.Int64(e.position);
+  w.Key("event_id");
+  put_string(w, to_string(e.event_id));
+  w.Key("stream_id");
+  put_string(w, to_string(e.stream_id));
+  w.Key("stream_type");
+  put_string(w, e.stream_type);
+  w.Key("version");
+  w.Int64(e.version);
+  w.Key("project_id");
+  put_string(w, to_string(e.project_id));
+  w.Key("task_id");
+  if (e.task_id) put_string(w, to_string(*e.task_id));
+  else w.Null();
+  w.Key("actor_id");
+  put_string(w, to_string(e.actor_id));
+  w.Key("type");
+  put_string(w, e.type);
+  w.Key("schema_version");
+  w.Int(e.schema_version);
+  w.Key("payload");
+  w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
+  w.Key("metadata");
+  w.RawValue(e.metadata.data(), e.metadata.size(), rapidjson::kObjectType);
+  w.Key("recorded_at");
+  put_string(w, format_timestamp(e.recorded_at));
+  w.Key("prev_hash");
+  put_string(w, to_hex(e.prev_hash));
+  w.Key("hash");
+  put_string(w, to_hex(e.hash));
+  w.EndObject();
+  return std::string(out.GetString(), out.GetSize());
+}
+
+bool changes_membership(const StreamEvent& e) {
+  return e.type == "ProjectMemberAdded" || e.type == "ProjectMemberRemoved";
+}
+
+void StreamCounters::note_queue_depth(std::int64_t depth) {
+  auto seen = queue_high_water.load();
+  while (depth > seen && !queue_high_water.compare_exchange_weak(seen, depth)) {
+  }
+}
+
+StreamHub::StreamHub(std::string conninfo, StreamOptions options)
+    : conninfo_(std::move(conninfo)), options_(std::move(options)) {
+  if (options_.ring_size == 0) options_.ring_size = 1;
+  if (options_.queue_messages < 2) options_.queue_messages = 2;  // an event and a caught_up must fit
+  if (options_.catchup_batch == 0) options_.catchup_batch = 1;
+}
+
+StreamHub::~StreamHub() { stop(); }
+
+void StreamHub::start() {
+  if (thread_.joinable()) return;
+  events::Position start = 0;
+  {
+    auto connection = events::open_connection(conninfo_, "tasklog_app");
+    pqxx::read_transaction tx(*connection);
+    start = events::EventReader(tx).head();
+  }
+  {
+    std::unique_lock lock(ring_mutex_);
+    floor_ = head_ = start;
+  }
+  stopping_ = false;
+  thread_ = std::thread([this, start] { run(start); });
+}
+
+void StreamHub::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+events::Position StreamHub::head() const {
+  std::shared_lock lock(ring_mutex_);
+  return head_;
+}
+
+events::Position StreamHub::floor() const {
+  std::shared_lock lock(ring_mutex_);
+  return floor_;
+}
+
+void StreamHub::run(events::Position start) {
+  events::SubscriptionOptions subscription_options;
+  subscription_options.conninfo = conninfo_;
+  subscription_options.after = start;
+  subscription_options.poll_interval = options_.poll_interval;
+  events::Subscription subscription(std::move(subscription_options));
+  while (!stopping_) {
+    try {
+      auto batch = subscription.next(kFeedWait);
+      if (batch.empty()) continue;
+      ++counters_.feed_reads;
+      publish(std::move(batch));
+    } catch (const std::exception& e) {
+      // A non-retryable database error: log it and keep following (the subscription reconnects).
+      spdlog::error("stream: reading the log failed: {}", e.what());
+      std::this_thread::sleep_for(kFeedWait);
+    }
+  }
+}
+
+void StreamHub::publish(std::vector<events::RecordedEvent> batch) {
+  // Serialized once here, outside the lock; every session sends the same text.
+  std::vector<std::shared_ptr<const StreamEvent>> converted;
+  converted.reserve(batch.size());
+  for (auto& e : batch) {
+    auto json = std::make_shared<const std::string>(event_json(e));  // before e.type is moved from
+    converted.push_back(std::make_shared<const StreamEvent>(StreamEvent{
+        .position = e.position,
+        .project_id = e.project_id,
+        .task_id = e.task_id,
+        .type = std::move(e.type),
+        .json = std::move(json),
+    }));
+  }
+  {
+    std::unique_lock lock(ring_mutex_);
+    for (auto& e : converted) {
+      head_ = e->position;
+      ring_.push_back(std::move(e));
+    }
+    while (ring_.size() > options_.ring_size) {
+      floor_ = ring_.front()->position;
+      ring_.pop_front();
+    }
+  }
+  notify_all();
+}
+
+std::vector<std::shared_ptr<StreamListener>> StreamHub::snapshot() {
+  std::vector<std::shared_ptr<StreamListener>> live;
+  std::lock_guard lock(listeners_mutex_);
+  live.reserve(listeners_.size());
+  for (const auto& [id, weak] : listeners_)
+    if (auto listener = weak.lock()) live.push_back(std::move(listener));
+  return live;
+}
+
+void StreamHub::notify_all() {
+  // Outside the registry lock: a session destroyed by our last reference unregisters itself.
+  for (const auto& listener : snapshot()) listener->on_log_advanced();
+}
+
+std::uint64_t StreamHub::add_listener(const std::shared_ptr<StreamListener>& listener, bool& going_away) {
+  std::lock_guard lock(listeners_mutex_);
+  going_away = going_away_;
+  const auto id = next_listener_id_++;
+  listeners_.emplace(id, listener);
+  return id;
+}
+
+void StreamHub::remove_listener(std::uint64_t id) {
+  {
+    std::lock_guard lock(listeners_mutex_);
+    listeners_.erase(id);
+  }
+  listeners_gone_.notify_all();
+}
+
+std::size_t StreamHub::listener_count() const {
+  std::lock_guard lock(listeners_mutex_);
+  return listeners_.size();
+}
+
+void StreamHub::go_away_all() {
+  {
+    std::lock_guard lock(listeners_mutex_);
+    going_away_ = true;
+  }
+  for (const auto& listener : snapshot()) listener->go_away();
+}
+
+bool StreamHub::wait_for_no_listeners(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(listeners_mutex_);
+  return listeners_gone_.wait_until(lock, deadline, [&] { return listeners_.empty(); });
+}
+
+std::string StreamHub::metrics_text() {
+  std::string out;
+  auto put = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+  };
+  std::size_t ring_events = 0;
+  events::Position head = 0;
+  {
+    std::shared_lock lock(ring_mutex_);
+    ring_events = ring_.size();
+    head = head_;
+  }
+  put("tasklog_stream_sessions", "gauge", "Open WebSocket sessions (GET /v1/stream).", listener_count());
+  put("tasklog_stream_subscriptions", "gauge", "Subscriptions over all WebSocket sessions.", counters_.subscriptions.load());
+  put("tasklog_stream_queued_messages", "gauge", "Messages queued for sending over all sessions.",
+      counters_.queued_messages.load());
+  put("tasklog_stream_queue_high_water", "gauge", "The most messages any one session has held queued.",
+      counters_.queue_high_water.load());
+  put("tasklog_stream_queue_bound", "gauge", "The per-session queue bound (messages).", options_.queue_messages);
+  put("tasklog_stream_ring_events", "gauge", "Recent events held in memory for catch-up.", ring_events);
+  put("tasklog_stream_head_position", "gauge", "The last log position the stream has seen.", head);
+  put("tasklog_stream_messages_sent_total", "counter", "WebSocket messages written.", counters_.messages_sent.load());
+  put("tasklog_stream_ring_misses_total", "counter",
+      "Subscriptions that fell behind the ring and went back to catch-up from the table.", counters_.ring_misses.load());
+  put("tasklog_stream_queue_full_total", "counter", "Subscriptions paused because their session's queue was full.",
+      counters_.queue_full.load());
+  put("tasklog_stream_catchup_reads_total", "counter", "Table reads made for subscriptions.",
+      counters_.catchup_reads.load());
+  put("tasklog_stream_slow_closes_total", "counter", "Sessions closed because the client did not read.",
+      counters_.slow_closes.load());
+  put("tasklog_stream_feed_reads_total", "counter", "Log reads by the LISTEN thread (one per notification burst).",
+      counters_.feed_reads.load());
+  return out;
+}
+
+}  // namespace tasklog::api

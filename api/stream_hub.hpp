@@ -1,0 +1,150 @@
+// StreamHub: the process's one follower of the log for live timelines. A thread LISTENs through
+// events::Subscription (one read per notification burst, whatever the number of subscribers),
+// keeps the most recent events in a ring, and wakes every WebSocket session. Sessions pull from
+// the ring on their own strands (shape of Beast's chat-multi example: weak_ptr snapshot under the
+// registry lock, the wake-up posted to each session's strand), each at its own pace, so a slow
+// session never holds the others back and never makes the hub buffer for it.
+//
+// Thread-safety: every public member may be called from any thread.
+#pragma once
+
+#include "api/stream_options.hpp"
+#include "core/ids.hpp"
+#include "events/event.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+namespace tasklog::api {
+
+// An event as the stream sends it: the JSON object of GET /v1/events (shared by every session
+// that sends it) and what filtering needs.
+struct StreamEvent {
+  events::Position position = 0;
+  Uuid project_id{};
+  std::optional<Uuid> task_id{};
+  std::string type{};
+  std::shared_ptr<const std::string> json{};
+};
+
+// The event object of GET /v1/events for one recorded event (same members, same order, same values).
+std::string event_json(const events::RecordedEvent& e);
+// A member was added to or removed from the event's project: who may see it changes.
+bool changes_membership(const StreamEvent& e);
+
+// A WebSocket session as the hub sees it. Both calls must return quickly (post to the strand).
+class StreamListener {
+ public:
+  virtual ~StreamListener() = default;
+  virtual void on_log_advanced() = 0;  // the ring has new events
+  virtual void go_away() = 0;          // the server stops: close with 1001
+};
+
+// Figures for /metrics; updated by the sessions.
+struct StreamCounters {
+  std::atomic<std::int64_t> subscriptions{0};
+  std::atomic<std::int64_t> queued_messages{0};     // over all sessions, now
+  std::atomic<std::int64_t> queue_high_water{0};    // the most any one session ever held
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> ring_misses{0};        // a subscription fell out of the ring: back to table catch-up
+  std::atomic<std::uint64_t> queue_full{0};         // a subscription paused on a full queue
+  std::atomic<std::uint64_t> catchup_reads{0};      // table reads by sessions (subscribe, catch-up, membership)
+  std::atomic<std::uint64_t> slow_closes{0};        // sessions closed because the client did not read
+  std::atomic<std::uint64_t> feed_reads{0};         // reads by the LISTEN thread (one per burst)
+
+  void note_queue_depth(std::int64_t depth);
+};
+
+class StreamHub {
+ public:
+  StreamHub(std::string conninfo, StreamOptions options);
+  ~StreamHub();  // stop()
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  // Reads the log's head (the ring starts there) and starts the LISTEN thread. Throws when the
+  // database cannot be read.
+  void start();
+  void stop();  // joins the thread; idempotent
+
+  const StreamOptions& options() const { return options_; }
+  StreamCounters& counters() { return counters_; }
+
+  // The ring holds the events in (floor, head]. A table read that started after head() was
+  // observed sees every event up to it.
+  events::Position head() const;
+  events::Position floor() const;
+
+  struct Scan {
+    bool missed = false;         // the ring no longer holds cursor + 1: read the table
+    events::Position head = 0;   // the ring's head during the scan
+  };
+  // Calls visit(const StreamEvent&) for the ring's events after `cursor` in position order until
+  // it returns false. Runs under the ring's shared lock: visit must be quick and must not call
+  // back into the hub.
+  template <class Visit>
+  Scan scan_after(events::Position cursor, Visit&& visit) const {
+    std::shared_lock lock(ring_mutex_);
+    if (cursor < floor_) return Scan{true, head_};
+    if (cursor >= head_) return Scan{false, head_};
+    auto it = ring_.begin();
+    // Positions are gapless, so the index is arithmetic; the check keeps us right if they were not.
+    const auto skip = static_cast<std::size_t>(cursor - floor_);
+    if (skip < ring_.size() && ring_[skip]->position == cursor + 1) {
+      it += static_cast<std::ptrdiff_t>(skip);
+    } else {
+      while (it != ring_.end() && (*it)->position <= cursor) ++it;
+    }
+    for (; it != ring_.end(); ++it)
+      if (!visit(**it)) break;
+    return Scan{false, head_};
+  }
+
+  // Sessions.
+  // Registers a session; `going_away` is set when go_away_all() already ran (the session must
+  // close at once: it was not in that snapshot).
+  std::uint64_t add_listener(const std::shared_ptr<StreamListener>& listener, bool& going_away);
+  void remove_listener(std::uint64_t id);
+  std::size_t listener_count() const;
+  void go_away_all();
+  // Waits until every session has ended; false when the deadline passed first.
+  bool wait_for_no_listeners(std::chrono::steady_clock::time_point deadline);
+
+  // The Prometheus text of the gauges and counters (a Metrics collector).
+  std::string metrics_text();
+
+ private:
+  void run(events::Position start);
+  void publish(std::vector<events::RecordedEvent> batch);
+  void notify_all();
+  std::vector<std::shared_ptr<StreamListener>> snapshot();
+
+  std::string conninfo_;
+  StreamOptions options_;
+  StreamCounters counters_;
+
+  mutable std::shared_mutex ring_mutex_;
+  std::deque<std::shared_ptr<const StreamEvent>> ring_;  // guarded by ring_mutex_
+  events::Position floor_ = 0;                            // guarded by ring_mutex_
+  events::Position head_ = 0;                             // guarded by ring_mutex_
+
+  mutable std::mutex listeners_mutex_;
+  std::condition_variable listeners_gone_;
+  std::map<std::uint64_t, std::weak_ptr<StreamListener>> listeners_;  // guarded by listeners_mutex_
+  std::uint64_t next_listener_id_ = 0;                                // guarded by listeners_mutex_
+  bool going_away_ = false;                                           // guarded by listeners_mutex_
+
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace tasklog::api

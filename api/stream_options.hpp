@@ -1,0 +1,33 @@
+// Settings of the live timelines (GET /v1/stream, WebSocket). Part of ApiServerOptions; the
+// defaults are the documented ones (docs/http-api.md, "WebSocket stream").
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace tasklog::api {
+
+struct StreamOptions {
+  // Recent events kept in memory: a subscriber whose cursor is inside the ring catches up without
+  // touching the database; an older cursor reads the table (under row-level security).
+  std::size_t ring_size = 10000;
+  // Per-session bound of queued outgoing messages. A subscription that would overflow it stops
+  // taking events and later resumes from its cursor (ring or table): memory per session is bounded
+  // by this many messages, and nothing is dropped.
+  std::size_t queue_messages = 1024;
+  std::size_t catchup_batch = 500;       // events per table read (never more than the free queue)
+  std::size_t max_subscriptions = 64;    // per connection
+  std::size_t max_message_bytes = 64 * 1024;  // a client message larger than this closes the connection (1009)
+  std::chrono::milliseconds heartbeat_interval{15000};  // {"type":"heartbeat"} (also checks for a stalled write)
+  // A write that has not completed after this long means the client is not reading: the session
+  // is closed with 1008 (policy violation) and a reason.
+  std::chrono::milliseconds stall_timeout{30000};
+  // How long a queued close frame (going away, not reading) may wait before the socket is dropped.
+  std::chrono::milliseconds close_timeout{5000};
+  // Beast's keep-alive: a ping after half of this with nothing received, closed after all of it.
+  std::chrono::seconds idle_timeout{300};
+  std::chrono::milliseconds poll_interval{500};  // the LISTEN connection re-reads without a notification
+  int send_buffer_bytes = 0;  // SO_SNDBUF of WebSocket connections; 0 keeps the system's (tests shrink it)
+};
+
+}  // namespace tasklog::api

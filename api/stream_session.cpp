@@ -1,0 +1,686 @@
+// The WebSocket session of GET /v1/stream: subscriptions, catch-up (ring or table), live events,
+// heartbeats, and the bounded outgoing queue.
+//
+// Every member of a session is touched only on its strand. A subscription follows a cursor (the
+// last position it has looked at) in one of two modes:
+//   table: a worker checks the caller's access and, when the cursor is older than the ring, reads
+//          the next events from the table as the user (row-level security applies);
+//   ring:  events after the cursor are pulled from the hub's ring and filtered by project/task.
+// Pulling (rather than the hub pushing into every session) is what bounds memory: a subscription
+// takes events only while its session's queue has room, and when it resumes and its cursor has
+// left the ring meanwhile it reads the table again from that cursor. Nothing is dropped.
+//
+// Visibility of live events: the subscription's project was visible when it subscribed. When a
+// member is added to or removed from that project, the subscription goes back to the table at
+// that event, where the access check and row-level security decide again (a removed member gets
+// an error not_found and the subscription ends).
+#include "api/stream_session.hpp"
+
+#include "api/auth.hpp"
+#include "api/db_pool.hpp"
+#include "api/route_support.hpp"
+#include "core/error_details.hpp"
+#include "events/event_reader.hpp"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+#include <deque>
+
+namespace tasklog::api {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kStreamPath = "/v1/stream";
+constexpr std::string_view kEventTail = "}";
+
+// ---- the upgrade request ----
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+[[noreturn]] void bad_query(std::string_view name, std::string message) {
+  throw DomainError(ErrorCode::validation_failed, std::move(message),
+                    ErrorDetails().add("keyword", "syntax").add("parameter", std::string(name)).json());
+}
+
+// The query string as the router decodes it (RFC 3986 percent-decoding, '+' is a space).
+QueryParams parse_query(std::string_view query) {
+  QueryParams params;
+  auto decode = [](std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '%') {
+        const int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+        const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+        if (hi < 0 || lo < 0) bad_query("query", "malformed percent-encoding in the query string");
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      } else {
+        out.push_back(text[i] == '+' ? ' ' : text[i]);
+      }
+    }
+    return out;
+  };
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    params.insert_or_assign(decode(pair.substr(0, eq)),
+                            eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1)));
+  }
+  return params;
+}
+
+std::optional<std::string> bearer_token(const Request& request) {
+  const auto it = request.find(http::field::authorization);
+  if (it == request.end()) return std::nullopt;
+  std::string_view value(it->value().data(), it->value().size());
+  constexpr std::string_view scheme = "bearer ";
+  if (value.size() <= scheme.size() || !boost::algorithm::iequals(value.substr(0, scheme.size()), scheme))
+    return std::nullopt;
+  value.remove_prefix(scheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  return std::string(value);
+}
+
+std::optional<Uuid> uuid_query(const QueryParams& query, std::string_view name) {
+  const auto it = query.find(name);
+  if (it == query.end() || it->second.empty()) return std::nullopt;
+  auto id = parse_uuid(it->second);
+  if (!id) bad_query(name, fmt::format("{} must be a UUID", name));
+  return id;
+}
+
+std::string json_string(std::string_view text) {
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(out.GetString(), out.GetSize());
+}
+
+std::optional<StreamSubscribe> initial_subscription(const QueryParams& query) {
+  StreamSubscribe s;
+  s.project = uuid_query(query, "project");
+  s.task = uuid_query(query, "task");
+  if (!s.project && !s.task) return std::nullopt;
+  if (const auto it = query.find("after"); it != query.end() && !it->second.empty()) {
+    const auto& text = it->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s.after);
+    if (ec != std::errc() || end != text.data() + text.size() || s.after < 0)
+      bad_query("after", "after must be a non-negative integer");
+  }
+  const auto id = query.find("id");
+  s.id_json = json_string(id == query.end() ? "default" : id->second);
+  return s;
+}
+
+// ---- messages to the client ----
+
+// Where an outgoing event message is split: head + the shared event object + "}".
+std::string event_head(const std::string& id_json) {
+  return fmt::format(R"({{"type":"event","subscription":{},"event":)", id_json);
+}
+
+std::string error_message(const std::string& id_json, const DomainError& error) {
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  w.StartObject();
+  w.Key("type");
+  w.String("error");
+  w.Key("id");
+  w.RawValue(id_json.data(), id_json.size(), rapidjson::kStringType);
+  w.Key("error");
+  w.StartObject();
+  w.Key("code");
+  const auto code = code_name(error.code());
+  w.String(code.data(), static_cast<rapidjson::SizeType>(code.size()));
+  w.Key("message");
+  w.String(error.what());
+  w.Key("details");
+  w.RawValue(error.details_json().data(), error.details_json().size(), rapidjson::kObjectType);
+  w.EndObject();
+  w.EndObject();
+  return std::string(out.GetString(), out.GetSize());
+}
+
+// ---- the table side of catch-up (on a worker) ----
+
+struct TableRead {
+  std::optional<DomainError> error{};
+  Uuid project{};
+  std::vector<std::shared_ptr<const std::string>> events{};
+  events::Position cursor = 0;   // where the subscription continues
+  bool complete = false;         // the ring has everything after `cursor`
+};
+
+TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe& what, events::Position cursor,
+                     std::size_t limit) {
+  TableRead r;
+  r.cursor = cursor;
+  try {
+    // Observed before the transaction starts, so the read below sees every event up to `head`.
+    const auto head = ctx.hub.head();
+    const auto floor = ctx.hub.floor();
+    auto connection = ctx.pool.acquire();
+    pqxx::read_transaction tx(*connection);
+    begin_as_user(tx, user);
+    if (what.task) {
+      r.project = require_task_access(tx, *what.task, Access::read);
+      if (what.project && *what.project != r.project)
+        throw DomainError(ErrorCode::not_found, "no such task in this project",
+                          ErrorDetails().add("task_id", *what.task).json());
+    } else {
+      require_project_access(tx, *what.project, Access::read);
+      r.project = *what.project;
+    }
+    if (cursor >= floor) {
+      r.complete = true;  // the ring holds everything after the cursor: no read
+      return r;
+    }
+    events::EventReader reader(tx);
+    auto rows = what.task ? reader.task_after(*what.task, cursor, limit) : reader.project_after(r.project, cursor, limit);
+    for (const auto& e : rows) r.events.push_back(std::make_shared<const std::string>(event_json(e)));
+    if (!rows.empty()) r.cursor = rows.back().position;
+    r.complete = rows.size() < limit;
+    if (r.complete) r.cursor = std::max(r.cursor, head);
+  } catch (const DomainError& e) {
+    r.error = e;
+  } catch (const pqxx::broken_connection& e) {
+    r.error = DomainError(ErrorCode::unavailable, "the database is unavailable; subscribe again later");
+  } catch (const std::exception& e) {
+    spdlog::error("stream: catch-up read failed: {}", e.what());
+    r.error = DomainError(ErrorCode::internal, "internal error");
+  }
+  return r;
+}
+
+// ---- the session ----
+
+class StreamSession : public StreamListener, public std::enable_shared_from_this<StreamSession> {
+ public:
+  StreamSession(tcp::socket socket, StreamGrant grant, StreamContext context)
+      : ws_(std::move(socket)),
+        ctx_(context),
+        options_(context.hub.options()),
+        user_(std::move(grant.user)),
+        initial_(std::move(grant.initial)),
+        heartbeat_timer_(ws_.get_executor()),
+        close_timer_(ws_.get_executor()) {}
+
+  ~StreamSession() override {
+    if (registered_) ctx_.hub.remove_listener(listener_id_);
+    counters().subscriptions -= static_cast<std::int64_t>(subs_.size());
+    counters().queued_messages -= static_cast<std::int64_t>(queue_.size());
+  }
+
+  void run(Request request) {
+    listener_id_ = ctx_.hub.add_listener(shared_from_this(), go_away_pending_);
+    registered_ = true;
+    if (options_.send_buffer_bytes > 0) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().set_option(net::socket_base::send_buffer_size(options_.send_buffer_bytes),
+                                                       ignored);
+    }
+    // Beast's own timeouts from here on (the tcp_stream's must be off): keep-alive pings, idle close.
+    beast::get_lowest_layer(ws_).expires_never();
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = options_.idle_timeout;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "tasklog"); }));
+    ws_.read_message_max(options_.max_message_bytes);
+    ws_.text(true);
+    request_ = std::move(request);
+    ws_.async_accept(request_, beast::bind_front_handler(&StreamSession::on_accept, shared_from_this()));
+  }
+
+  void on_log_advanced() override {
+    // Coalesced: one wake-up waits on the strand however many bursts arrive meanwhile.
+    if (wake_pending_.exchange(true)) return;
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->wake_pending_ = false;
+      self->pump();
+    });
+  }
+
+  void go_away() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (!self->open_) {
+        self->go_away_pending_ = true;
+        return;
+      }
+      self->start_close(websocket::close_code::going_away, "the server is shutting down");
+    });
+  }
+
+ private:
+  enum class Mode { table, ring };
+
+  struct Subscription {
+    std::uint64_t key = 0;  // ours: ids may be reused after an unsubscribe
+    StreamSubscribe asked{};
+    std::string event_head{};
+    Uuid project{};                 // known after the first access check
+    events::Position cursor = 0;    // the last position this subscription has looked at
+    Mode mode = Mode::table;
+    bool reading = false;           // a table read is on a worker
+    bool live = false;              // caught_up was sent (and it has not fallen behind since)
+    // Membership events up to here were re-checked (the access check ran after they committed).
+    events::Position recheck_at = 0;
+    events::Position checked_through = 0;
+  };
+
+  struct Outgoing {
+    std::string head{};                          // the whole message, or an event message's head
+    std::shared_ptr<const std::string> event{};  // the event object, shared with other sessions
+    std::uint64_t subscription = 0;              // 0: not tied to a subscription
+  };
+
+  StreamCounters& counters() { return ctx_.hub.counters(); }
+
+  // Free places in the queue, net of those promised to table reads in flight.
+  std::size_t room() const {
+    const auto used = queue_.size() + reserved_;
+    return used >= options_.queue_messages ? 0 : options_.queue_messages - used;
+  }
+
+  void on_accept(beast::error_code ec) {
+    request_ = {};
+    if (ec) {
+      spdlog::debug("stream: upgrade failed: {}", ec.message());
+      return;
+    }
+    open_ = true;
+    if (go_away_pending_) return start_close(websocket::close_code::going_away, "the server is shutting down");
+    arm_heartbeat();
+    read_message();
+    if (initial_) subscribe(std::move(*initial_));
+    initial_.reset();
+  }
+
+  // ---- reading client messages ----
+
+  void read_message() {
+    // A client that sends requests without reading the replies waits here (its replies would
+    // otherwise grow the queue past its bound).
+    if (queue_.size() >= options_.queue_messages) {
+      read_paused_ = true;
+      return;
+    }
+    ws_.async_read(read_buffer_, beast::bind_front_handler(&StreamSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return finish(ec);  // closed (by either side), idle timeout, or a protocol error
+    if (!closing_) handle_message(beast::buffers_to_string(read_buffer_.data()));
+    read_buffer_.consume(read_buffer_.size());
+    read_message();
+  }
+
+  void handle_message(const std::string& text) {
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError())
+      return reply(error_message("null", DomainError(ErrorCode::malformed_json, "the message is not JSON")));
+    if (!doc.IsObject())
+      return reply(error_message("null", DomainError(ErrorCode::validation_failed, "a message is a JSON object")));
+
+    std::string id_json = "null";
+    const auto id = doc.FindMember("id");
+    if (id != doc.MemberEnd() && (id->value.IsString() || id->value.IsInt64())) {
+      rapidjson::StringBuffer out;
+      rapidjson::Writer<rapidjson::StringBuffer> w(out);
+      id->value.Accept(w);
+      id_json.assign(out.GetString(), out.GetSize());
+    } else {
+      return reply(error_message("null", invalid("id", "id (a string or an integer) is required")));
+    }
+    const auto type = doc.FindMember("type");
+    const std::string_view kind =
+        type != doc.MemberEnd() && type->value.IsString() ? type->value.GetString() : std::string_view{};
+    if (kind == "subscribe") {
+      StreamSubscribe s;
+      s.id_json = id_json;
+      auto uuid_member = [&](const char* name) -> std::optional<Uuid> {
+        const auto m = doc.FindMember(name);
+        if (m == doc.MemberEnd() || m->value.IsNull()) return std::nullopt;
+        std::optional<Uuid> parsed;
+        if (m->value.IsString()) parsed = parse_uuid(m->value.GetString());
+        if (!parsed) throw invalid(name, fmt::format("{} must be a UUID", name));
+        return parsed;
+      };
+      try {
+        s.project = uuid_member("project");
+        s.task = uuid_member("task");
+        if (!s.project && !s.task) throw invalid("project", "project or task is required");
+        if (const auto after = doc.FindMember("after"); after != doc.MemberEnd() && !after->value.IsNull()) {
+          if (!after->value.IsInt64() || after->value.GetInt64() < 0)
+            throw invalid("after", "after must be a non-negative integer");
+          s.after = after->value.GetInt64();
+        }
+      } catch (const DomainError& e) {
+        return reply(error_message(id_json, e));
+      }
+      return subscribe(std::move(s));
+    }
+    if (kind == "unsubscribe") return unsubscribe(id_json);
+    reply(error_message(id_json, invalid("type", "type must be subscribe or unsubscribe")));
+  }
+
+  static DomainError invalid(std::string_view field, std::string message) {
+    return DomainError(ErrorCode::validation_failed, std::move(message),
+                       ErrorDetails().add("field", std::string(field)).json());
+  }
+
+  void subscribe(StreamSubscribe asked) {
+    for (const auto& sub : subs_)
+      if (sub.asked.id_json == asked.id_json)
+        return reply(error_message(asked.id_json, invalid("id", "a subscription with this id exists")));
+    if (subs_.size() >= options_.max_subscriptions)
+      return reply(error_message(asked.id_json, invalid("id", fmt::format("at most {} subscriptions per connection",
+                                                                          options_.max_subscriptions))));
+    Subscription sub;
+    sub.key = ++next_key_;
+    sub.cursor = asked.after;
+    sub.event_head = event_head(asked.id_json);
+    sub.asked = std::move(asked);
+    subs_.push_back(std::move(sub));
+    ++counters().subscriptions;
+    pump();
+  }
+
+  void unsubscribe(const std::string& id_json) {
+    const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.asked.id_json == id_json; });
+    if (it == subs_.end()) return reply(error_message(id_json, DomainError(ErrorCode::not_found, "no such subscription")));
+    const auto key = it->key;
+    subs_.erase(it);
+    --counters().subscriptions;
+    // Its queued messages go too (not the one being written): after the acknowledgement, nothing more.
+    const auto first = queue_.begin() + (writing_ ? 1 : 0);
+    const auto kept = std::stable_partition(first, queue_.end(), [&](const Outgoing& m) { return m.subscription != key; });
+    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - kept);
+    queue_.erase(kept, queue_.end());
+    reply(fmt::format(R"({{"type":"unsubscribed","id":{}}})", id_json));
+    pump();
+  }
+
+  // ---- moving events into the queue ----
+
+  void pump() {
+    if (!open_ || closing_ || ended_) return;
+    const bool was_paused = paused_;
+    paused_ = false;
+    for (auto& sub : subs_) {
+      if (sub.reading) continue;
+      if (sub.mode == Mode::table) {
+        if (room() > 0) start_table_read(sub);
+        else paused_ = true;
+        continue;
+      }
+      bool full = false, resync = false;
+      const auto scan = ctx_.hub.scan_after(sub.cursor, [&](const StreamEvent& e) {
+        if (room() == 0) {
+          full = true;
+          return false;
+        }
+        if (e.project_id == sub.project && e.position > sub.checked_through && changes_membership(e)) {
+          sub.recheck_at = e.position;
+          resync = true;  // the table read decides, as the user, whether this and what follows is visible
+          return false;
+        }
+        sub.cursor = e.position;
+        if (e.project_id == sub.project && (!sub.asked.task || e.task_id == sub.asked.task)) {
+          enqueue(Outgoing{sub.event_head, e.json, sub.key});
+        }
+        return true;
+      });
+      if (scan.missed) {
+        // Fell behind (or started behind): back to the table from the cursor.
+        ++counters().ring_misses;
+        sub.mode = Mode::table;
+        sub.live = false;
+        if (room() > 0) start_table_read(sub);
+        else paused_ = true;
+        continue;
+      }
+      if (resync) {
+        sub.mode = Mode::table;
+        if (room() > 0) start_table_read(sub);
+        else paused_ = true;
+        continue;
+      }
+      if (full) {
+        paused_ = true;
+        continue;
+      }
+      if (!sub.live && sub.cursor >= scan.head && room() > 0) {
+        sub.live = true;
+        enqueue(Outgoing{fmt::format(R"({{"type":"caught_up","subscription":{},"position":{}}})", sub.asked.id_json,
+                                     sub.cursor),
+                         nullptr, sub.key});
+      }
+    }
+    if (paused_ && !was_paused) ++counters().queue_full;
+    write_next();
+  }
+
+  void start_table_read(Subscription& sub) {
+    const std::size_t limit = std::min(options_.catchup_batch, room());
+    sub.reading = true;
+    reserved_ += limit;
+    ++counters().catchup_reads;
+    net::post(ctx_.workers, [self = shared_from_this(), key = sub.key, asked = sub.asked, cursor = sub.cursor, limit] {
+      auto result = read_table(self->ctx_, self->user_.user_id, asked, cursor, limit);
+      net::post(self->ws_.get_executor(), [self, key, limit, result = std::move(result)]() mutable {
+        self->on_table_read(key, limit, std::move(result));
+      });
+    });
+  }
+
+  void on_table_read(std::uint64_t key, std::size_t limit, TableRead result) {
+    reserved_ -= limit;
+    const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.key == key; });
+    if (it == subs_.end() || ended_ || closing_) return pump();  // unsubscribed meanwhile
+    auto& sub = *it;
+    sub.reading = false;
+    if (result.error) {
+      // Not visible (any more), or the database is away: the subscription ends with the reason.
+      enqueue(Outgoing{error_message(sub.asked.id_json, *result.error), nullptr, 0});
+      subs_.erase(it);
+      --counters().subscriptions;
+      return pump();
+    }
+    sub.project = result.project;
+    sub.checked_through = std::max(sub.checked_through, sub.recheck_at);
+    for (auto& json : result.events) enqueue(Outgoing{sub.event_head, std::move(json), sub.key});
+    sub.cursor = std::max(sub.cursor, result.cursor);
+    if (result.complete) sub.mode = Mode::ring;
+    pump();
+  }
+
+  void enqueue(Outgoing message) {
+    queue_.push_back(std::move(message));
+    ++counters().queued_messages;
+    counters().note_queue_depth(static_cast<std::int64_t>(queue_.size()));
+  }
+
+  // A reply to a client message: read_message() only reads while the queue has room, so this
+  // stays within the bound.
+  void reply(std::string message) {
+    enqueue(Outgoing{std::move(message), nullptr, 0});
+    write_next();
+  }
+
+  // ---- writing ----
+
+  void write_next() {
+    if (writing_ || closing_ || ended_ || queue_.empty()) return;
+    writing_ = true;
+    write_started_ = Clock::now();
+    const auto& m = queue_.front();
+    buffers_ = {net::buffer(m.head), m.event ? net::buffer(*m.event) : net::const_buffer(),
+                m.event ? net::buffer(kEventTail.data(), kEventTail.size()) : net::const_buffer()};
+    ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) return;  // the pending read fails as well and ends the session
+    queue_.pop_front();
+    --counters().queued_messages;
+    ++counters().messages_sent;
+    if (closing_ || ended_) return;  // Beast sends the queued close frame now
+    if (read_paused_ && queue_.size() < options_.queue_messages) {
+      read_paused_ = false;
+      read_message();
+    }
+    // Refill in batches, not one message per completed write.
+    if (paused_ && queue_.size() <= options_.queue_messages / 2) return pump();
+    write_next();
+  }
+
+  // ---- heartbeats, stalls, closing ----
+
+  void arm_heartbeat() {
+    heartbeat_timer_.expires_after(options_.heartbeat_interval);
+    heartbeat_timer_.async_wait(beast::bind_front_handler(&StreamSession::on_heartbeat, shared_from_this()));
+  }
+
+  void on_heartbeat(beast::error_code ec) {
+    if (ec || closing_ || ended_) return;
+    if (writing_ && Clock::now() - write_started_ >= options_.stall_timeout) {
+      ++counters().slow_closes;
+      spdlog::info("stream: closing a session whose client has not read for {} ms", options_.stall_timeout.count());
+      return start_close(websocket::close_code::policy_error, "the client is not reading its messages");
+    }
+    if (room() > 0) {
+      enqueue(Outgoing{fmt::format(R"({{"type":"heartbeat","position":{}}})", ctx_.hub.head()), nullptr, 0});
+      write_next();
+    }
+    arm_heartbeat();
+  }
+
+  void start_close(websocket::close_code code, std::string_view reason) {
+    if (closing_ || ended_) return;
+    closing_ = true;
+    heartbeat_timer_.cancel();
+    // What is queued is not sent any more (the one being written completes first).
+    const auto first = queue_.begin() + (writing_ ? 1 : 0);
+    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
+    queue_.erase(first, queue_.end());
+    // Beast holds the close frame until a write in flight completes; a client that reads nothing
+    // never lets it complete, so the socket is dropped after close_timeout whatever happens.
+    ws_.async_close(websocket::close_reason(code, beast::string_view(reason.data(), reason.size())), [self = shared_from_this()](beast::error_code) {});
+    close_timer_.expires_after(options_.close_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->ended_) beast::get_lowest_layer(self->ws_).close();
+    });
+  }
+
+  void finish(beast::error_code ec) {
+    if (ec != websocket::error::closed && ec != net::error::operation_aborted && ec != beast::error::timeout)
+      spdlog::debug("stream: session ended: {}", ec.message());
+    ended_ = true;
+    heartbeat_timer_.cancel();
+    close_timer_.cancel();
+    const auto first = queue_.begin() + (writing_ ? 1 : 0);
+    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
+    queue_.erase(first, queue_.end());
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  StreamContext ctx_;
+  const StreamOptions& options_;
+  Principal user_;
+  std::optional<StreamSubscribe> initial_;
+  Request request_{};  // the upgrade request, until it is accepted
+  beast::flat_buffer read_buffer_;
+  net::steady_timer heartbeat_timer_;
+  net::steady_timer close_timer_;
+
+  std::vector<Subscription> subs_;
+  std::uint64_t next_key_ = 0;
+  std::deque<Outgoing> queue_;
+  std::size_t reserved_ = 0;
+  std::array<net::const_buffer, 3> buffers_{};  // the message being written
+  Clock::time_point write_started_{};
+
+  std::uint64_t listener_id_ = 0;
+  bool registered_ = false;
+  std::atomic<bool> wake_pending_{false};
+  bool open_ = false;
+  bool writing_ = false;
+  bool paused_ = false;       // a subscription waits for room in the queue
+  bool read_paused_ = false;  // client messages wait for room in the queue
+  bool closing_ = false;
+  bool ended_ = false;
+  bool go_away_pending_ = false;
+};
+
+}  // namespace
+
+bool is_stream_request(const Request& request) {
+  if (!websocket::is_upgrade(request)) return false;
+  const std::string_view target(request.target().data(), request.target().size());
+  return target.substr(0, target.find('?')) == kStreamPath;
+}
+
+std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool& pool) {
+  try {
+    const std::string_view target(request.target().data(), request.target().size());
+    const auto question = target.find('?');
+    const auto query = parse_query(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
+    auto token = bearer_token(request);
+    if (!token) {
+      if (const auto it = query.find("access_token"); it != query.end() && !it->second.empty()) token = it->second;
+    }
+    if (!token)
+      throw DomainError(ErrorCode::unauthorized,
+                        "the stream needs an Authorization: Bearer <token> header or an access_token parameter");
+    std::optional<Principal> user;
+    {
+      auto connection = pool.acquire();
+      user = authenticate(*connection, *token);
+    }
+    if (!user) throw DomainError(ErrorCode::unauthorized, "the bearer token is unknown, revoked or expired");
+    return StreamGrant{.user = std::move(*user), .initial = initial_subscription(query)};
+  } catch (const DomainError& e) {
+    return error_response(e);
+  } catch (const pqxx::broken_connection&) {
+    return error_response(DomainError(ErrorCode::unavailable, "the database is unavailable"));
+  } catch (const std::exception& e) {
+    spdlog::error("stream: upgrade failed: {}", e.what());
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  }
+}
+
+void start_stream_session(tcp::socket socket, Request request, StreamGrant grant, StreamContext context) {
+  std::make_shared<StreamSession>(std::move(socket), std::move(grant), context)->run(std::move(request));
+}
+
+}  // namespace tasklog::api

@@ -1,0 +1,529 @@
+// /mcp over real HTTP: both protocol eras (classic initialize + Mcp-Session-Id, and 2026-07-28's
+// server/discover with mirrored headers), tools/list and an agent's loop through tools/call,
+// refusals as isError results, _meta idempotency, resources, JSON-RPC errors, auth and SSE.
+#include "core/json.hpp"
+#include "tests/api/routes_fixture.hpp"
+
+#include <rapidjson/schema.h>
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace tasklog::testing {
+namespace {
+
+constexpr const char* kAccept = "application/json, text/event-stream";
+
+class McpTest : public RoutesTest {
+ protected:
+  static HttpHeaders classic(const std::string& session) {
+    HttpHeaders h{{"Accept", kAccept}};
+    if (!session.empty()) h.emplace_back("Mcp-Session-Id", session);
+    return h;
+  }
+  // The headers a 2026-07-28 client sends: the version, the method and (where there is one) the name.
+  static HttpHeaders modern(const std::string& method, const std::string& name = {}) {
+    HttpHeaders h{{"Accept", kAccept}, {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", method}};
+    if (!name.empty()) h.emplace_back("Mcp-Name", name);
+    return h;
+  }
+  static std::string request(int id, const std::string& method, const std::string& params = "{}") {
+    return fmt::format(R"({{"jsonrpc":"2.0","id":{},"method":"{}","params":{}}})", id, method, params);
+  }
+
+  // initialize at `version`; returns the response (the session id is in its header).
+  HttpResult initialize(HttpClient& client, const std::string& version = "2025-11-25") {
+    return client.post("/mcp",
+                       request(1, "initialize",
+                               fmt::format(R"({{"protocolVersion":"{}","capabilities":{{}},)"
+                                           R"("clientInfo":{{"name":"test","version":"1"}}}})",
+                                           version)),
+                       classic(""));
+  }
+  std::string open_session(HttpClient& client, const std::string& version = "2025-11-25") {
+    const auto r = initialize(client, version);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    const std::string session = r.header("Mcp-Session-Id");
+    EXPECT_FALSE(session.empty());
+    const auto initialized =
+        client.post("/mcp", R"({"jsonrpc":"2.0","method":"notifications/initialized"})", classic(session));
+    EXPECT_EQ(initialized.status, 202u) << initialized.body;
+    return session;
+  }
+
+  HttpResult call(HttpClient& client, const std::string& session, const std::string& method,
+                  const std::string& params = "{}") {
+    return client.post("/mcp", request(++next_id_, method, params), classic(session));
+  }
+  // tools/call; `meta` is the JSON of params._meta when not empty.
+  HttpResult tool(HttpClient& client, const std::string& session, const std::string& name, const std::string& args,
+                  const std::string& meta = {}) {
+    const std::string params =
+        meta.empty() ? fmt::format(R"({{"name":"{}","arguments":{}}})", name, args)
+                     : fmt::format(R"({{"name":"{}","arguments":{},"_meta":{}}})", name, args, meta);
+    return call(client, session, "tools/call", params);
+  }
+  // A tool call that must succeed; returns the response.
+  HttpResult ok_tool(HttpClient& client, const std::string& session, const std::string& name, const std::string& args) {
+    auto r = tool(client, session, name, args);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_TRUE(has(r, "/result/isError") && !r.json()["result"]["isError"].GetBool()) << name << ": " << r.body;
+    return r;
+  }
+
+  int next_id_ = 100;
+};
+
+TEST_F(McpTest, InitializeNegotiatesEachSupportedVersion) {
+  for (const std::string version : {"2025-03-26", "2025-06-18", "2025-11-25"}) {
+    const auto r = initialize(*alice, version);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(str_at(r, "/result/protocolVersion"), version);
+    EXPECT_EQ(str_at(r, "/result/serverInfo/name"), "tasklog");
+    EXPECT_TRUE(has(r, "/result/capabilities/tools"));
+    EXPECT_TRUE(has(r, "/result/capabilities/resources"));
+    EXPECT_FALSE(r.header("Mcp-Session-Id").empty());
+    EXPECT_EQ(int_at(r, "/id"), 1);
+    EXPECT_FALSE(has(r, "/result/resultType")) << "classic results carry no resultType";
+  }
+  // A version we do not speak: the newest one we do.
+  for (const std::string version : {"2024-11-05", "2099-01-01"}) {
+    const auto r = initialize(*alice, version);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(str_at(r, "/result/protocolVersion"), "2025-11-25");
+  }
+  // Two sessions are two ids.
+  EXPECT_NE(initialize(*alice).header("Mcp-Session-Id"), initialize(*alice).header("Mcp-Session-Id"));
+}
+
+TEST_F(McpTest, InitializedNotificationIs202AndPingAnswers) {
+  const auto session = initialize(*alice).header("Mcp-Session-Id");
+  const auto n = alice->post("/mcp", R"({"jsonrpc":"2.0","method":"notifications/initialized"})", classic(session));
+  EXPECT_EQ(n.status, 202u);
+  EXPECT_TRUE(n.body.empty());
+  const auto ping = call(*alice, session, "ping");
+  ASSERT_EQ(ping.status, 200u) << ping.body;
+  EXPECT_TRUE(ping.json()["result"].IsObject());
+  EXPECT_EQ(ping.json()["result"].MemberCount(), 0u);
+}
+
+TEST_F(McpTest, SessionHeaderIsRequiredAndDeleteEndsTheSession) {
+  const auto missing = call(*alice, "", "tools/list");
+  EXPECT_EQ(missing.status, 400u) << missing.body;
+  EXPECT_EQ(int_at(missing, "/error/code"), -32600);
+
+  const auto unknown = call(*alice, "no-such-session", "tools/list");
+  EXPECT_EQ(unknown.status, 404u) << unknown.body;
+  EXPECT_EQ(int_at(unknown, "/error/code"), -32001);
+
+  const std::string session = open_session(*alice);
+  EXPECT_EQ(call(*alice, session, "tools/list").status, 200u);
+  // Another user's session is not theirs to use or end.
+  EXPECT_EQ(call(*bob, session, "tools/list").status, 404u);
+  EXPECT_EQ(bob->del("/mcp", {}, classic(session)).status, 404u);
+
+  const auto ended = alice->del("/mcp", {}, classic(session));
+  EXPECT_EQ(ended.status, 204u) << ended.body;
+  const auto after = call(*alice, session, "tools/list");
+  EXPECT_EQ(after.status, 404u) << after.body;
+  EXPECT_EQ(alice->del("/mcp", {}, classic(session)).status, 404u);
+  EXPECT_EQ(alice->del("/mcp", {}, classic("")).status, 400u);
+}
+
+TEST_F(McpTest, GetIsMethodNotAllowed) {
+  const auto r = alice->get("/mcp", {{"Accept", "text/event-stream"}});
+  EXPECT_EQ(r.status, 405u) << r.body;
+  EXPECT_NE(r.header("Allow").find("POST"), std::string::npos);
+}
+
+TEST_F(McpTest, ServerDiscoverAndTheModernEraNeedNoSession) {
+  const auto discover = alice->post("/mcp", request(1, "server/discover",
+                                                    R"({"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}})"),
+                                    modern("server/discover"));
+  ASSERT_EQ(discover.status, 200u) << discover.body;
+  EXPECT_EQ(str_at(discover, "/result/resultType"), "complete");
+  std::set<std::string> versions;
+  const auto discovered = discover.json();  // a range-for over a temporary's member would dangle
+  for (const auto& v : discovered["result"]["supportedVersions"].GetArray()) versions.insert(v.GetString());
+  EXPECT_EQ(versions, (std::set<std::string>{"2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"}));
+  EXPECT_TRUE(has(discover, "/result/capabilities/tools"));
+  EXPECT_EQ(str_at(discover, "/result/_meta/io.modelcontextprotocol~1serverInfo/name"), "tasklog");
+  EXPECT_TRUE(discover.header("Mcp-Session-Id").empty());
+
+  const auto list = alice->post("/mcp", request(2, "tools/list"), modern("tools/list"));
+  ASSERT_EQ(list.status, 200u) << list.body;
+  EXPECT_EQ(str_at(list, "/result/resultType"), "complete");
+  EXPECT_GT(size_at(list, "/result/tools"), 20);
+  // Cacheable results carry their cache hints: the tool list is everyone's, resources are yours.
+  EXPECT_EQ(str_at(list, "/result/cacheScope"), "public");
+  EXPECT_GT(int_at(list, "/result/ttlMs"), 0);
+  EXPECT_EQ(str_at(discover, "/result/cacheScope"), "public");
+  EXPECT_EQ(str_at(list, "/result/_meta/io.modelcontextprotocol~1serverInfo/name"), "tasklog");
+
+  const auto created = alice->post(
+      "/mcp", request(3, "tools/call", R"({"name":"create_project","arguments":{"name":"modern"}})"),
+      modern("tools/call", "create_project"));
+  ASSERT_EQ(created.status, 200u) << created.body;
+  EXPECT_EQ(str_at(created, "/result/resultType"), "complete");
+  EXPECT_EQ(str_at(created, "/result/structuredContent/data/name"), "modern");
+  const std::string project = str_at(created, "/result/structuredContent/data/id");
+  const std::string uri = "tasklog://project/" + project;
+  const auto read = alice->post("/mcp", request(4, "resources/read", R"({"uri":")" + uri + R"("})"),
+                                modern("resources/read", uri));
+  EXPECT_EQ(read.status, 200u) << read.body;
+  EXPECT_EQ(str_at(read, "/result/contents/0/uri"), uri);
+  EXPECT_EQ(str_at(read, "/result/cacheScope"), "private");
+  EXPECT_EQ(int_at(read, "/result/ttlMs"), 0);
+  // Not found is -32602 in this era (-32002 before it).
+  const auto invisible = bob->post("/mcp", request(5, "resources/read", R"({"uri":")" + uri + R"("})"),
+                                   modern("resources/read", uri));
+  EXPECT_EQ(int_at(invisible, "/error/code"), -32602) << invisible.body;
+  EXPECT_TRUE(has(invisible, "/error/data/rest/error")) << invisible.body;
+  const auto templates = alice->post("/mcp", request(6, "resources/templates/list"), modern("resources/templates/list"));
+  EXPECT_EQ(str_at(templates, "/result/cacheScope"), "public");
+  const auto resources = alice->post("/mcp", request(7, "resources/list"), modern("resources/list"));
+  EXPECT_EQ(str_at(resources, "/result/cacheScope"), "private");
+}
+
+TEST_F(McpTest, ModernHeadersMustAgreeWithTheBody) {
+  const auto expect_mismatch = [&](const HttpResult& r, int code = -32020) {
+    EXPECT_EQ(r.status, 400u) << r.body;
+    EXPECT_EQ(int_at(r, "/error/code"), code) << r.body;
+  };
+  // Mcp-Method disagrees.
+  expect_mismatch(alice->post("/mcp", request(1, "tools/list"), modern("resources/list")));
+  // Mcp-Method missing.
+  expect_mismatch(alice->post("/mcp", request(1, "tools/list"),
+                              {{"Accept", kAccept}, {"MCP-Protocol-Version", "2026-07-28"}}));
+  // Mcp-Name disagrees, and is missing where the method names something.
+  const std::string call = request(1, "tools/call", R"({"name":"list_projects","arguments":{}})");
+  expect_mismatch(alice->post("/mcp", call, modern("tools/call", "create_project")));
+  expect_mismatch(alice->post("/mcp", call, modern("tools/call")));
+  EXPECT_EQ(alice->post("/mcp", call, modern("tools/call", "list_projects")).status, 200u);
+  // The version in _meta disagrees with the header, or comes without it.
+  const std::string old_meta =
+      request(1, "tools/list", R"({"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}})");
+  expect_mismatch(alice->post("/mcp", old_meta, modern("tools/list")));
+  const std::string new_meta =
+      request(1, "tools/list", R"({"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}})");
+  expect_mismatch(alice->post("/mcp", new_meta, {{"Accept", kAccept}, {"Mcp-Method", "tools/list"}}));
+  // A version nobody speaks.
+  auto headers = modern("tools/list");
+  headers[1].second = "2030-01-01";
+  const auto unsupported = alice->post("/mcp", request(1, "tools/list"), headers);
+  expect_mismatch(unsupported, -32022);
+  EXPECT_EQ(size_at(unsupported, "/error/data/supported"), 4);
+  // Batches do not exist in this era.
+  const auto batch = alice->post("/mcp", "[" + request(1, "ping") + "]", modern("ping"));
+  expect_mismatch(batch, -32600);
+}
+
+TEST_F(McpTest, ToolsListNamesEveryToolWithSmallValidSchemas) {
+  const std::string session = open_session(*alice);
+  const auto r = call(*alice, session, "tools/list");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const std::set<std::string> expected{
+      "create_project", "list_projects",  "get_context",     "create_task",       "list_tasks",
+      "update_task",    "pick_next_task", "claim_task",      "heartbeat_task",    "release_task",
+      "block_task",     "unblock_task",   "mark_criterion",  "evaluate_gates",    "assert_in_scope",
+      "complete_task",  "fail_task",      "cancel_task",     "add_dependency",    "append_artifact",
+      "append_message", "create_checkpoint", "record_decision", "get_task_timeline"};
+  std::set<std::string> names;
+  const auto doc = r.json();
+  for (const auto& t : doc["result"]["tools"].GetArray()) {
+    const std::string name = t["name"].GetString();
+    names.insert(name);
+    EXPECT_TRUE(t["description"].IsString() && t["description"].GetStringLength() > 10) << name;
+    EXPECT_LE(t["description"].GetStringLength(), 220u) << name;
+    const auto& schema = t["inputSchema"];
+    ASSERT_TRUE(schema.IsObject()) << name;
+    EXPECT_STREQ(schema["type"].GetString(), "object") << name;
+    EXPECT_TRUE(schema["properties"].IsObject()) << name;
+    rapidjson::SchemaDocument compiled(schema);  // a valid JSON Schema: RapidJSON compiles it
+    (void)compiled;
+  }
+  EXPECT_EQ(names, expected);
+  // Path ids are properties of the schemas.
+  for (const auto& t : doc["result"]["tools"].GetArray()) {
+    const std::string name = t["name"].GetString();
+    const auto& properties = t["inputSchema"]["properties"];
+    if (name == "claim_task") {
+      EXPECT_TRUE(properties.HasMember("task_id"));
+    } else if (name == "create_task") {
+      EXPECT_TRUE(properties.HasMember("project_id"));
+    } else if (name == "mark_criterion") {
+      EXPECT_TRUE(properties.HasMember("index"));
+    }
+  }
+  const std::size_t bytes = to_json(doc["result"]).size();
+  std::printf("tools/list result: %zu bytes for %zu tools\n", bytes, names.size());
+  RecordProperty("tools_list_bytes", static_cast<int>(bytes));
+  EXPECT_LT(bytes, 12u * 1024u) << "tool schemas cost an agent tokens: keep tools/list small";
+}
+
+TEST_F(McpTest, AnAgentLoopThroughToolCalls) {
+  const std::string s = open_session(*alice);
+  const auto project = ok_tool(*alice, s, "create_project", R"({"name":"loop"})");
+  const std::string p = str_at(project, "/result/structuredContent/data/id");
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(str_at(project, "/result/content/0/type"), "text");
+  // The text is the REST body as the route wrote it; structuredContent is the same JSON.
+  EXPECT_EQ(canonical_json(std::string_view(project.json()["result"]["content"][0]["text"].GetString())),
+            canonical_json(project.json()["result"]["structuredContent"]));
+
+  const auto first = ok_tool(*alice, s, "create_task", R"({"project_id":")" + p + R"(","title":"first"})");
+  const std::string a = str_at(first, "/result/structuredContent/data/id");
+  const auto second = ok_tool(*alice, s, "create_task",
+                              R"({"project_id":")" + p + R"(","title":"second","dependencies":[")" + a + R"("]})");
+  const std::string b = str_at(second, "/result/structuredContent/data/id");
+  EXPECT_EQ(str_at(second, "/result/structuredContent/data/dependencies/0"), a);
+
+  const auto ready = ok_tool(*alice, s, "list_tasks", R"({"project_id":")" + p + R"(","ready":true})");
+  EXPECT_EQ(size_at(ready, "/result/structuredContent/data"), 1);
+
+  // The dependency holds the second task back: the first is picked.
+  const auto picked = ok_tool(*alice, s, "pick_next_task", R"({"project_id":")" + p + R"(","agent":"agent-1"})");
+  EXPECT_EQ(str_at(picked, "/result/structuredContent/data/id"), a);
+  const std::string token = str_at(picked, "/result/structuredContent/lease/token");
+  ASSERT_FALSE(token.empty()) << picked.body;
+
+  ok_tool(*alice, s, "heartbeat_task", R"({"task_id":")" + a + R"(","lease_token":")" + token + R"("})");
+  const auto artifact = ok_tool(*alice, s, "append_artifact",
+                                R"({"task_id":")" + a + R"(","lease_token":")" + token +
+                                    R"(","type":"diff","summary":"the change","ref":"commit abc"})");
+  EXPECT_FALSE(str_at(artifact, "/result/structuredContent/data/id").empty());
+  const auto done = ok_tool(*alice, s, "complete_task",
+                            R"({"task_id":")" + a + R"(","lease_token":")" + token + R"(","summary":"done"})");
+  EXPECT_EQ(str_at(done, "/result/structuredContent/data/status"), "done");
+
+  const auto next = ok_tool(*alice, s, "pick_next_task", R"({"project_id":")" + p + R"(","agent":"agent-1"})");
+  EXPECT_EQ(str_at(next, "/result/structuredContent/data/id"), b);
+  const auto nothing = ok_tool(*alice, s, "pick_next_task", R"({"project_id":")" + p + R"(","agent":"agent-2"})");
+  EXPECT_TRUE(is_null_at(nothing, "/result/structuredContent/data")) << nothing.body;
+
+  const auto checkpoint = ok_tool(*alice, s, "create_checkpoint",
+                                  R"({"project_id":")" + p + R"(","label":"halfway","summary":"first done"})");
+  EXPECT_EQ(str_at(checkpoint, "/result/structuredContent/data/label"), "halfway");
+  const auto decision = ok_tool(*alice, s, "record_decision",
+                                R"({"project_id":")" + p +
+                                    R"(","title":"storage","choice":"postgres","rationale":"one log"})");
+  EXPECT_EQ(str_at(decision, "/result/structuredContent/data/choice"), "postgres");
+
+  const auto timeline = ok_tool(*alice, s, "get_task_timeline", R"({"task_id":")" + a + R"("})");
+  const auto events = timeline.json();
+  std::vector<std::string> types;
+  for (const auto& e : events["result"]["structuredContent"]["data"].GetArray()) types.push_back(e["type"].GetString());
+  ASSERT_GE(types.size(), 4u) << timeline.body;
+  EXPECT_EQ(types.front(), "TaskCreated");
+  EXPECT_EQ(types.back(), "TaskCompleted");
+
+  const auto context = ok_tool(*alice, s, "get_context", R"({"project_id":")" + p + R"("})");
+  EXPECT_TRUE(has(context, "/result/structuredContent/data")) << context.body;
+  const auto updated = ok_tool(*alice, s, "update_task", R"({"task_id":")" + b + R"(","priority":"high"})");
+  EXPECT_EQ(str_at(updated, "/result/structuredContent/data/priority"), "high");
+}
+
+TEST_F(McpTest, RefusalsAreToolErrorsWithTheRestCodes) {
+  const std::string s = open_session(*alice);
+  const std::string p = create_project(*alice);
+  const std::string t = create_task(*alice, p);
+  claim(*alice, t);
+  const auto expect_refusal = [](const HttpResult& r, const std::string& code) {
+    EXPECT_EQ(r.status, 200u) << r.body;
+    ASSERT_TRUE(has(r, "/result/isError")) << r.body;
+    EXPECT_TRUE(r.json()["result"]["isError"].GetBool()) << r.body;
+    EXPECT_EQ(str_at(r, "/result/structuredContent/error/code"), code) << r.body;
+    EXPECT_FALSE(str_at(r, "/result/structuredContent/error/message").empty());
+    EXPECT_NE(str_at(r, "/result/content/0/text").find(code), std::string::npos);
+  };
+  const std::string stale = "00000000-0000-4000-8000-000000000000";
+  expect_refusal(tool(*alice, s, "complete_task",
+                      R"({"task_id":")" + t + R"(","lease_token":")" + stale + R"(","summary":"x"})"),
+                 "lease_lost");
+  expect_refusal(tool(*alice, s, "create_task", R"({"project_id":")" + p + R"("})"), "validation_failed");
+  expect_refusal(tool(*alice, s, "claim_task", R"({"agent":"x"})"), "validation_failed");
+  expect_refusal(tool(*alice, s, "claim_task", R"({"task_id":"nope","agent":"x"})"), "validation_failed");
+  expect_refusal(tool(*alice, s, "list_tasks", R"({"project_id":")" + p + R"(","bogus":1})"), "validation_failed");
+  // expected_version is update_task's If-Match.
+  expect_refusal(tool(*alice, s, "update_task", R"({"task_id":")" + t + R"(","title":"x","expected_version":99})"),
+                 "version_conflict");
+  // Another user's project is not found, exactly as in REST.
+  const std::string bs = open_session(*bob);
+  expect_refusal(tool(*bob, bs, "create_task", R"({"project_id":")" + p + R"(","title":"x"})"), "not_found");
+  expect_refusal(tool(*bob, bs, "get_context", R"({"project_id":")" + p + R"("})"), "not_found");
+}
+
+TEST_F(McpTest, AnIdempotencyKeyInMetaMakesARetryAppendNothing) {
+  const std::string s = open_session(*alice);
+  const std::string p = create_project(*alice);
+  const std::string args = R"({"project_id":")" + p + R"(","title":"once"})";
+  const auto first = tool(*alice, s, "create_task", args, R"({"idempotency_key":"mcp-key-1"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string task = str_at(first, "/result/structuredContent/data/id");
+  const auto head_after_first = head();
+  const auto retry = tool(*alice, s, "create_task", args, R"({"idempotency_key":"mcp-key-1"})");
+  ASSERT_EQ(retry.status, 200u) << retry.body;
+  EXPECT_EQ(str_at(retry, "/result/structuredContent/data/id"), task);
+  EXPECT_EQ(head(), head_after_first);
+  // The same key with other arguments is refused, like Idempotency-Key in REST.
+  const auto conflict = tool(*alice, s, "create_task", R"({"project_id":")" + p + R"(","title":"other"})",
+                             R"({"idempotency_key":"mcp-key-1"})");
+  EXPECT_EQ(str_at(conflict, "/result/structuredContent/error/code"), "idempotency_conflict") << conflict.body;
+  EXPECT_EQ(head(), head_after_first);
+  // Without a key, a second call is a second task.
+  tool(*alice, s, "create_task", args);
+  EXPECT_GT(head(), head_after_first);
+}
+
+TEST_F(McpTest, ResourcesListTemplatesAndRead) {
+  const std::string s = open_session(*alice);
+  const std::string p = create_project(*alice);
+  const std::string t = create_task(*alice, p);
+  const auto cp = alice->post("/v1/projects/" + p + "/checkpoints", R"({"label":"c","summary":"s"})");
+  const std::string checkpoint = str_at(cp, "/data/id");
+  alice->post("/v1/projects/" + p + "/decisions", R"({"title":"d","choice":"x","rationale":"y"})");
+
+  const auto list = call(*alice, s, "resources/list");
+  ASSERT_EQ(list.status, 200u) << list.body;
+  std::set<std::string> uris;
+  const auto listed = list.json();
+  for (const auto& r : listed["result"]["resources"].GetArray()) uris.insert(r["uri"].GetString());
+  EXPECT_TRUE(uris.count("tasklog://projects"));
+  EXPECT_TRUE(uris.count("tasklog://project/" + p));
+
+  const auto templates = call(*alice, s, "resources/templates/list");
+  std::set<std::string> patterns;
+  const auto templated = templates.json();
+  for (const auto& r : templated["result"]["resourceTemplates"].GetArray())
+    patterns.insert(r["uriTemplate"].GetString());
+  EXPECT_EQ(patterns, (std::set<std::string>{"tasklog://project/{id}", "tasklog://project/{id}/tasks",
+                                             "tasklog://project/{id}/timeline", "tasklog://project/{id}/decisions",
+                                             "tasklog://task/{id}", "tasklog://task/{id}/events",
+                                             "tasklog://checkpoint/{id}"}));
+
+  const auto read = [&](HttpClient& client, const std::string& session, const std::string& uri) {
+    return call(client, session, "resources/read", R"({"uri":")" + uri + R"("})");
+  };
+  // Each resource reads as the JSON its REST route answers.
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"tasklog://projects", "/v1/projects"},
+      {"tasklog://project/" + p, "/v1/projects/" + p},
+      {"tasklog://project/" + p + "/tasks", "/v1/projects/" + p + "/tasks"},
+      {"tasklog://project/" + p + "/timeline", "/v1/projects/" + p + "/events"},
+      {"tasklog://project/" + p + "/decisions", "/v1/projects/" + p + "/decisions"},
+      {"tasklog://task/" + t, "/v1/tasks/" + t},
+      {"tasklog://task/" + t + "/events?limit=1", "/v1/tasks/" + t + "/events?limit=1"},
+      {"tasklog://checkpoint/" + checkpoint, "/v1/checkpoints/" + checkpoint},
+  };
+  for (const auto& [uri, rest] : cases) {
+    const auto r = read(*alice, s, uri);
+    ASSERT_EQ(r.status, 200u) << uri << ": " << r.body;
+    EXPECT_EQ(str_at(r, "/result/contents/0/uri"), uri);
+    EXPECT_EQ(str_at(r, "/result/contents/0/mimeType"), "application/json");
+    EXPECT_EQ(str_at(r, "/result/contents/0/text"), alice->get(rest).body) << uri;
+  }
+
+  // Another user's project, task and checkpoint are not found; a URI that names nothing is invalid.
+  const std::string bs = open_session(*bob);
+  for (const std::string& uri : {"tasklog://project/" + p, "tasklog://task/" + t, "tasklog://checkpoint/" + checkpoint}) {
+    const auto r = read(*bob, bs, uri);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(int_at(r, "/error/code"), -32002) << uri << ": " << r.body;
+  }
+  EXPECT_EQ(int_at(read(*alice, s, "tasklog://nothing/here"), "/error/code"), -32602);
+  EXPECT_EQ(int_at(read(*alice, s, "tasklog://task/not-a-uuid"), "/error/code"), -32602);
+  EXPECT_EQ(int_at(read(*alice, s, "https://example.com/"), "/error/code"), -32602);
+  // Bob's list does not show Alice's project.
+  const auto bobs = call(*bob, bs, "resources/list");
+  EXPECT_EQ(bobs.body.find(p), std::string::npos);
+}
+
+TEST_F(McpTest, JsonRpcErrors) {
+  const std::string s = open_session(*alice);
+  const auto parse = alice->post("/mcp", "{not json", classic(s));
+  EXPECT_EQ(parse.status, 400u);
+  EXPECT_EQ(int_at(parse, "/error/code"), -32700);
+  EXPECT_TRUE(is_null_at(parse, "/id"));
+
+  const auto expect_code = [&](const std::string& body, int code, unsigned status = 200) {
+    const auto r = alice->post("/mcp", body, classic(s));
+    EXPECT_EQ(r.status, status) << body << " -> " << r.body;
+    EXPECT_EQ(int_at(r, "/error/code"), code) << body << " -> " << r.body;
+    EXPECT_EQ(str_at(r, "/jsonrpc"), "2.0");
+  };
+  expect_code(R"({"jsonrpc":"1.0","id":1,"method":"ping"})", -32600);
+  expect_code(R"({"jsonrpc":"2.0","id":1})", -32600);
+  expect_code(R"({"jsonrpc":"2.0","id":null,"method":"ping"})", -32600);
+  expect_code(R"(42)", -32600, 400);
+  expect_code(request(7, "no/such/method"), -32601);
+  expect_code(request(7, "tools/call", R"({"name":"no_such_tool","arguments":{}})"), -32602);
+  expect_code(request(7, "tools/call", R"({"name":"list_projects","arguments":[1]})"), -32602);
+  expect_code(request(7, "tools/call", R"({"arguments":{}})"), -32602);
+  expect_code(request(7, "resources/read", R"({})"), -32602);
+  expect_code(R"({"jsonrpc":"2.0","id":7,"method":"ping","params":[1]})", -32602);
+  // The id is echoed, string ids included.
+  const auto r = alice->post("/mcp", R"({"jsonrpc":"2.0","id":"abc","method":"nope"})", classic(s));
+  EXPECT_EQ(str_at(r, "/id"), "abc");
+
+  // Batches: refused after 2025-03-26, answered per message in a 2025-03-26 session.
+  expect_code("[" + request(1, "ping") + "]", -32600, 400);
+  const std::string old = open_session(*alice, "2025-03-26");
+  const auto batch = alice->post(
+      "/mcp", "[" + request(1, "ping") + "," + R"({"jsonrpc":"2.0","method":"notifications/x"})" + "," +
+                  request(2, "no/such") + "]",
+      classic(old));
+  ASSERT_EQ(batch.status, 200u) << batch.body;
+  const auto answers = batch.json();
+  ASSERT_TRUE(answers.IsArray());
+  ASSERT_EQ(answers.Size(), 2u);
+  EXPECT_EQ(answers[0]["id"].GetInt(), 1);
+  EXPECT_TRUE(answers[0].HasMember("result"));
+  EXPECT_EQ(answers[1]["error"]["code"].GetInt(), -32601);
+  const auto only_notifications =
+      alice->post("/mcp", R"([{"jsonrpc":"2.0","method":"notifications/x"}])", classic(old));
+  EXPECT_EQ(only_notifications.status, 202u);
+  const auto init_in_batch = alice->post(
+      "/mcp", "[" + request(1, "initialize", R"({"protocolVersion":"2025-03-26"})") + "]", classic(old));
+  EXPECT_EQ(init_in_batch.json()[0]["error"]["code"].GetInt(), -32600);
+}
+
+TEST_F(McpTest, UnauthenticatedIs401WithWwwAuthenticate) {
+  auto anonymous = anonymous_client();
+  const auto r = anonymous->post("/mcp", request(1, "initialize", R"({"protocolVersion":"2025-11-25"})"),
+                                 classic(""));
+  EXPECT_EQ(r.status, 401u);
+  EXPECT_NE(r.header("WWW-Authenticate").find("Bearer"), std::string::npos);
+  auto wrong = anonymous_client("not-a-token");
+  EXPECT_EQ(wrong->post("/mcp", request(1, "ping"), modern("ping")).status, 401u);
+}
+
+TEST_F(McpTest, SseWhenTheAcceptHeaderRequiresIt) {
+  const std::string s = open_session(*alice);
+  const auto sse = alice->post("/mcp", request(5, "ping"), {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", s}});
+  ASSERT_EQ(sse.status, 200u) << sse.body;
+  EXPECT_EQ(sse.header("Content-Type"), "text/event-stream");
+  const std::string prefix = "event: message\ndata: ";
+  ASSERT_EQ(sse.body.rfind(prefix, 0), 0u) << sse.body;
+  ASSERT_TRUE(sse.body.ends_with("\n\n"));
+  rapidjson::Document message;
+  const std::string data = sse.body.substr(prefix.size(), sse.body.size() - prefix.size() - 2);
+  message.Parse(data.c_str());
+  ASSERT_FALSE(message.HasParseError()) << data;
+  EXPECT_EQ(message["id"].GetInt(), 5);
+  EXPECT_TRUE(message["result"].IsObject());
+
+  // JSON refused with q=0: SSE as well.
+  const auto refused = alice->post("/mcp", request(6, "ping"),
+                                   {{"Accept", "application/json;q=0, text/event-stream"}, {"Mcp-Session-Id", s}});
+  EXPECT_EQ(refused.header("Content-Type"), "text/event-stream");
+  // Both accepted: JSON, as the SDKs read either.
+  const auto both = call(*alice, s, "ping");
+  EXPECT_EQ(both.header("Content-Type"), "application/json");
+  // Neither: 406.
+  const auto neither = alice->post("/mcp", request(6, "ping"), {{"Accept", "text/html"}, {"Mcp-Session-Id", s}});
+  EXPECT_EQ(neither.status, 406u);
+}
+
+}  // namespace
+}  // namespace tasklog::testing

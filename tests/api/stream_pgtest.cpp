@@ -1,0 +1,553 @@
+// GET /v1/stream over real sockets with a Beast WebSocket client: catch-up then caught_up then
+// live, concurrent writers without gap or duplicate, resume, isolation between users, 401 before
+// the upgrade, slow and silent readers with a bounded queue, two servers on one database, and
+// 1001 going away on stop.
+#include "api/api_server.hpp"
+#include "tests/api/routes_fixture.hpp"
+#include "tests/support/eventually.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <gtest/gtest.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <atomic>
+#include <optional>
+#include <set>
+#include <thread>
+
+namespace tasklog::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+std::string text_at(const rapidjson::Value& doc, const char* pointer) {
+  const auto* v = rapidjson::Pointer(pointer).Get(doc);
+  return v && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+}
+std::int64_t number_at(const rapidjson::Value& doc, const char* pointer) {
+  const auto* v = rapidjson::Pointer(pointer).Get(doc);
+  return v && v->IsInt64() ? v->GetInt64() : -1;
+}
+
+// A WebSocket client on its own io_context; every operation has a deadline (a hang fails the test).
+class WsClient {
+ public:
+  // receive_buffer > 0 shrinks the socket's receive buffer before connecting (a slow reader).
+  explicit WsClient(tcp::endpoint server, int receive_buffer = 0)
+      : server_(server), ws_(ioc_), receive_buffer_(receive_buffer) {}
+
+  // The handshake's HTTP status: 101 when upgraded.
+  unsigned connect(const std::string& target, const std::string& token = {}) {
+    auto& stream = beast::get_lowest_layer(ws_);
+    stream.socket().open(tcp::v4());
+    if (receive_buffer_ > 0) stream.socket().set_option(net::socket_base::receive_buffer_size(receive_buffer_));
+    run([&](auto done) { stream.async_connect(server_, done); }, "connect");
+    if (!token.empty()) {
+      ws_.set_option(websocket::stream_base::decorator(
+          [token](websocket::request_type& request) { request.set(beast::http::field::authorization, "Bearer " + token); }));
+    }
+    websocket::response_type response;
+    beast::error_code result;
+    stream.expires_after(timeout_);
+    ws_.async_handshake(response, "127.0.0.1", target, [&](beast::error_code ec) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    if (result && response.result_int() == 101) throw beast::system_error(result, "handshake");
+    return response.result_int();
+  }
+
+  void send(const std::string& text) {
+    run([&](auto done) { ws_.async_write(net::buffer(text), done); }, "write");
+  }
+
+  // The next message; throws on a timeout or a closed connection.
+  rapidjson::Document next() {
+    auto text = next_text();
+    if (!text) throw std::runtime_error("the server closed the stream: " + std::string(ws_.reason().reason.c_str()));
+    rapidjson::Document doc;
+    doc.Parse(text->data(), text->size());
+    if (doc.HasParseError()) throw std::runtime_error("not JSON: " + *text);
+    return doc;
+  }
+
+  // The next message, or nullopt when the server closed the connection (see close_code()).
+  std::optional<std::string> next_text() {
+    beast::error_code result;
+    beast::get_lowest_layer(ws_).expires_after(timeout_);
+    ws_.async_read(buffer_, [&](beast::error_code ec, std::size_t) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    if (result == websocket::error::closed || result == net::error::eof || result == net::error::connection_reset) {
+      closed_ = true;
+      return std::nullopt;
+    }
+    if (result) throw beast::system_error(result, "read");
+    std::string text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    return text;
+  }
+
+  // The close code the server sent (0 when none arrived).
+  unsigned close_code() const { return ws_.reason().code; }
+  std::string close_reason() const { return std::string(ws_.reason().reason.c_str()); }
+  bool closed() const { return closed_; }
+
+  // Drops the TCP connection without a close handshake (a client that goes away).
+  void drop() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+ private:
+  template <class Start>
+  void run(Start&& start, const char* what) {
+    beast::error_code result;
+    beast::get_lowest_layer(ws_).expires_after(timeout_);
+    start([&](beast::error_code ec, auto&&...) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    if (result) throw beast::system_error(result, what);
+  }
+
+  tcp::endpoint server_;
+  net::io_context ioc_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  int receive_buffer_ = 0;
+  std::chrono::seconds timeout_{30};
+  bool closed_ = false;
+};
+
+// What a subscriber saw of one subscription.
+struct Timeline {
+  std::vector<std::int64_t> positions;
+  std::vector<std::string> events;  // the event objects, as JSON text
+  std::optional<std::int64_t> caught_up;
+};
+
+std::string to_text(const rapidjson::Value& v) {
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  v.Accept(w);
+  return std::string(out.GetString(), out.GetSize());
+}
+
+// A subscription id as a map key: a string as it is, an integer as its digits.
+std::string subscription_of(const rapidjson::Value& message) {
+  const auto* v = rapidjson::Pointer("/subscription").Get(message);
+  if (!v) return {};
+  return v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : to_text(*v);
+}
+
+class StreamTest : public RoutesTest {
+ protected:
+  void configure(api::ApiServerOptions& options) override {
+    options.stream.heartbeat_interval = 200ms;
+    adjust(options.stream);
+  }
+  virtual void adjust(api::StreamOptions&) {}
+
+  std::string stream_target(const std::string& project, std::int64_t after = 0, const std::string& extra = {}) {
+    return "/v1/stream?project=" + project + "&after=" + std::to_string(after) + extra;
+  }
+
+  // Connects as `user` with an initial subscription to `project` after `after`.
+  std::unique_ptr<WsClient> subscribe(const TestUser& user, const std::string& project, std::int64_t after = 0,
+                                      tcp::endpoint server = {}) {
+    auto client = std::make_unique<WsClient>(server.port() ? server : endpoint());
+    EXPECT_EQ(client->connect(stream_target(project, after), user.token), 101u);
+    return client;
+  }
+
+  // Reads messages into per-subscription timelines until `done` holds. Other message types
+  // (heartbeats) are skipped; an error message fails the test.
+  template <class Done>
+  void read_until(WsClient& client, std::map<std::string, Timeline>& timelines, Done&& done) {
+    while (!done()) {
+      const auto m = client.next();
+      const auto type = text_at(m, "/type");
+      if (type == "event") {
+        auto& t = timelines[subscription_of(m)];
+        t.positions.push_back(number_at(m, "/event/position"));
+        t.events.push_back(to_text(*rapidjson::Pointer("/event").Get(m)));
+      } else if (type == "caught_up") {
+        timelines[subscription_of(m)].caught_up = number_at(m, "/position");
+      } else if (type == "error") {
+        ADD_FAILURE() << "unexpected error message: " << to_text(m);
+        return;
+      }
+    }
+  }
+
+  // The caller's view of a project's (or task's) timeline through GET .../events, all pages.
+  std::vector<std::string> rest_events(HttpClient& client, const std::string& path) {
+    std::vector<std::string> out;
+    std::int64_t after = 0;
+    for (;;) {
+      const auto r = client.get(path + "?limit=500&after=" + std::to_string(after));
+      EXPECT_EQ(r.status, 200u) << r.body;
+      const auto doc = r.json();
+      for (const auto& e : doc["data"].GetArray()) {
+        out.push_back(to_text(e));
+        after = e["position"].GetInt64();
+      }
+      if (doc["next_cursor"].IsNull()) return out;
+    }
+  }
+
+  static std::vector<std::int64_t> positions_of(const std::vector<std::string>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : events) {
+      rapidjson::Document d;
+      d.Parse(e.c_str());
+      out.push_back(d["position"].GetInt64());
+    }
+    return out;
+  }
+
+  // Same JSON values (member order and spacing aside).
+  static void expect_same_events(const std::vector<std::string>& got, const std::vector<std::string>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      rapidjson::Document a, b;
+      a.Parse(got[i].c_str());
+      b.Parse(want[i].c_str());
+      ASSERT_TRUE(a == b) << "stream: " << got[i] << "\nrest:   " << want[i];
+    }
+  }
+
+  void post_message(HttpClient& client, const std::string& task, const std::string& content = "hello") {
+    const auto r = client.post("/v1/tasks/" + task + "/messages", R"({"role":"user","content":")" + content + R"("})");
+    ASSERT_EQ(r.status, 201u) << r.body;
+  }
+
+  // A figure from /metrics (-1 when absent).
+  double metric(const std::string& name, tcp::endpoint server = {}) {
+    HttpClient client(server.port() ? server : endpoint());
+    const auto body = client.get("/metrics").body;
+    const auto at = body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + name.size() + 2));
+  }
+};
+
+TEST_F(StreamTest, CatchUpThenCaughtUpThenLiveEventsInOrder) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  for (int i = 0; i < 5; ++i) post_message(*alice, task);
+  const auto before = rest_events(*alice, "/v1/projects/" + project + "/events");
+  ASSERT_EQ(before.size(), 7u);  // ProjectCreated, TaskCreated, 5 messages
+
+  auto client = subscribe(alice_user, project);
+  std::map<std::string, Timeline> seen;
+  read_until(*client, seen, [&] { return seen["default"].caught_up.has_value(); });
+  EXPECT_EQ(seen["default"].positions, positions_of(before));
+  EXPECT_EQ(*seen["default"].caught_up, positions_of(before).back());
+  expect_same_events(seen["default"].events, before);
+
+  for (int i = 0; i < 3; ++i) post_message(*alice, task, "live " + std::to_string(i));
+  read_until(*client, seen, [&] { return seen["default"].events.size() == 10; });
+  const auto all = rest_events(*alice, "/v1/projects/" + project + "/events");
+  EXPECT_EQ(seen["default"].positions, positions_of(all));
+  expect_same_events(seen["default"].events, all);  // live events (from the ring) as GET /v1/events shows them
+
+  // A heartbeat carries the head.
+  std::int64_t heartbeat = -1;
+  while (heartbeat < 0) {
+    const auto m = client->next();
+    if (text_at(m, "/type") == "heartbeat") heartbeat = number_at(m, "/position");
+  }
+  EXPECT_GE(heartbeat, positions_of(all).back());
+}
+
+TEST_F(StreamTest, EightWritersTwoThousandEventsArriveExactlyInOrder) {
+  const auto watched = create_project(*alice, R"({"name":"watched"})");
+  const auto other = create_project(*alice, R"({"name":"other"})");
+  const auto watched_task = create_task(*alice, watched);
+  const auto other_task = create_task(*alice, other);
+  const auto bobs = create_project(*bob, R"({"name":"bobs"})");
+  const auto bobs_task = create_task(*bob, bobs);
+
+  auto client = subscribe(alice_user, watched);
+  // A second subscription on the same connection, to one task only.
+  client->send(R"({"type":"subscribe","id":7,"task":")" + watched_task + R"(","after":0})");
+  auto bob_client = subscribe(bob_user, bobs);
+
+  std::map<std::string, Timeline> seen, bob_seen;
+  read_until(*client, seen, [&] { return seen["default"].caught_up && seen["7"].caught_up; });
+  read_until(*bob_client, bob_seen, [&] { return bob_seen["default"].caught_up.has_value(); });
+
+  constexpr int kWriters = 8, kPerWriter = 250;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      HttpClient http(endpoint(), alice_user.token);
+      const auto& task = w % 2 == 0 ? watched_task : other_task;
+      for (int i = 0; i < kPerWriter; ++i) {
+        const auto r = http.post("/v1/tasks/" + task + "/messages",
+                                 R"({"role":"user","content":"w)" + std::to_string(w) + "-" + std::to_string(i) + R"("})");
+        if (r.status != 201) ++failures;
+      }
+    });
+  }
+  // The client reads while the writers write: 4 writers x 250 messages into the watched project.
+  const std::size_t expected = 2 + 4 * kPerWriter;  // ProjectCreated, TaskCreated, the messages
+  read_until(*client, seen, [&] { return seen["default"].events.size() >= expected && seen["7"].events.size() >= expected - 1; });
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  const auto project_view = rest_events(*alice, "/v1/projects/" + watched + "/events");
+  const auto task_view = rest_events(*alice, "/v1/tasks/" + watched_task + "/events");
+  ASSERT_EQ(project_view.size(), expected);
+  EXPECT_EQ(seen["default"].positions, positions_of(project_view));
+  expect_same_events(seen["default"].events, project_view);
+  EXPECT_EQ(seen["7"].positions, positions_of(task_view));
+
+  // Bob's subscription saw none of it: his next event is his own, after every one of alice's.
+  post_message(*bob, bobs_task, "bob's own");
+  read_until(*bob_client, bob_seen, [&] { return bob_seen["default"].events.size() == 3; });
+  const auto bob_view = rest_events(*bob, "/v1/projects/" + bobs + "/events");
+  EXPECT_EQ(bob_seen["default"].positions, positions_of(bob_view));
+  EXPECT_GT(bob_seen["default"].positions.back(), seen["default"].positions.back());
+}
+
+TEST_F(StreamTest, ResumeAfterADroppedConnectionHasNoGapAndNoDuplicate) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  std::thread writer([&] {
+    HttpClient http(endpoint(), alice_user.token);
+    for (int i = 0; i < 300; ++i)
+      http.post("/v1/tasks/" + task + "/messages", R"({"role":"user","content":"m)" + std::to_string(i) + R"("})");
+  });
+
+  std::vector<std::int64_t> received;
+  {
+    auto client = subscribe(alice_user, project);
+    std::map<std::string, Timeline> seen;
+    read_until(*client, seen, [&] { return seen["default"].events.size() >= 60; });
+    received = seen["default"].positions;
+    client->drop();  // mid-stream, without a close handshake
+  }
+  auto client = subscribe(alice_user, project, received.back());
+  std::map<std::string, Timeline> seen;
+  read_until(*client, seen, [&] { return received.size() + seen["default"].events.size() >= 302; });
+  writer.join();
+  received.insert(received.end(), seen["default"].positions.begin(), seen["default"].positions.end());
+  EXPECT_EQ(received, positions_of(rest_events(*alice, "/v1/projects/" + project + "/events")));
+}
+
+TEST_F(StreamTest, UpgradeWithoutAValidTokenIs401) {
+  const auto project = create_project(*alice);
+  EXPECT_EQ(WsClient(endpoint()).connect(stream_target(project)), 401u);
+  EXPECT_EQ(WsClient(endpoint()).connect(stream_target(project), "tl_not-a-real-token"), 401u);
+  EXPECT_EQ(WsClient(endpoint()).connect(stream_target(project, 0, "&access_token=tl_nope")), 401u);
+  // Browsers cannot set headers: the token may come as a query parameter.
+  WsClient browser(endpoint());
+  ASSERT_EQ(browser.connect(stream_target(project, 0, "&access_token=" + alice_user.token)), 101u);
+  std::map<std::string, Timeline> seen;
+  read_until(browser, seen, [&] { return seen["default"].caught_up.has_value(); });
+  EXPECT_EQ(seen["default"].events.size(), 1u);
+  // A plain GET is told to upgrade.
+  EXPECT_EQ(alice->get("/v1/stream").status, 426u);
+}
+
+TEST_F(StreamTest, SubscribingToAnInvisibleProjectOrTaskIsNotFound) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  const auto bobs = create_project(*bob);
+
+  // The query's subscription: upgraded, then an error for the subscription "default".
+  auto client = subscribe(bob_user, project);
+  auto m = client->next();
+  EXPECT_EQ(text_at(m, "/type"), "error") << to_text(m);
+  EXPECT_EQ(text_at(m, "/id"), "default");
+  EXPECT_EQ(text_at(m, "/error/code"), "not_found");
+
+  client->send(R"({"type":"subscribe","id":"a","task":")" + task + R"("})");
+  m = client->next();
+  EXPECT_EQ(text_at(m, "/id"), "a");
+  EXPECT_EQ(text_at(m, "/error/code"), "not_found");
+  // Exactly like an id that does not exist.
+  client->send(R"({"type":"subscribe","id":"b","project":"00000000-0000-4000-8000-000000000000"})");
+  m = client->next();
+  EXPECT_EQ(text_at(m, "/id"), "b");
+  EXPECT_EQ(text_at(m, "/error/code"), "not_found");
+  // Malformed requests are validation errors; the connection stays usable.
+  client->send(R"({"type":"subscribe","id":"c","project":"nope"})");
+  EXPECT_EQ(text_at(client->next(), "/error/code"), "validation_failed");
+  client->send("not json");
+  EXPECT_EQ(text_at(client->next(), "/error/code"), "malformed_json");
+  client->send(R"({"type":"unsubscribe","id":"zz"})");
+  EXPECT_EQ(text_at(client->next(), "/error/code"), "not_found");
+
+  client->send(R"({"type":"subscribe","id":"mine","project":")" + bobs + R"("})");
+  std::map<std::string, Timeline> seen;
+  read_until(*client, seen, [&] { return seen["mine"].caught_up.has_value(); });
+  EXPECT_EQ(seen["mine"].events.size(), 1u);
+  // Unsubscribed: acknowledged, and nothing more for it.
+  client->send(R"({"type":"unsubscribe","id":"mine"})");
+  for (;;) {
+    m = client->next();
+    if (text_at(m, "/type") == "heartbeat") continue;
+    EXPECT_EQ(text_at(m, "/type"), "unsubscribed") << to_text(m);
+    EXPECT_EQ(text_at(m, "/id"), "mine");
+    break;
+  }
+}
+
+TEST_F(StreamTest, RemovedMemberStopsReceivingTheProject) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  auto r = alice->post("/v1/projects/" + project + "/members",
+                       R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"viewer"})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto client = subscribe(bob_user, project);
+  std::map<std::string, Timeline> seen;
+  read_until(*client, seen, [&] { return seen["default"].caught_up.has_value(); });
+  post_message(*alice, task, "visible");
+  read_until(*client, seen, [&] { return seen["default"].events.size() == 4; });
+
+  r = alice->del("/v1/projects/" + project + "/members?user_id=" + to_string(bob_user.id));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  post_message(*alice, task, "not for bob");
+  for (;;) {
+    const auto m = client->next();
+    const auto type = text_at(m, "/type");
+    if (type == "heartbeat") continue;
+    ASSERT_EQ(type, "error") << "bob received after his removal: " << to_text(m);
+    EXPECT_EQ(text_at(m, "/error/code"), "not_found");
+    break;
+  }
+}
+
+TEST_F(StreamTest, FanOutReadsTheTableOnlyToCatchUp) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  std::vector<std::unique_ptr<WsClient>> clients;
+  std::vector<std::map<std::string, Timeline>> seen(4);
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(subscribe(alice_user, project));
+    read_until(*clients.back(), seen[i], [&] { return seen[i]["default"].caught_up.has_value(); });
+  }
+  const double reads_before = metric("tasklog_stream_catchup_reads_total");
+  const double feed_before = metric("tasklog_stream_feed_reads_total");
+  for (int i = 0; i < 50; ++i) post_message(*alice, task);
+  for (int i = 0; i < 4; ++i) read_until(*clients[i], seen[i], [&] { return seen[i]["default"].events.size() == 52; });
+  // Live events came from the ring: no table read per subscriber; the LISTEN thread read at most
+  // once per append (fewer when notifications coalesce).
+  EXPECT_EQ(metric("tasklog_stream_catchup_reads_total"), reads_before);
+  EXPECT_LE(metric("tasklog_stream_feed_reads_total") - feed_before, 50);
+  EXPECT_EQ(metric("tasklog_stream_sessions"), 4);
+}
+
+TEST_F(StreamTest, TwoServersOnOneDatabaseShareLiveEvents) {
+  api::ApiServerOptions options;
+  options.conninfo = conninfo();
+  options.listen = {net::ip::make_address("127.0.0.1"), 0};
+  options.io_threads = 2;
+  options.worker_threads = 4;
+  options.run_reaper = false;
+  api::ApiServer second(std::move(options));
+  second.start();
+
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  auto client = subscribe(alice_user, project, 0, second.endpoint());  // on server B
+  std::map<std::string, Timeline> seen;
+  read_until(*client, seen, [&] { return seen["default"].caught_up.has_value(); });
+  for (int i = 0; i < 20; ++i) post_message(*alice, task);  // through server A
+  read_until(*client, seen, [&] { return seen["default"].events.size() == 22; });
+  EXPECT_EQ(seen["default"].positions, positions_of(rest_events(*alice, "/v1/projects/" + project + "/events")));
+  client.reset();
+  second.stop();
+}
+
+TEST_F(StreamTest, StopClosesSessionsWithGoingAway) {
+  const auto project = create_project(*alice);
+  auto client = subscribe(alice_user, project);
+  std::map<std::string, Timeline> seen;
+  read_until(*client, seen, [&] { return seen["default"].caught_up.has_value(); });
+  std::thread stopper([&] { server_->stop(); });
+  while (client->next_text()) {
+  }
+  stopper.join();
+  EXPECT_EQ(client->close_code(), static_cast<unsigned>(websocket::close_code::going_away));
+}
+
+// A reader that falls far behind: small ring, small queue, small socket buffers.
+class SlowStreamTest : public StreamTest {
+ protected:
+  void adjust(api::StreamOptions& stream) override {
+    stream.ring_size = 16;
+    stream.queue_messages = 8;
+    stream.catchup_batch = 5;
+    stream.send_buffer_bytes = 4096;
+  }
+};
+
+TEST_F(SlowStreamTest, AReaderThatFallsBehindCatchesUpFromTheTableWithBoundedMemory) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  WsClient client(endpoint(), 4096);
+  ASSERT_EQ(client.connect(stream_target(project), alice_user.token), 101u);
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["default"].caught_up.has_value(); });
+
+  // The client reads nothing while 300 events are appended: far more than the socket buffers,
+  // the queue and the ring together hold.
+  for (int i = 0; i < 300; ++i) post_message(*alice, task, std::string(400, 'x'));
+  const auto view = rest_events(*alice, "/v1/projects/" + project + "/events");
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_head_position") >= positions_of(view).back(); }));
+
+  read_until(client, seen, [&] { return seen["default"].events.size() == view.size(); });
+  EXPECT_EQ(seen["default"].positions, positions_of(view));
+  EXPECT_GE(metric("tasklog_stream_ring_misses_total"), 1);  // it went back to the table
+  EXPECT_GE(metric("tasklog_stream_queue_full_total"), 1);
+  EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);  // never more than the bound
+}
+
+// A client that reads nothing at all.
+class StalledStreamTest : public StreamTest {
+ protected:
+  void adjust(api::StreamOptions& stream) override {
+    stream.queue_messages = 8;
+    stream.send_buffer_bytes = 4096;
+    stream.heartbeat_interval = 100ms;
+    stream.stall_timeout = 500ms;
+    stream.close_timeout = 60s;  // the test reads the close frame after it sees the decision
+  }
+};
+
+TEST_F(StalledStreamTest, AClientThatNeverReadsIsClosedWithAReason) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  WsClient client(endpoint(), 4096);
+  ASSERT_EQ(client.connect(stream_target(project), alice_user.token), 101u);
+
+  // Appends until the server gives up on the client (a bounded number: it must happen).
+  int appended = 0;
+  while (metric("tasklog_stream_slow_closes_total") < 1 && appended < 3000) {
+    for (int i = 0; i < 20; ++i, ++appended) post_message(*alice, task, std::string(400, 'y'));
+  }
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_slow_closes_total") >= 1; }));
+  EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);
+
+  // What was in flight arrives, then the close frame with its reason.
+  while (client.next_text()) {
+  }
+  EXPECT_EQ(client.close_code(), static_cast<unsigned>(websocket::close_code::policy_error));
+  EXPECT_EQ(client.close_reason(), "the client is not reading its messages");
+  EXPECT_TRUE(eventually([&] { return metric("tasklog_stream_sessions") == 0; }));
+}
+
+}  // namespace
+}  // namespace tasklog::testing
