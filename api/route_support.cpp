@@ -311,6 +311,40 @@ std::optional<CreatedCursor> created_cursor(const RequestContext& ctx) {
 
 std::string format_created_cursor(std::int64_t micros, std::string_view id) { return fmt::format("{}_{}", micros, id); }
 
+CreatedCursorParams created_cursor_params(const std::optional<CreatedCursor>& cursor) {
+  if (!cursor) return {};
+  return {std::to_string(cursor->micros), to_string(cursor->id)};
+}
+
+namespace {
+// The first `limit` rows' JSON, and the cursor of the last one kept when a further row exists.
+template <class NextCursor>
+Response page(const pqxx::result& rows, std::size_t limit, NextCursor next_cursor) {
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
+  std::optional<std::string> next;
+  if (rows.size() > limit) next = next_cursor(rows[limit - 1]);
+  return list_response(items, next);
+}
+}  // namespace
+
+Response creation_page(const pqxx::result& rows, std::size_t limit) {
+  return page(rows, limit, [](const pqxx::row& last) {
+    return format_created_cursor(last[1].as<std::int64_t>(), last[2].as<std::string>());
+  });
+}
+
+Response position_page(const pqxx::result& rows, std::size_t limit) {
+  return page(rows, limit, [](const pqxx::row& last) { return last[1].as<std::string>(); });
+}
+
+void query_uuid_into_body(const RequestContext& ctx, rapidjson::Document& body, std::string_view name) {
+  const auto it = ctx.query.find(name);
+  if (it == ctx.query.end()) return;
+  if (!parse_uuid(it->second)) bad_parameter(name, fmt::format("{} must be a UUID", name));
+  set_member(body, name, it->second);
+}
+
 std::int64_t position_cursor(const RequestContext& ctx) {
   if (auto cursor = int_query(ctx, "cursor")) return *cursor;
   return int_query(ctx, "after").value_or(0);

@@ -130,6 +130,21 @@ struct CreatedCursor {
 };
 std::optional<CreatedCursor> created_cursor(const RequestContext& ctx);
 std::string format_created_cursor(std::int64_t micros, std::string_view id);
+// The cursor as the ($micros, $id) parameters of a creation-ordered query, null without one. As
+// text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized at
+// -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
+struct CreatedCursorParams {
+  std::optional<std::string> micros{};
+  std::optional<std::string> id{};
+};
+CreatedCursorParams created_cursor_params(const std::optional<CreatedCursor>& cursor);
+// A page read as up to limit + 1 rows -> list_response. Rows of a creation-ordered list are
+// (item JSON, created_at micros, id); rows of a log-ordered list are (item JSON, position).
+Response creation_page(const pqxx::result& rows, std::size_t limit);
+Response position_page(const pqxx::result& rows, std::size_t limit);
+// DELETE bodies are often dropped by proxies: ?name=<uuid>, when given, goes into the body (400
+// when it is not a UUID).
+void query_uuid_into_body(const RequestContext& ctx, rapidjson::Document& body, std::string_view name);
 // Position cursors ("after" a position): ?cursor= or ?after=.
 std::int64_t position_cursor(const RequestContext& ctx);
 

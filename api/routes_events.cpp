@@ -30,11 +30,7 @@ Response list_events(RequestContext& ctx, std::string_view scope, const std::opt
                     event_json_sql(), scope);
     const std::optional<std::string> id = scope_id ? std::optional(to_string(*scope_id)) : std::nullopt;
     const auto rows = tx.exec_params(sql, id, after, static_cast<std::int64_t>(limit + 1));
-    std::vector<std::string> items;
-    std::optional<std::string> next;
-    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
-    if (rows.size() > limit) next = rows[limit - 1][1].as<std::string>();
-    return list_response(items, next);
+    return position_page(rows, limit);
   });
 }
 

@@ -39,18 +39,8 @@ Response list_projects(RequestContext& ctx) {
  ORDER BY p.created_at, p.id
  LIMIT $3)",
         project_json_sql());
-    // As text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized
-    // at -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
-    const std::optional<std::string> cursor_micros =
-        cursor ? std::optional(std::to_string(cursor->micros)) : std::nullopt;
-    const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
-    const auto rows = tx.exec_params(sql, cursor_micros, cursor_id, static_cast<std::int64_t>(limit + 1));
-    std::vector<std::string> items;
-    std::optional<std::string> next;
-    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
-    if (rows.size() > limit)
-      next = format_created_cursor(rows[limit - 1][1].as<std::int64_t>(), rows[limit - 1][2].as<std::string>());
-    return list_response(items, next);
+    const auto c = created_cursor_params(cursor);
+    return creation_page(tx.exec_params(sql, c.micros, c.id, static_cast<std::int64_t>(limit + 1)), limit);
   });
 }
 
@@ -97,10 +87,7 @@ Response add_member(RequestContext& ctx) {
 Response remove_member(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  if (const auto it = ctx.query.find("user_id"); it != ctx.query.end()) {
-    if (!parse_uuid(it->second)) bad_parameter("user_id", "user_id must be a UUID");
-    set_member(body, "user_id", it->second);
-  }
+  query_uuid_into_body(ctx, body, "user_id");
   check_project_access(ctx, project_id, Access::manage);
   const CommandOutcome outcome = run_command(ctx, "remove_member", body, {{"project_id", project_id}});
   return project_command_response(ctx, project_id, outcome);
@@ -141,19 +128,9 @@ Response active_tasks(RequestContext& ctx) {
  ORDER BY t.created_at, t.id
  LIMIT $4)",
         fmt::arg("expires", sql_ts("t.lease_expires_at")), fmt::arg("updated", sql_ts("t.updated_at")));
-    // As text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized
-    // at -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
-    const std::optional<std::string> cursor_micros =
-        cursor ? std::optional(std::to_string(cursor->micros)) : std::nullopt;
-    const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
-    const auto rows =
-        tx.exec_params(sql, to_string(project_id), cursor_micros, cursor_id, static_cast<std::int64_t>(limit + 1));
-    std::vector<std::string> items;
-    std::optional<std::string> next;
-    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
-    if (rows.size() > limit)
-      next = format_created_cursor(rows[limit - 1][1].as<std::int64_t>(), rows[limit - 1][2].as<std::string>());
-    return list_response(items, next);
+    const auto c = created_cursor_params(cursor);
+    return creation_page(
+        tx.exec_params(sql, to_string(project_id), c.micros, c.id, static_cast<std::int64_t>(limit + 1)), limit);
   });
 }
 

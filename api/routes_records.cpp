@@ -75,11 +75,7 @@ Response list_records(RequestContext& ctx, const RecordKind& kind, std::string_v
                     "ORDER BY r.position LIMIT $3",
                     kind.shape, kind.table, scope_column),
         to_string(scope_id), after, static_cast<std::int64_t>(limit + 1));
-    std::vector<std::string> items;
-    std::optional<std::string> next;
-    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
-    if (rows.size() > limit) next = rows[limit - 1][1].as<std::string>();
-    return list_response(items, next);
+    return position_page(rows, limit);
   });
 }
 

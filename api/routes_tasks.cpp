@@ -107,19 +107,10 @@ Response list_tasks(RequestContext& ctx) {
         status == ctx.query.end() ? std::nullopt : std::optional<std::string>(status->second);
     const std::optional<std::string> priority_filter =
         priority == ctx.query.end() ? std::nullopt : std::optional<std::string>(priority->second);
-    // As text: an optional<int64_t> handed to exec_params trips GCC 12's false -Wmaybe-uninitialized
-    // at -O3 (inside pqxx's inlined parameter conversion); the server reads the same number.
-    const std::optional<std::string> cursor_micros =
-        cursor ? std::optional(std::to_string(cursor->micros)) : std::nullopt;
-    const std::optional<std::string> cursor_id = cursor ? std::optional(to_string(cursor->id)) : std::nullopt;
-    const auto rows = tx.exec_params(sql, to_string(project_id), status_filter, priority_filter, ready, cursor_micros,
-                                     cursor_id, static_cast<std::int64_t>(limit + 1));
-    std::vector<std::string> items;
-    std::optional<std::string> next;
-    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
-    if (rows.size() > limit)
-      next = format_created_cursor(rows[limit - 1][1].as<std::int64_t>(), rows[limit - 1][2].as<std::string>());
-    return list_response(items, next);
+    const auto c = created_cursor_params(cursor);
+    return creation_page(tx.exec_params(sql, to_string(project_id), status_filter, priority_filter, ready, c.micros,
+                                        c.id, static_cast<std::int64_t>(limit + 1)),
+                         limit);
   });
 }
 
@@ -193,10 +184,7 @@ Response patch_task(RequestContext& ctx) {
 Response remove_dependency(RequestContext& ctx) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  if (const auto it = ctx.query.find("depends_on"); it != ctx.query.end()) {
-    if (!parse_uuid(it->second)) bad_parameter("depends_on", "depends_on must be a UUID");
-    set_member(body, "depends_on", it->second);
-  }
+  query_uuid_into_body(ctx, body, "depends_on");
   check_task_access(ctx, task_id, Access::write);
   const CommandOutcome outcome = run_command(ctx, "remove_dependency", body, {{"task_id", task_id}});
   return task_command_response(ctx, task_id, outcome);
