@@ -1,9 +1,10 @@
 # Script mode (cmake -P): writes a C++ file that holds the dashboard's files (api/dashboard/*),
 # so that the tasklog binary serves its own page and never depends on where it was built or
 # installed. Inputs: DASHBOARD_FILES ("|"-separated absolute paths, sorted), OUTPUT (the .cpp).
-# Bytes are hex arrays, as in migrations/embed_migrations.cmake: no file content can change what
-# is embedded. Each file's entity tag is a prefix of its SHA-256, computed here once.
+# Bytes are hex arrays (cmake/embed_bytes.cmake). Each file's entity tag is a prefix of its
+# SHA-256, computed here once.
 cmake_minimum_required(VERSION 3.25)
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/embed_bytes.cmake)
 
 string(REPLACE "|" ";" files "${DASHBOARD_FILES}")
 set(body "")
@@ -12,16 +13,12 @@ foreach(file IN LISTS files)
   if(NOT name MATCHES "^[A-Za-z0-9_.-]+$")
     message(FATAL_ERROR "dashboard file names are letters, digits, '_', '-' and '.': ${file}")
   endif()
-  file(READ "${file}" hex HEX)
+  embed_bytes("${file}" bytes size)
   file(SHA256 "${file}" digest)
   string(SUBSTRING "${digest}" 0 32 etag)
-  string(LENGTH "${hex}" hex_length)
-  math(EXPR size "${hex_length} / 2")
-  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
-  string(REGEX REPLACE "(('\\\\x[0-9a-f][0-9a-f]',){32})" "\\1\n    " bytes "${bytes}")
   string(APPEND body
     "  {\n"
-    "    static constexpr char bytes[] = {\n    ${bytes}'\\0'};\n"
+    "    static constexpr char bytes[] = {\n    ${bytes}};\n"
     "    out.push_back(DashboardFile{\"${name}\", std::string_view(bytes, ${size}), \"\\\"${etag}\\\"\"});\n"
     "  }\n")
 endforeach()

@@ -102,9 +102,10 @@ function setConnection(text) {
 function takeTokenFromUrl() {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const token = fragment.get('token');
-  if (!token) return;
+  if (!token) return null;
   sessionStorage.setItem(TOKEN_KEY, token);
   history.replaceState(null, '', location.pathname + location.search);
+  return token;
 }
 
 async function signIn(token) {
@@ -184,7 +185,9 @@ function connectStream() {
   socket.addEventListener('close', () => {
     if (state.socket !== socket) return;  // closed on purpose
     setConnection('reconnecting');
-    setTimeout(() => {
+    setTimeout(async () => {
+      // A refused upgrade looks like any close: a REST call tells a revoked token (signs out).
+      await api('/v1/projects?limit=1').catch(() => null);
       if (state.socket === socket) connectStream();
     }, state.reconnectDelay);
     state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10_000);
@@ -450,6 +453,14 @@ function start() {
     $('token').value = '';
   });
   $('sign-out').addEventListener('click', () => signOut(null));
+  // Another printed URL opened in this tab: sign in with its token.
+  window.addEventListener('hashchange', () => {
+    const token = takeTokenFromUrl();
+    if (token) {
+      closeStream();
+      signIn(token);
+    }
+  });
   $('project').addEventListener('change', (e) => openProject(e.target.value));
   // Projects created since sign-in show up when the list is opened.
   $('project').addEventListener('focus', async () => {
