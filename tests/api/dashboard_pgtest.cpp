@@ -4,6 +4,7 @@
 // error shape. The page's own files are checked for what the Content-Security-Policy forbids
 // (inline script, handlers in attributes, other origins), so that the browser never has to refuse.
 #include "api/dashboard.hpp"
+#include "core/task.hpp"
 #include "tests/api/api_fixture.hpp"
 
 #include <gmock/gmock.h>
@@ -131,6 +132,23 @@ TEST(DashboardFiles, HoldNoInlineScriptNoInlineHandlersAndNoOtherOrigin) {
     EXPECT_THAT(text, Not(HasSubstr("innerHTML"))) << entry.path();
     EXPECT_THAT(text, Not(HasSubstr("eval("))) << entry.path();
   }
+}
+
+// The board has a column per task status of the domain, in the domain's order: a status added to
+// core/task.hpp must get its column.
+TEST(DashboardFiles, TheBoardsColumnsAreTheDomainsTaskStatuses) {
+  const auto js = read_file(kDashboardDir / "app.js");
+  std::smatch declaration;
+  ASSERT_TRUE(std::regex_search(js, declaration, std::regex(R"(const STATUSES = \[([^\]]*)\];)")));
+  std::vector<std::string> columns;
+  const std::string list = declaration[1].str();
+  const std::regex quoted("'([a-z_]+)'");
+  for (auto it = std::sregex_iterator(list.begin(), list.end(), quoted); it != std::sregex_iterator(); ++it) {
+    columns.push_back((*it)[1].str());
+  }
+  std::vector<std::string> statuses;
+  for (const auto& [status, name] : EnumNames<TaskStatus>::values) statuses.emplace_back(name);
+  EXPECT_EQ(columns, statuses);
 }
 
 TEST(DashboardUrl, CarriesTheTokenInTheFragmentOnly) {
