@@ -5,6 +5,7 @@
 #include "api/api_server.hpp"
 #include "api/auth.hpp"
 #include "api/cli.hpp"
+#include "api/dashboard.hpp"
 
 #include "events/migrator.hpp"
 
@@ -24,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -70,15 +72,25 @@ void write_admin_token(const std::filesystem::path& file, const std::string& tok
 }
 
 // The first start on a database without users creates the admin and hands out its token once.
-void bootstrap(const std::string& conninfo, const std::filesystem::path& home) {
+// Returns the admin token this server can offer in the dashboard URL: the one just created, or the
+// one of $TASKLOG_HOME/admin.token while it still authenticates an admin on this database (a file
+// left from an earlier database, or a revoked token, is not offered).
+std::optional<std::string> bootstrap(const std::string& conninfo, const std::filesystem::path& home) {
   pqxx::connection connection{conninfo};
-  const auto admin = bootstrap_admin(connection);
-  if (!admin) return;
   const auto file = std::filesystem::absolute(home) / "admin.token";
-  write_admin_token(file, admin->secret);
-  fmt::print("created the admin user admin@localhost; its bearer token (also in {}, mode 0600):\n{}\n", file.string(),
-             admin->secret);
-  std::fflush(stdout);
+  if (const auto admin = bootstrap_admin(connection)) {
+    write_admin_token(file, admin->secret);
+    fmt::print("created the admin user admin@localhost; its bearer token (also in {}, mode 0600):\n{}\n", file.string(),
+               admin->secret);
+    std::fflush(stdout);
+    return admin->secret;
+  }
+  std::ifstream in(file);
+  std::string token;
+  if (!(in >> token)) return std::nullopt;
+  const auto principal = authenticate(connection, token);
+  if (!principal || !principal->admin) return std::nullopt;
+  return token;
 }
 
 void serve(const ServeOptions& options) {
@@ -99,7 +111,7 @@ void serve(const ServeOptions& options) {
   }
   try {
     events::Migrator(conninfo).migrate(events::embedded_migrations());
-    bootstrap(conninfo, options.cluster.home);
+    const auto admin_token = bootstrap(conninfo, options.cluster.home);
 
     ApiServerOptions server_options;
     server_options.conninfo = conninfo;
@@ -109,7 +121,11 @@ void serve(const ServeOptions& options) {
     const auto bound = server.endpoint();
     const auto host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
     // On stdout, for people and scripts: with --listen HOST:0 this is where the real port is told.
-    fmt::print("tasklog listening on http://{}:{}\n", host, bound.port());
+    const auto base_url = fmt::format("http://{}:{}", host, bound.port());
+    fmt::print("tasklog listening on {}\n", base_url);
+    // The dashboard, signed in as the admin: the token travels in the URL's fragment, which the
+    // browser never sends (api/dashboard.hpp).
+    fmt::print("dashboard: {}\n", dashboard_url(base_url, admin_token.value_or("")));
     std::fflush(stdout);
     spdlog::info("tasklog ready on database \"{}\"; SIGINT or SIGTERM stops", conninfo);
     signals.async_wait([](const boost::system::error_code& ec, int signal_number) {

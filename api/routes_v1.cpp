@@ -1,4 +1,5 @@
 // The /v1 routes: each group of endpoints registers itself (api/routes_*.cpp).
+#include "api/dashboard.hpp"
 #include "api/mcp_endpoint.hpp"
 #include "api/route_support.hpp"
 
@@ -10,6 +11,7 @@ void add_v1_routes(Router& router) {
   add_record_routes(router);
   add_event_routes(router);
   add_mcp_routes(router);  // /mcp: MCP over the same routes (api/mcp_endpoint.hpp)
+  add_dashboard_routes(router);  // GET /: the page that uses these routes (api/dashboard.hpp)
 }
 
 }  // namespace tasklog::api

@@ -1,9 +1,9 @@
 # Script mode (cmake -P): writes a C++ file that holds every migration's exact bytes.
 # Inputs: MIGRATION_FILES ("|"-separated absolute paths, sorted), OUTPUT (the .cpp to write).
-# Bytes are written as hex arrays rather than raw string literals so that no file content (a
-# closing delimiter, CR LF line ends, a NUL) can change what is embedded: the checksum the
-# migrator records must be the SHA-256 of the file exactly as it is on disk.
+# Bytes are written as hex arrays (cmake/embed_bytes.cmake): the checksum the migrator records
+# must be the SHA-256 of the file exactly as it is on disk.
 cmake_minimum_required(VERSION 3.25)
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/embed_bytes.cmake)
 
 string(REPLACE "|" ";" files "${MIGRATION_FILES}")
 set(body "")
@@ -20,15 +20,10 @@ foreach(file IN LISTS files)
   endif()
   list(APPEND seen_versions ${version})
 
-  file(READ "${file}" hex HEX)
-  string(LENGTH "${hex}" hex_length)
-  math(EXPR size "${hex_length} / 2")
-  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
-  # One line per 32 bytes keeps the generated file readable in a debugger and diff-friendly.
-  string(REGEX REPLACE "(('\\\\x[0-9a-f][0-9a-f]',){32})" "\\1\n    " bytes "${bytes}")
+  embed_bytes("${file}" bytes size)
   string(APPEND body
     "  {\n"
-    "    static constexpr char bytes[] = {\n    ${bytes}'\\0'};\n"
+    "    static constexpr char bytes[] = {\n    ${bytes}};\n"
     "    out.push_back(Migration{${version}, \"${name}\", std::string(bytes, ${size})});\n"
     "  }\n")
 endforeach()

@@ -12,6 +12,7 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -119,6 +120,16 @@ class ServeTest : public ::testing::Test {
     return n;
   }
 
+  // The URL of the last "dashboard: URL" line serve printed ("" when none).
+  std::string last_dashboard_url() const {
+    const auto output = read_file(output_file());
+    const std::string prefix = "\ndashboard: ";
+    const auto at = output.rfind(prefix);
+    if (at == std::string::npos) return {};
+    const auto start = at + prefix.size();
+    return output.substr(start, output.find('\n', start) - start);
+  }
+
   // Ready = the embedded server accepts connections and every migration is recorded.
   bool serve_ready() const {
     try {
@@ -209,12 +220,26 @@ TEST_F(ServeTest, FirstServeCreatesTheAdminTokenAndServesHttpOnThePrintedPort) {
   tasklog::testing::HttpClient client({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   EXPECT_EQ(client.get("/healthz").status, 200);
   EXPECT_EQ(client.get("/readyz").status, 200);
+  // The dashboard's URL, signed in as the admin (the token in the fragment, never sent).
+  EXPECT_THAT(output, ::testing::HasSubstr(fmt::format("\ndashboard: http://127.0.0.1:{}/#token={}\n", port, token)));
   stop_serve(SIGTERM);
 
-  // The second start finds a user: no new admin, the file is left alone.
+  // The second start finds a user: no new admin, the file is left alone, and the dashboard URL
+  // still carries the token of the file, which still authenticates the admin.
   start_serve();
   wait_until_serving();
   EXPECT_EQ(read_file(token_file), token + "\n");
+  EXPECT_THAT(last_dashboard_url(), ::testing::MatchesRegex("http://127\\.0\\.0\\.1:[0-9]+/#token=" + token));
+  stop_serve(SIGTERM);
+
+  // A token file that does not authenticate an admin (another database's, or edited) is not
+  // offered: the URL is the bare page.
+  {
+    std::ofstream(token_file, std::ios::trunc) << "tl_not_a_token\n";
+  }
+  start_serve();
+  wait_until_serving();
+  EXPECT_THAT(last_dashboard_url(), ::testing::MatchesRegex("http://127\\.0\\.0\\.1:[0-9]+/"));
   stop_serve(SIGTERM);
 }
 

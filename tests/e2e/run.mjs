@@ -3,7 +3,8 @@
 //
 //   node run.mjs <script.mjs>      (ctest runs it through run.sh with the pinned Node 22)
 //
-// The script gets TASKLOG_URL, TASKLOG_TOKEN (user "alice"), TASKLOG_OTHER_TOKEN (user "bob",
+// The script gets TASKLOG_URL, TASKLOG_DASHBOARD_URL (the dashboard URL `serve` printed, with the
+// admin token in its fragment), TASKLOG_TOKEN (user "alice"), TASKLOG_OTHER_TOKEN (user "bob",
 // who shares nothing with alice), TASKLOG_ADMIN_TOKEN, TASKLOG_HOME, E2E_TMP (a scratch dir it
 // may use) and E2E_NODE (this Node). It fails by exiting non-zero.
 import { spawn } from 'node:child_process';
@@ -75,6 +76,7 @@ async function main() {
     const env = {
       ...process.env,
       TASKLOG_URL: url,
+      TASKLOG_DASHBOARD_URL: serve.dashboardUrl,
       TASKLOG_TOKEN: alice.token,
       TASKLOG_USER_ID: alice.id,
       TASKLOG_OTHER_TOKEN: bob.token,

@@ -91,6 +91,7 @@ export class Serve {
     this.output = '';
     this.logFile = path.join(path.dirname(home), `${name}.log`);
     this.url = null;
+    this.dashboardUrl = null;  // what `serve` prints for people: the page, with the admin token when it has one
     this.child = null;
   }
 
@@ -105,9 +106,12 @@ export class Serve {
       const onData = (chunk) => {
         this.output += chunk;
         log.write(chunk);
+        // The dashboard line follows the listening line: waiting for it makes both known.
         const m = /tasklog listening on (http:\/\/[^\s]+)/.exec(this.output);
-        if (m && !this.url) {
+        const dashboard = /^dashboard: (http:\/\/\S+)$/m.exec(this.output);
+        if (m && dashboard && !this.url) {
           this.url = m[1];
+          this.dashboardUrl = dashboard[1];
           resolve(this.url);
         }
       };
