@@ -186,7 +186,9 @@ std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bear
   // Anything not shaped like one of our tokens cannot match: no need to ask the database.
   if (bearer_token.size() != kTokenLength || bearer_token.substr(0, kTokenPrefix.size()) != kTokenPrefix)
     return std::nullopt;
-  pqxx::read_transaction tx(c, "authenticate");
+  // One statement in autocommit: a single round trip per request (a read_transaction would add a
+  // BEGIN and a COMMIT). Asked every time rather than cached, so that a revoked token stops at once.
+  pqxx::nontransaction tx(c, "authenticate");
   const auto rows = tx.exec_params(
       "SELECT u.id, u.name, u.admin FROM auth.api_tokens t JOIN auth.users u ON u.id = t.user_id "
       "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())",
@@ -195,11 +197,33 @@ std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bear
   return Principal{.user_id = uuid_of(rows[0][0]), .name = rows[0][1].as<std::string>(), .admin = rows[0][2].as<bool>()};
 }
 
-void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) {
-  // Both are transaction-local: at COMMIT or ROLLBACK the connection is back to its own role and
-  // to no user, whoever uses it next.
-  tx.exec0("SET LOCAL ROLE tasklog_query");
-  tx.exec_params("SELECT set_config('tasklog.user_id', $1, true)", to_string(user_id));
+namespace {
+// Both are transaction-local: at COMMIT or ROLLBACK the connection is back to its own role and to
+// no user, whoever uses it next. One round trip; the user id is a formatted UUID (hex and dashes),
+// so it needs no escaping as a literal.
+std::string as_user_sql(const Uuid& user_id) {
+  return "SET LOCAL ROLE tasklog_query; SELECT set_config('tasklog.user_id', '" + to_string(user_id) + "', true)";
+}
+}  // namespace
+
+void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) { tx.exec(as_user_sql(user_id)); }
+
+UserReadTransaction::UserReadTransaction(pqxx::connection& c, const Uuid& user_id) : tx_(c, "read as user") {
+  tx_.exec("BEGIN READ ONLY; " + as_user_sql(user_id));
+}
+
+UserReadTransaction::~UserReadTransaction() {
+  if (done_) return;
+  try {
+    tx_.exec("ROLLBACK");
+  } catch (const std::exception&) {
+    // The connection is broken; the pool discards it when the lease ends.
+  }
+}
+
+void UserReadTransaction::commit() {
+  tx_.exec("COMMIT");
+  done_ = true;
 }
 
 std::optional<std::string> project_role(pqxx::transaction_base& tx, const Uuid& project_id) {

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace tasklog::api {
@@ -57,9 +58,15 @@ Uuid require_task_access(pqxx::transaction_base& tx, const Uuid& task_id, Access
 template <class F>
 auto read_as_user(RequestContext& ctx, F&& f) {
   auto connection = ctx.services.pool.acquire();
-  pqxx::read_transaction tx(*connection);
-  begin_as_user(tx, ctx.user().user_id);
-  return f(tx);
+  UserReadTransaction read(*connection, ctx.user().user_id);
+  if constexpr (std::is_void_v<std::invoke_result_t<F, pqxx::transaction_base&>>) {
+    f(read.tx());
+    read.commit();
+  } else {
+    auto result = f(read.tx());
+    read.commit();
+    return result;
+  }
 }
 void check_project_access(RequestContext& ctx, const Uuid& project_id, Access need);
 Uuid check_task_access(RequestContext& ctx, const Uuid& task_id, Access need);

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     });
     const auto stats = store.stats();
     rows.push_back({n, result.per_second, raw.tps, stats.batches ? double(stats.commands) / double(stats.batches) : 0});
+    bench::report_figure(fmt::format("appends@{}", n), result.per_second, raw.tps);
     std::cerr << fmt::format("producers={} tasklog={:.0f}/s raw={:.0f}/s ratio={:.2f} mean_batch={:.1f}\n", n,
                              result.per_second, raw.tps, result.per_second / raw.tps, rows.back().batch);
   }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 #include <thread>
@@ -150,6 +151,14 @@ Throughput run_for(int workers, std::chrono::seconds duration, const std::functi
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {double(done.load()) / secs, done.load(), failed.load()};
+}
+
+void report_figure(std::string_view name, double value, double raw) {
+  const char* path = std::getenv("TASKLOG_BENCH_FIGURES");
+  if (!path || !*path) return;
+  std::ofstream out(path, std::ios::app);
+  out << fmt::format("{}\t{:.3f}\t{:.3f}\n", name, value, raw);
+  if (!out) throw std::runtime_error(fmt::format("cannot append to {}", path));
 }
 
 std::string today() {

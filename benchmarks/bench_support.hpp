@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tasklog::bench {
@@ -61,5 +62,10 @@ struct Throughput {
 Throughput run_for(int workers, std::chrono::seconds duration, const std::function<bool(int worker)>& op);
 
 std::string today();  // YYYY-MM-DD, for the README's table
+
+// benchmarks/run collects the headline figures of every program into one table: when
+// $TASKLOG_BENCH_FIGURES names a file, each figure is appended to it as one line
+// "name<TAB>value<TAB>raw" (raw is the baseline measured beside it in the same run, 0 if none).
+void report_figure(std::string_view name, double value, double raw = 0);
 
 }  // namespace tasklog::bench

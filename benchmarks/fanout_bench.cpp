@@ -467,6 +467,9 @@ int main(int argc, char** argv) {
       drain_s);
   if (!run.first_error.empty()) std::cerr << "first error: " << run.first_error << "\n";
 
+  bench::report_figure(fmt::format("fanout_p99_ms@{}x{}", subscribers, rate), run.latency.percentile_ms(0.99));
+  bench::report_figure(fmt::format("fanout_lost@{}x{}", subscribers, rate), double(lost + out_of_order));
+  bench::report_figure(fmt::format("fanout_peak_rss_mib@{}x{}", subscribers, events), hwm_kib / 1024.0);
   std::cout << fmt::format(
       "fanout_bench ({}; {} subscribers on one project, {} events/s for {} s over {} tasks through a "
       "TaskEngine on the same database; in-process ApiServer: {} worker threads, I/O threads {}; Beast WebSocket "

@@ -458,6 +458,7 @@ std::string create_context_project(SetupClient& client, int tasks) {
 }
 
 struct Row {
+  std::string key;  // the figure's name for benchmarks/run: "<key>@<connections>"
   std::string operation;
   int connections = 0;
   PhaseResult ours{};
@@ -466,6 +467,7 @@ struct Row {
 };
 
 void report_phase(const Row& row) {
+  bench::report_figure(fmt::format("{}@{}", row.key, row.connections), row.ours.units_per_s, row.raw);
   std::cerr << fmt::format("{} connections={}: {:.0f}/s raw={:.0f}/s ratio={:.3f} p50={:.2f}ms p99={:.2f}ms "
                            "non-2xx={} transport-errors={} reconnects={}\n",
                            row.operation, row.connections, row.ours.units_per_s, row.raw, row.ours.units_per_s / row.raw,
@@ -546,7 +548,8 @@ int main(int argc, char** argv) {
     const std::string context_project = create_context_project(setup, context_tasks);
 
     CreateTasks create(project, n);
-    rows.push_back({.operation = "task create: POST /v1/projects/{id}/tasks",
+    rows.push_back({.key = "http_create",
+                    .operation = "task create: POST /v1/projects/{id}/tasks",
                     .connections = n,
                     .ours = run_phase(endpoint, token, create, n, client_threads, duration),
                     .raw_name = "INSERT tps",
@@ -555,7 +558,8 @@ int main(int argc, char** argv) {
 
     // The tasks just created are the ready ones this phase claims.
     ClaimComplete cycle(project, n);
-    rows.push_back({.operation = "claim + complete cycle: POST …/tasks/next, POST /v1/tasks/{id}/complete",
+    rows.push_back({.key = "http_cycle",
+                    .operation = "claim + complete cycle: POST …/tasks/next, POST /v1/tasks/{id}/complete",
                     .connections = n,
                     .ours = run_phase(endpoint, token, cycle, n, client_threads, duration),
                     .raw_name = "INSERT tps",
@@ -565,7 +569,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> task_targets;
     for (const auto& id : create.ids()) task_targets.push_back("/v1/tasks/" + id);
     ReadTargets task_reads(std::move(task_targets), n);
-    rows.push_back({.operation = "task read: GET /v1/tasks/{id}",
+    rows.push_back({.key = "http_get_task",
+                    .operation = "task read: GET /v1/tasks/{id}",
                     .connections = n,
                     .ours = run_phase(endpoint, token, task_reads, n, client_threads, duration),
                     .raw_name = "point select tps",
@@ -573,7 +578,8 @@ int main(int argc, char** argv) {
     report_phase(rows.back());
 
     ReadTargets context_reads({"/v1/projects/" + context_project + "/context"}, n);
-    rows.push_back({.operation = fmt::format("context read: GET /v1/projects/{{id}}/context ({} tasks)", context_tasks),
+    rows.push_back({.key = "http_context",
+                    .operation = fmt::format("context read: GET /v1/projects/{{id}}/context ({} tasks)", context_tasks),
                     .connections = n,
                     .ours = run_phase(endpoint, token, context_reads, n, client_threads, duration),
                     .raw_name = "point select tps",

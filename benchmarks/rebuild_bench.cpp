@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
   std::cerr << fmt::format("generated in {:.1f} s; plain read {:.0f} and {:.0f} events/s\n", generate_seconds, read_before,
                            read_after);
 
+  bench::report_figure("rebuild", report.events_per_second(), read);
   std::cout << fmt::format("rebuild_bench ({}; {} events, {} projects)\n\n", bench::today(), events, report.projects);
   std::cout << "| events | plain read events/s (batches of 1,000) | rebuild events/s | ratio | fold s | shadow write s "
                "| swap ms |\n";
