@@ -3,6 +3,7 @@
 #include "core/json.hpp"
 #include "events/canonical.hpp"
 #include "events/database.hpp"
+#include "events/event_json.hpp"
 #include "events/event_rows.hpp"
 
 #include <fmt/format.h>
@@ -21,18 +22,6 @@
 
 namespace tasklog::events {
 namespace {
-
-// The insert reads every row from one JSON document: one statement, one parse, any batch size.
-constexpr const char* kInsertPrefix =
-    "INSERT INTO events (position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, "
-    "schema_version, payload, metadata, recorded_at, prev_hash, hash) "
-    "SELECT position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, schema_version, "
-    "payload, metadata, 'epoch'::timestamptz + recorded_us * interval '1 microsecond', decode(prev_hash, 'hex'), "
-    "decode(hash, 'hex') FROM jsonb_to_recordset(";
-constexpr const char* kInsertSuffix =
-    "::jsonb) AS x(position bigint, event_id uuid, stream_id uuid, stream_type text, version int, project_id uuid, "
-    "task_id uuid, actor_id uuid, type text, schema_version smallint, payload jsonb, metadata jsonb, "
-    "recorded_us bigint, prev_hash text, hash text)";
 
 struct UuidHash {
   std::size_t operator()(const Uuid& id) const noexcept {
@@ -267,34 +256,9 @@ struct EventStore::Impl {
       rapidjson::StringBuffer buf;
       rapidjson::Writer<rapidjson::StringBuffer> w(buf);
       w.StartArray();
-      for (const auto& e : pending) {
-        w.StartObject();
-        w.Key("position"); w.Int64(e.position);
-        w.Key("event_id"); w.String(to_string(e.event_id));
-        w.Key("stream_id"); w.String(to_string(e.stream_id));
-        w.Key("stream_type"); w.String(e.stream_type);
-        w.Key("version"); w.Int64(e.version);
-        w.Key("project_id"); w.String(to_string(e.project_id));
-        w.Key("task_id");
-        if (e.task_id) w.String(to_string(*e.task_id)); else w.Null();
-        w.Key("actor_id"); w.String(to_string(e.actor_id));
-        w.Key("type"); w.String(e.type);
-        w.Key("schema_version"); w.Int(e.schema_version);
-        w.Key("payload"); w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
-        w.Key("metadata"); w.RawValue(e.metadata.data(), e.metadata.size(), rapidjson::kObjectType);
-        w.Key("recorded_us"); w.Int64(e.recorded_at.time_since_epoch().count());
-        w.Key("prev_hash"); w.String(to_hex(e.prev_hash));
-        w.Key("hash"); w.String(to_hex(e.hash));
-        w.EndObject();
-      }
+      for (const auto& e : pending) write_event_json(w, e);
       w.EndArray();
-      std::string sql = kInsertPrefix;
-      // esc() + our own quotes rather than quote(): GCC 12 at -O3 raises a false -Wrestrict
-      // inside pqxx's inlined quote().
-      sql.push_back('\'');
-      sql.append(work.esc(buf.GetString(), buf.GetSize()));
-      sql.push_back('\'');
-      sql += kInsertSuffix;
+      std::string sql = insert_events_sql(work, {buf.GetString(), buf.GetSize()});
       const bool project = static_cast<bool>(store.options.projector);
       if (!project && !trailer.empty()) sql.append("; ").append(trailer);
       work.exec(sql);
