@@ -3,7 +3,9 @@
 // errors escape as exceptions, which main() reports.
 #pragma once
 
+#include "core/ids.hpp"
 #include "events/embedded_postgres.hpp"
+#include "projections/time_travel.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -21,10 +23,22 @@ void add_migrate_command(CLI::App& app, int& exit_code);
 void add_db_command(CLI::App& app, int& exit_code);
 // tasklog rebuild [--database-url URL] [--home DIR]
 void add_rebuild_command(CLI::App& app, int& exit_code);
-// tasklog verify [--database-url URL] [--home DIR]   (exit 1 on any finding)
+// tasklog verify [--digest FILE] [--database-url URL] [--home DIR]   (exit 1 on any finding)
 void add_verify_command(CLI::App& app, int& exit_code);
-// tasklog context PROJECT_ID [--at POSITION] [--database-url URL] [--home DIR]
+// tasklog digest   ({"position","hash"} of the head)
+void add_digest_command(CLI::App& app, int& exit_code);
+// tasklog context PROJECT_ID [--at POINT] [--database-url URL] [--home DIR]
 void add_context_command(CLI::App& app, int& exit_code);
+// tasklog replay --project P --at POSITION|TIME [--json]   (exit 2 when the project did not exist)
+void add_replay_command(CLI::App& app, int& exit_code);
+// tasklog diff --project P --from POINT [--to POINT] [--json]
+void add_diff_command(CLI::App& app, int& exit_code);
+// tasklog events tail [--project P] [-n N] [--follow] [--json]
+void add_events_command(CLI::App& app, int& exit_code);
+// tasklog export [--project P] [--from POS] [--to POS]   (NDJSON on stdout)
+void add_export_command(CLI::App& app, int& exit_code);
+// tasklog import [FILE]   (exit 1 when refused, naming the line)
+void add_import_command(CLI::App& app, int& exit_code);
 // tasklog user create --email E --name N [--admin]   (prints the first token once)
 void add_user_command(CLI::App& app, int& exit_code);
 // tasklog token create --email E [--name N] [--expires-in-days D] | list --email E | revoke TOKEN_ID
@@ -58,5 +72,10 @@ void add_database_options(CLI::App& command, DatabaseOptions& options);
 // Runs work(conninfo) on that database. An embedded cluster that was not running is started for
 // the command and stopped again afterwards, also when work throws.
 void with_database(const DatabaseOptions& options, const std::function<void(const std::string& conninfo)>& work);
+
+// Arguments of the audit commands; both throw std::invalid_argument naming what was expected.
+Uuid project_id_argument(const std::string& text);
+// A log position or an RFC 3339 time (projections/time_travel.hpp); `option` names it in the error.
+projections::LogPoint log_point_argument(std::string_view option, const std::string& text);
 
 }  // namespace tasklog::api

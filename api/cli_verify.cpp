@@ -1,5 +1,7 @@
-// `tasklog verify`: the hash chain, and the read models against the fold of the log
-// (projections/verify.hpp). Prints the first finding of each kind; exit status 1 when there is one.
+// `tasklog verify [--digest FILE]`: the hash chain, the read models against the fold of the log
+// (projections/verify.hpp), and optionally that the log still ends, at a digest's position, in
+// the digest's hash. Prints the first finding of each kind; exit status 1 when there is one.
+// `tasklog digest` prints that digest of the head ({position, hash}) for an auditor to keep.
 #include "api/cli.hpp"
 #include "api/terminal_progress.hpp"
 
@@ -8,7 +10,10 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
 
 namespace tasklog::api {
 namespace {
@@ -17,9 +22,27 @@ namespace {
 // through main()); kept apart from usage errors, which CLI11 reports with its own codes.
 constexpr int kFindings = 1;
 
-int verify(const std::string& conninfo) {
+struct VerifyCommandOptions {
+  DatabaseOptions database;
+  std::string digest_file;
+};
+
+events::LogDigest read_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open the digest file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return events::parse_digest_json(text.str());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+int verify(const VerifyCommandOptions& command, const std::string& conninfo) {
   TerminalProgress terminal;
   projections::VerifyOptions options;
+  if (!command.digest_file.empty()) options.digest = read_digest(command.digest_file);
   options.progress = [&terminal](std::string_view stage, const projections::FoldProgress& p) {
     terminal.update(stage == "chain" ? "checking the hash chain" : "folding the log", p.position, p.target);
   };
@@ -30,16 +53,38 @@ int verify(const std::string& conninfo) {
   return report.ok() ? 0 : kFindings;
 }
 
+void print_digest(const std::string& conninfo) {
+  pqxx::connection connection(conninfo);
+  pqxx::read_transaction tx(connection, "digest");
+  fmt::print("{}\n", events::digest_json(events::head_digest(tx)));
+}
+
 }  // namespace
 
 void add_verify_command(CLI::App& app, int& exit_code) {
-  auto options = std::make_shared<DatabaseOptions>();
+  auto options = std::make_shared<VerifyCommandOptions>();
   auto* command = app.add_subcommand(
       "verify", "Check the event log's hash chain and that the read models equal the fold of the log; prints the "
                 "first difference and exits 1 when anything is wrong");
+  command->add_option("--digest", options->digest_file,
+                      "a file holding the output of `tasklog digest`: also prove the log up to its position was not "
+                      "rewritten since");
+  add_database_options(*command, options->database);
+  command->callback([options, &exit_code] {
+    with_database(options->database,
+                  [&](const std::string& conninfo) { exit_code = verify(*options, conninfo); });
+  });
+}
+
+void add_digest_command(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<DatabaseOptions>();
+  auto* command = app.add_subcommand(
+      "digest", "Print {\"position\", \"hash\"} of the log's head; keep it, and `tasklog verify --digest FILE` "
+                "later proves the log up to that position was not rewritten since");
   add_database_options(*command, *options);
   command->callback([options, &exit_code] {
-    with_database(*options, [&exit_code](const std::string& conninfo) { exit_code = verify(conninfo); });
+    with_database(*options, [](const std::string& conninfo) { print_digest(conninfo); });
+    exit_code = 0;
   });
 }
 

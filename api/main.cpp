@@ -20,7 +20,13 @@ int main(int argc, char** argv) {
   tasklog::api::add_db_command(app, exit_code);
   tasklog::api::add_rebuild_command(app, exit_code);
   tasklog::api::add_verify_command(app, exit_code);
+  tasklog::api::add_digest_command(app, exit_code);
   tasklog::api::add_context_command(app, exit_code);
+  tasklog::api::add_replay_command(app, exit_code);
+  tasklog::api::add_diff_command(app, exit_code);
+  tasklog::api::add_events_command(app, exit_code);
+  tasklog::api::add_export_command(app, exit_code);
+  tasklog::api::add_import_command(app, exit_code);
   tasklog::api::add_user_command(app, exit_code);
   tasklog::api::add_token_command(app, exit_code);
 

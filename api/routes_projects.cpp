@@ -1,9 +1,12 @@
 // /v1 project routes: create, list, read and update projects; members; the context an agent
-// reads (now or as of a position); active tasks and progress.
+// reads (now or as of a point of the log); what changed between two points; active tasks and
+// progress.
 #include "api/idempotency.hpp"
 #include "api/route_support.hpp"
 #include "core/error_details.hpp"
+#include "events/event_reader.hpp"
 #include "projections/project_context.hpp"
+#include "projections/project_diff.hpp"
 #include "projections/time_travel.hpp"
 
 #include <fmt/format.h>
@@ -11,6 +14,7 @@
 namespace tasklog::api {
 namespace {
 
+using events::Position;
 using projections::CommandOutcome;
 
 Response project_command_response(RequestContext& ctx, const Uuid& project_id, const CommandOutcome& outcome,
@@ -93,17 +97,47 @@ Response remove_member(RequestContext& ctx) {
   return project_command_response(ctx, project_id, outcome);
 }
 
+// ?name= as a point of the log: a position, or an RFC 3339 time (the last event at or before it).
+std::optional<projections::LogPoint> log_point_query(const RequestContext& ctx, std::string_view name) {
+  const auto it = ctx.query.find(name);
+  if (it == ctx.query.end()) return std::nullopt;
+  auto point = projections::parse_log_point(it->second);
+  if (!point) bad_parameter(name, fmt::format("{} must be a log position or an RFC 3339 time", name));
+  return point;
+}
+
 Response get_context(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
-  const auto at = int_query(ctx, "at");
+  const auto at = log_point_query(ctx, "at");
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
     require_project_access(tx, project_id, Access::read);
-    const auto context =
-        at ? projections::project_context_at(tx, project_id, *at) : projections::load_project_context(tx, project_id);
+    const auto position = at ? std::optional(projections::resolve_log_point(tx, *at)) : std::nullopt;
+    const auto context = position ? projections::project_context_at(tx, project_id, *position)
+                                  : projections::load_project_context(tx, project_id);
     if (!context)
       throw DomainError(ErrorCode::not_found, "the project did not exist at that position",
-                        ErrorDetails().add("project_id", project_id).add("at", at.value_or(0)).json());
+                        ErrorDetails().add("project_id", project_id).add("at", position.value_or(0)).json());
     return data_response(http::status::ok, context->json);
+  });
+}
+
+// The state after `from` against the state after `to` (default: the head), folded from the log.
+Response get_diff(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  const auto from_point = log_point_query(ctx, "from");
+  if (!from_point) bad_parameter("from", "from is required: a log position or an RFC 3339 time");
+  const auto to_point = log_point_query(ctx, "to");
+  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
+    require_project_access(tx, project_id, Access::read);
+    const Position from = projections::resolve_log_point(tx, *from_point);
+    const Position to =
+        to_point ? projections::resolve_log_point(tx, *to_point) : events::EventReader(tx).head();
+    if (from > to) bad_parameter("from", fmt::format("from ({}) is after to ({})", from, to));
+    const auto diff = projections::diff_project(tx, project_id, from, to);
+    if (!diff)
+      throw DomainError(ErrorCode::not_found, "the project did not exist at that position",
+                        ErrorDetails().add("project_id", project_id).add("to", to).json());
+    return data_response(http::status::ok, diff->json());
   });
 }
 
@@ -182,6 +216,7 @@ void add_project_routes(Router& router) {
   router.add(verb::post, "/v1/projects/{id}/members", with_idempotency(add_member));
   router.add(verb::delete_, "/v1/projects/{id}/members", remove_member);
   router.add(verb::get, "/v1/projects/{id}/context", get_context);
+  router.add(verb::get, "/v1/projects/{id}/diff", get_diff);
   router.add(verb::get, "/v1/projects/{id}/active-tasks", active_tasks);
   router.add(verb::get, "/v1/projects/{id}/progress", progress);
 }

@@ -16,6 +16,12 @@ void prepare_all(pqxx::connection_base& c) {
   c.prepare("tasklog_read_task", kSelect + "WHERE task_id = $1 AND position > $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_range", kSelect + "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_head", "SELECT coalesce(max(position), 0) FROM events");
+  c.prepare("tasklog_read_before_last",
+            "SELECT coalesce(min(position) - 1, 0) FROM (SELECT position FROM events "
+            "WHERE $1::uuid IS NULL OR project_id = $1::uuid ORDER BY position DESC LIMIT $2) t");
+  c.prepare("tasklog_read_at_time",
+            "SELECT coalesce(max(position), 0) FROM events "
+            "WHERE recorded_at <= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'");
 }
 
 }  // namespace
@@ -50,5 +56,16 @@ std::vector<RecordedEvent> EventReader::range(Position after, Position up_to, st
 }
 
 Position EventReader::head() { return tx_.exec_prepared("tasklog_read_head")[0][0].as<Position>(); }
+
+Position EventReader::before_last(std::size_t count, const std::optional<Uuid>& project_id) {
+  // The project id travels as text or NULL (an optional argument as text: see the GCC 12 note
+  // on pqxx and optional ints).
+  const std::optional<std::string> project = project_id ? std::optional(to_string(*project_id)) : std::nullopt;
+  return tx_.exec_prepared("tasklog_read_before_last", project, count)[0][0].as<Position>();
+}
+
+Position EventReader::last_at_or_before(Timestamp t) {
+  return tx_.exec_prepared("tasklog_read_at_time", std::int64_t(t.time_since_epoch().count()))[0][0].as<Position>();
+}
 
 }  // namespace tasklog::events

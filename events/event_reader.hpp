@@ -6,6 +6,7 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
 #include <vector>
 
 namespace tasklog::events {
@@ -25,6 +26,11 @@ class EventReader {
   std::vector<RecordedEvent> range(Position after, Position up_to, std::size_t limit);
   // The last position, 0 for an empty log.
   Position head();
+  // The cursor to read the last `count` events (of one project, or of the whole log) after.
+  Position before_last(std::size_t count, const std::optional<Uuid>& project_id = std::nullopt);
+  // The last position recorded at or before `t` (0 when none): recorded_at never goes backwards
+  // along the log, so the state at time t is the prefix up to it.
+  Position last_at_or_before(Timestamp t);
 
  private:
   std::vector<RecordedEvent> rows(const pqxx::result& r);

@@ -3,6 +3,7 @@
 #include "core/json.hpp"
 #include "events/canonical.hpp"
 #include "events/database.hpp"
+#include "events/event_json.hpp"
 #include "events/event_rows.hpp"
 
 #include <fmt/format.h>
@@ -25,23 +26,19 @@ namespace {
 // Statements the writer prepares once per connection (SQL-level PREPARE, so that they can ride in
 // a multi-statement round trip with BEGIN/COMMIT). Planning the head/versions read as literal SQL
 // cost ~0.9 ms per batch under row-level security — more than executing it.
-constexpr const char* kPrepareStatements =
-    "PREPARE tasklog_head_versions(uuid[]) AS "
-    "SELECT 'h', position, encode(hash, 'hex'), (extract(epoch FROM recorded_at) * 1000000)::bigint "
-    "FROM (SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1) h "
-    "UNION ALL SELECT 'v', max(version), stream_id::text, NULL FROM events "
-    "WHERE stream_id = ANY($1) GROUP BY stream_id; "
-    "PREPARE tasklog_stream_versions(uuid[]) AS "
-    "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id; "
-    // The insert reads every row from one JSON document: one statement, one parse, any batch size.
-    "PREPARE tasklog_insert_events(jsonb) AS "
-    "INSERT INTO events (position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, "
-    "schema_version, payload, metadata, recorded_at, prev_hash, hash) "
-    "SELECT position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, schema_version, "
-    "payload, metadata, 'epoch'::timestamptz + recorded_us * interval '1 microsecond', decode(prev_hash, 'hex'), "
-    "decode(hash, 'hex') FROM jsonb_to_recordset($1) AS x(position bigint, event_id uuid, stream_id uuid, "
-    "stream_type text, version int, project_id uuid, task_id uuid, actor_id uuid, type text, schema_version smallint, "
-    "payload jsonb, metadata jsonb, recorded_us bigint, prev_hash text, hash text)";
+const std::string& prepare_statements_sql() {
+  static const std::string sql =
+      "PREPARE tasklog_head_versions(uuid[]) AS "
+      "SELECT 'h', position, encode(hash, 'hex'), (extract(epoch FROM recorded_at) * 1000000)::bigint "
+      "FROM (SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1) h "
+      "UNION ALL SELECT 'v', max(version), stream_id::text, NULL FROM events "
+      "WHERE stream_id = ANY($1) GROUP BY stream_id; "
+      "PREPARE tasklog_stream_versions(uuid[]) AS "
+      "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id; "
+      "PREPARE tasklog_insert_events(jsonb) AS " +
+      insert_events_statement();
+  return sql;
+}
 
 struct UuidHash {
   std::size_t operator()(const Uuid& id) const noexcept {
@@ -311,26 +308,7 @@ struct EventStore::Impl {
       rapidjson::StringBuffer buf;
       rapidjson::Writer<rapidjson::StringBuffer> w(buf);
       w.StartArray();
-      for (const auto& e : pending) {
-        w.StartObject();
-        w.Key("position"); w.Int64(e.position);
-        w.Key("event_id"); w.String(to_string(e.event_id));
-        w.Key("stream_id"); w.String(to_string(e.stream_id));
-        w.Key("stream_type"); w.String(e.stream_type);
-        w.Key("version"); w.Int64(e.version);
-        w.Key("project_id"); w.String(to_string(e.project_id));
-        w.Key("task_id");
-        if (e.task_id) w.String(to_string(*e.task_id)); else w.Null();
-        w.Key("actor_id"); w.String(to_string(e.actor_id));
-        w.Key("type"); w.String(e.type);
-        w.Key("schema_version"); w.Int(e.schema_version);
-        w.Key("payload"); w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
-        w.Key("metadata"); w.RawValue(e.metadata.data(), e.metadata.size(), rapidjson::kObjectType);
-        w.Key("recorded_us"); w.Int64(e.recorded_at.time_since_epoch().count());
-        w.Key("prev_hash"); w.String(to_hex(e.prev_hash));
-        w.Key("hash"); w.String(to_hex(e.hash));
-        w.EndObject();
-      }
+      for (const auto& e : pending) write_event_json(w, e);
       w.EndArray();
       std::string sql = leader;
       sql += "EXECUTE tasklog_insert_events(";
@@ -357,7 +335,7 @@ struct EventStore::Impl {
   void connect() {
     forget();
     conn = open_connection(options.conninfo, options.role);
-    pqxx::nontransaction(*conn).exec(kPrepareStatements);
+    pqxx::nontransaction(*conn).exec(prepare_statements_sql());
   }
 
   void forget() {

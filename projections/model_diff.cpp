@@ -161,7 +161,66 @@ std::optional<Difference> compare_project(const Uuid& id, const ProjectModel& ex
   return std::nullopt;
 }
 
+// Every key of both sides whose row is missing on one or differs in a column, as a RowChange.
+template <class Row, class Key>
+void collect_changes(const std::map<Key, Row>& before, const std::map<Key, Row>& after,
+                     const std::function<std::string(const Key&)>& row_id, std::vector<RowChange>& out) {
+  auto columns = [](const auto& row) {
+    RowChange::Columns texts;
+    for (auto& [name, value] : column_texts(row)) texts.emplace_back(std::string(name), std::move(value));
+    return texts;
+  };
+  for (const Key& key : keys_of_both(before, after)) {
+    const auto b = before.find(key);
+    const auto a = after.find(key);
+    RowChange change{std::string(Table<Row>::name), row_id(key), {}, {}};
+    if (b != before.end()) change.before = columns(b->second);
+    if (a != after.end()) change.after = columns(a->second);
+    if (change.before != change.after) out.push_back(std::move(change));
+  }
+}
+
+template <class Row>
+void collect_by_id(const std::map<Uuid, Row>& before, const std::map<Uuid, Row>& after, std::vector<RowChange>& out) {
+  collect_changes<Row, Uuid>(before, after, [](const Uuid& id) { return to_string(id); }, out);
+}
+
+// A task's dependency rows keyed "task/on", over every task of either side.
+std::map<std::pair<Uuid, Uuid>, DependencyRow> all_dependency_rows(const std::map<Uuid, TaskState>& tasks) {
+  std::map<std::pair<Uuid, Uuid>, DependencyRow> rows;
+  for (const auto& [id, task] : tasks)
+    for (auto& [on, row] : dependency_rows(task)) rows.emplace(std::pair(id, on), row);
+  return rows;
+}
+
+std::string pair_id(const std::pair<Uuid, Uuid>& key) { return to_string(key.first) + "/" + to_string(key.second); }
+
 }  // namespace
+
+std::vector<RowChange> row_changes(const ProjectModel& before, const ProjectModel& after) {
+  std::vector<RowChange> out;
+  auto project_rows = [](const ProjectModel& m) {
+    std::map<Uuid, ProjectState> rows;
+    if (m.project) rows.emplace(m.project->id, *m.project);
+    return rows;
+  };
+  auto all_member_rows = [](const ProjectModel& m) {
+    std::map<std::pair<Uuid, Uuid>, MemberRow> rows;
+    if (m.project)
+      for (auto& [user, row] : member_rows(*m.project)) rows.emplace(std::pair(m.project->id, user), row);
+    return rows;
+  };
+  collect_by_id(project_rows(before), project_rows(after), out);
+  collect_changes<MemberRow, std::pair<Uuid, Uuid>>(all_member_rows(before), all_member_rows(after), pair_id, out);
+  collect_by_id(before.tasks, after.tasks, out);
+  collect_changes<DependencyRow, std::pair<Uuid, Uuid>>(all_dependency_rows(before.tasks),
+                                                        all_dependency_rows(after.tasks), pair_id, out);
+  collect_by_id(before.artifacts, after.artifacts, out);
+  collect_by_id(before.checkpoints, after.checkpoints, out);
+  collect_by_id(before.decisions, after.decisions, out);
+  collect_by_id(by_id(before.messages, &MessageRow::id), by_id(after.messages, &MessageRow::id), out);
+  return out;
+}
 
 std::string Difference::describe() const {
   if (field.empty()) {

@@ -8,6 +8,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tasklog::projections {
 
@@ -25,5 +27,19 @@ struct Difference {
 // The first difference in a fixed order (projects by id; in each: project row, members, tasks,
 // dependencies, artifacts, checkpoints, decisions, messages), or nullopt when they are equal.
 std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found);
+
+// One row that is not the same in two models of a project, with every column of each side as JSON
+// text in the table's column order: `before` is empty for an added row, `after` for a removed one.
+// What `tasklog diff` reports between two points of the log.
+struct RowChange {
+  using Columns = std::vector<std::pair<std::string, std::string>>;
+  std::string table;
+  std::string row;
+  Columns before;
+  Columns after;
+};
+
+// Every changed row, in first_difference's order of tables and keys.
+std::vector<RowChange> row_changes(const ProjectModel& before, const ProjectModel& after);
 
 }  // namespace tasklog::projections

@@ -1,5 +1,9 @@
 #include "projections/time_travel.hpp"
 
+#include "events/event_reader.hpp"
+
+#include <charconv>
+
 namespace tasklog::projections {
 
 std::optional<ProjectAt> project_at(pqxx::transaction_base& tx, const Uuid& project_id, Position at) {
@@ -17,6 +21,19 @@ std::optional<ProjectContext> project_context_at(pqxx::transaction_base& tx, con
   const auto view = context_view(project->model, project->position, options);
   if (!view) return std::nullopt;
   return ProjectContext{.json = context_json(*view), .position = project->position};
+}
+
+std::optional<LogPoint> parse_log_point(std::string_view text) {
+  Position position = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), position);
+  if (!text.empty() && error == std::errc() && end == text.data() + text.size() && position >= 0) return position;
+  if (const auto t = parse_timestamp(text)) return *t;
+  return std::nullopt;
+}
+
+Position resolve_log_point(pqxx::transaction_base& tx, const LogPoint& point) {
+  if (const auto* position = std::get_if<Position>(&point)) return *position;
+  return events::EventReader(tx).last_at_or_before(std::get<Timestamp>(point));
 }
 
 }  // namespace tasklog::projections

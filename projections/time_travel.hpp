@@ -9,6 +9,8 @@
 #include <pqxx/pqxx>
 
 #include <optional>
+#include <string_view>
+#include <variant>
 
 namespace tasklog::projections {
 
@@ -23,5 +25,15 @@ std::optional<ProjectAt> project_at(pqxx::transaction_base& tx, const Uuid& proj
 // The project context (same shape and JSON as load_project_context) as of `at`.
 std::optional<ProjectContext> project_context_at(pqxx::transaction_base& tx, const Uuid& project_id, Position at,
                                                  const ContextOptions& options = {});
+
+// A point in the log as a person names it: a position, or an RFC 3339 time — the last event
+// recorded at or before it (recorded_at never goes backwards along the log).
+using LogPoint = std::variant<Position, Timestamp>;
+
+// "1234" or "2026-11-22T08:00:00Z"; nullopt for anything else.
+std::optional<LogPoint> parse_log_point(std::string_view text);
+
+// The log position the point stands for (0: before the first event).
+Position resolve_log_point(pqxx::transaction_base& tx, const LogPoint& point);
 
 }  // namespace tasklog::projections

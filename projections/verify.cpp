@@ -11,11 +11,14 @@ std::string VerifyReport::describe() const {
   std::string out;
   if (!chain.ok)
     out += fmt::format("hash chain broken at position {}: {}\n", chain.first_bad.value_or(0), chain.reason);
+  if (digest_finding) out += fmt::format("digest of position {} does not hold: {}\n", digest->position, *digest_finding);
   if (unreadable) out += fmt::format("log unreadable: {}\n", unreadable->what());
   if (difference) out += fmt::format("read models differ from the log: {}\n", difference->describe());
-  if (out.empty())
+  if (out.empty()) {
     out = fmt::format("ok: {} events up to position {} chain-verified; read models of {} projects equal the fold\n",
                       events_folded, position, projects);
+    if (digest) out += fmt::format("ok: the log up to position {} still ends in the digest's hash\n", digest->position);
+  }
   return out;
 }
 
@@ -32,6 +35,10 @@ VerifyReport verify_log_and_read_models(pqxx::connection_base& connection, const
     };
   };
   report.chain = events::verify_chain(tx, report.position, progress("chain"));
+  if (options.digest) {
+    report.digest = options.digest;
+    report.digest_finding = events::digest_finding(tx, *options.digest);
+  }
 
   ProjectModels expected;
   FoldOptions fold{.batch = options.batch};

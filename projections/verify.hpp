@@ -4,6 +4,7 @@
 #pragma once
 
 #include "events/chain.hpp"
+#include "events/log_digest.hpp"
 #include "projections/fold.hpp"
 #include "projections/model_diff.hpp"
 #include "projections/read_model_store.hpp"
@@ -19,6 +20,9 @@ namespace tasklog::projections {
 struct VerifyOptions {
   std::string schema{kReadSchema};  // the read models to compare
   std::size_t batch = 5000;
+  // A digest taken earlier (`tasklog digest`): the log up to its position must still end in its
+  // hash, i.e. it was not rewritten since — not even with the whole chain recomputed.
+  std::optional<events::LogDigest> digest{};
   // Called with what is being checked ("chain", "fold") and how far it got.
   std::function<void(std::string_view stage, const FoldProgress&)> progress{};
 };
@@ -28,10 +32,12 @@ struct VerifyReport {
   events::ChainReport chain{};
   std::optional<FoldError> unreadable{};     // an event the fold could not read (then no comparison)
   std::optional<Difference> difference{};    // the first read-model row that differs from the fold
+  std::optional<events::LogDigest> digest{};       // the digest checked, when one was given
+  std::optional<std::string> digest_finding{};     // how the log disagrees with it
   std::uint64_t events_folded = 0;
   std::size_t projects = 0;
 
-  bool ok() const { return chain.ok && !unreadable && !difference; }
+  bool ok() const { return chain.ok && !unreadable && !difference && !digest_finding; }
   // One line per finding, for a person; "ok ..." when there is none.
   std::string describe() const;
 };

@@ -1,58 +1,27 @@
 // The replay commands of the tasklog binary ($TASKLOG_BINARY) on a test database: `verify` exits
 // 0 on an honest database and 1 naming the row changed by hand; `rebuild` reports its figures and
 // repairs that row; `context` prints the project's JSON, now and as of a past position.
-#include "events/child_process.hpp"
 #include "projections/task_engine.hpp"
+#include "tests/api/cli_runner.hpp"
 #include "tests/support/sql.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "tests/support/test_cluster.hpp"
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace tasklog::api {
 namespace {
 
 using ::testing::HasSubstr;
+using tasklog::testing::CommandRun;
 using tasklog::testing::query_value;
-
-struct CommandRun {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
 
 class ReplayCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* binary = std::getenv("TASKLOG_BINARY");
-    ASSERT_NE(binary, nullptr) << "TASKLOG_BINARY must name the tasklog executable (ctest sets it)";
-    binary_ = binary;
-  }
-
-  CommandRun tasklog(std::vector<std::string> args) {
-    const auto file = dir_.path() / "output";
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    args.insert(args.begin(), binary_);
-    args.push_back("--database-url=" + db_.conninfo());
-    const pid_t pid = events::spawn({.argv = args, .env = {}, .run_as = std::nullopt, .output_fd = fd, .detach = false});
-    ::close(fd);
-    CommandRun run{.status = events::wait_for_exit(pid), .output = {}};
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    run.output = text.str();
-    return run;
-  }
+  CommandRun tasklog(std::vector<std::string> args) { return cli_.run(std::move(args)); }
 
   tasklog::testing::TestDatabase db_;
-  tasklog::testing::TempDir dir_;
-  std::string binary_;
+  tasklog::testing::TasklogCli cli_{db_.conninfo()};
 };
 
 TEST_F(ReplayCliTest, VerifyRebuildAndContext) {

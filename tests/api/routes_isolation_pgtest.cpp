@@ -73,6 +73,7 @@ const std::vector<Call>& foreign_calls() {
       {verb::delete_, "/v1/projects/{P}/members?user_id={U}", ""},
       {verb::get, "/v1/projects/{P}/context", ""},
       {verb::get, "/v1/projects/{P}/context?at=1", ""},
+      {verb::get, "/v1/projects/{P}/diff?from=0", ""},
       {verb::post, "/v1/projects/{P}/tasks", R"({"title":"intruder"})"},
       {verb::get, "/v1/projects/{P}/tasks", ""},
       {verb::get, "/v1/projects/{P}/tasks?ready=true", ""},

@@ -1,0 +1,182 @@
+// Export and import of the whole log (events/event_json, projections/log_import): a seeded
+// concurrent workload exported line by line and imported into a fresh database keeps every
+// position, id and hash, verifies, and folds to read models equal to the original's; the next
+// append continues at head + 1 on the imported chain. Refusals name their line and write nothing:
+// one byte changed, a partial (one project's) export, a non-empty database.
+#include "events/event_json.hpp"
+#include "projections/log_import.hpp"
+#include "projections/verify.hpp"
+#include "tests/projections/replay_fixture.hpp"
+#include "tests/support/sql.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace tasklog::projections::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using tasklog::testing::TestDatabase;
+
+class LogImportTest : public ReplayTest {
+ protected:
+  // Every event of a database, in position order.
+  static std::vector<events::RecordedEvent> all_events(const std::string& conninfo) {
+    pqxx::connection c(conninfo);
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    return events::EventReader(tx).after(0, 1'000'000);
+  }
+
+  static std::vector<std::string> export_lines(const std::vector<events::RecordedEvent>& log) {
+    std::vector<std::string> lines;
+    for (const auto& e : log) lines.push_back(events::event_json_line(e));
+    return lines;
+  }
+
+  static std::string joined(const std::vector<std::string>& lines) {
+    std::string text;
+    for (const auto& line : lines) text += line + "\n";
+    return text;
+  }
+
+  static ImportReport import_into(const TestDatabase& target, const std::string& text) {
+    pqxx::connection c(target.conninfo());
+    std::istringstream in(text);
+    return import_log(c, in, ImportOptions{.batch = 97, .progress = {}});  // several batches, one partly full
+  }
+
+  // The refusal's line, checking that the target database was left exactly as empty as before.
+  static std::uint64_t refused_line(const TestDatabase& target, const std::string& text, const std::string& why) {
+    std::uint64_t line = ~std::uint64_t(0);
+    try {
+      import_into(target, text);
+      ADD_FAILURE() << "the import was not refused";
+    } catch (const ImportRefused& e) {
+      EXPECT_THAT(e.what(), HasSubstr(why));
+      line = e.line();
+    }
+    EXPECT_EQ(tasklog::testing::query_value(target.conninfo(), "SELECT count(*) FROM events"), "0");
+    EXPECT_EQ(tasklog::testing::query_value(target.conninfo(), "SELECT count(*) FROM readmodel.tasks"), "0");
+    return line;
+  }
+};
+
+TEST_F(LogImportTest, ExportImportKeepsEveryHashVerifiesAndEqualsTheOriginal) {
+  run_workloads(3, 200, 4242);
+  const auto original = all_events(db.conninfo());
+  ASSERT_GT(original.size(), 300u);
+
+  TestDatabase copy;
+  const ImportReport report = import_into(copy, joined(export_lines(original)));
+  EXPECT_EQ(report.head, original.back().position);
+  EXPECT_EQ(report.head_hash, original.back().hash);
+  EXPECT_EQ(report.projects, 6u);
+
+  const auto imported = all_events(copy.conninfo());
+  ASSERT_EQ(imported.size(), original.size());
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    SCOPED_TRACE("position " + std::to_string(original[i].position));
+    EXPECT_EQ(imported[i].position, original[i].position);
+    EXPECT_EQ(imported[i].event_id, original[i].event_id);
+    EXPECT_EQ(imported[i].hash, original[i].hash);
+    EXPECT_EQ(imported[i].prev_hash, original[i].prev_hash);
+    EXPECT_EQ(imported[i].recorded_at, original[i].recorded_at);
+    EXPECT_EQ(events::event_json_line(imported[i]), events::event_json_line(original[i]));
+  }
+  {
+    pqxx::connection c(copy.conninfo());
+    const VerifyReport verified = verify_log_and_read_models(c);
+    EXPECT_TRUE(verified.ok()) << verified.describe();
+    EXPECT_EQ(verified.position, original.back().position);
+  }
+  ProjectModels copied;
+  {
+    pqxx::connection c(copy.conninfo());
+    pqxx::read_transaction tx(c);
+    copied = load_all(tx);
+  }
+  const ProjectModels source = load_inline();
+  EXPECT_FALSE(first_difference(source, copied).has_value()) << describe(first_difference(source, copied));
+  EXPECT_TRUE(source == copied);
+
+  // The next append on the imported log continues its chain: position head + 1, chained on the
+  // imported head's hash, and the whole still verifies.
+  {
+    events::EventStore copy_store(engine_store_options(copy.conninfo()));
+    TaskEngine copy_engine(copy_store);
+    const auto outcome =
+        copy_engine.execute(CreateTask{.project_id = source.begin()->first, .title = "after the import"},
+                            derived_uuid("test:importer"));
+    EXPECT_EQ(outcome.append.last_position(), report.head + 1);
+  }
+  const auto after = all_events(copy.conninfo());
+  ASSERT_EQ(after.size(), original.size() + 1);
+  EXPECT_EQ(after.back().position, report.head + 1);
+  EXPECT_EQ(after.back().prev_hash, report.head_hash);
+  pqxx::connection c(copy.conninfo());
+  const VerifyReport verified = verify_log_and_read_models(c);
+  EXPECT_TRUE(verified.ok()) << verified.describe();
+}
+
+TEST_F(LogImportTest, OneByteChangedInTheMiddleIsRefusedAtItsLine) {
+  run_workloads(2, 60, 77);
+  auto lines = export_lines(all_events(db.conninfo()));
+  const std::size_t middle = lines.size() / 2;
+  // A byte inside the payload: still JSON, still an event, but not the event that was hashed.
+  std::string& line = lines[middle];
+  const auto at = line.find("\"payload\":{") + std::string("\"payload\":{\"").size();
+  ASSERT_LT(at, line.size());
+  line[at] = line[at] == 'a' ? 'b' : 'a';
+  TestDatabase copy;
+  EXPECT_EQ(refused_line(copy, joined(lines), "the hash does not match"), middle + 1);
+
+  // A byte that breaks the JSON itself is refused at its line too.
+  lines = export_lines(all_events(db.conninfo()));
+  lines[middle][0] = '[';
+  EXPECT_EQ(refused_line(copy, joined(lines), "not JSON"), middle + 1);
+}
+
+TEST_F(LogImportTest, APartialExportIsRefusedAtTheFirstLineThatIsNotTheWholeLog) {
+  run_workloads(2, 40, 5);
+  const auto log = all_events(db.conninfo());
+  TestDatabase copy;
+
+  // From position 3 on: the log must start at position 1.
+  std::vector<events::RecordedEvent> from_three(log.begin() + 2, log.end());
+  EXPECT_EQ(refused_line(copy, joined(export_lines(from_three)), "starts at position 3"), 1u);
+
+  // One project's events skip the other projects' positions.
+  std::vector<events::RecordedEvent> one_project;
+  for (const auto& e : log)
+    if (e.project_id == log.front().project_id) one_project.push_back(e);
+  std::size_t first_gap = 0;
+  while (first_gap < one_project.size() && one_project[first_gap].position == std::int64_t(first_gap) + 1) ++first_gap;
+  ASSERT_LT(first_gap, one_project.size()) << "the workload's projects did not interleave";
+  EXPECT_EQ(refused_line(copy, joined(export_lines(one_project)), "positions must be consecutive"), first_gap + 1);
+
+  // Two lines swapped: the chain is broken where the order is.
+  auto lines = export_lines(log);
+  std::swap(lines[4], lines[5]);
+  EXPECT_EQ(refused_line(copy, joined(lines), "position 6 follows position 4"), 5u);
+
+  EXPECT_EQ(refused_line(copy, "", "no events"), 0u);
+}
+
+TEST_F(LogImportTest, ANonEmptyDatabaseIsRefusedBeforeAnythingIsRead) {
+  run_workloads(1, 20, 9);
+  const auto text = joined(export_lines(all_events(db.conninfo())));
+  const auto before = head();
+  try {
+    import_into(db, text);
+    ADD_FAILURE() << "an import into a database with events was not refused";
+  } catch (const ImportRefused& e) {
+    EXPECT_EQ(e.line(), 0u);
+    EXPECT_THAT(e.what(), HasSubstr("already holds " + std::to_string(before) + " events"));
+  }
+  EXPECT_EQ(head(), before);
+}
+
+}  // namespace
+}  // namespace tasklog::projections::testing
