@@ -6,11 +6,11 @@
 // authenticated on a worker and its socket moved into a WebSocket session (api/stream_session).
 #include "api/api_server.hpp"
 
+#include "api/http_exchange.hpp"
 #include "api/router.hpp"
 #include "api/services.hpp"
 #include "api/stream_hub.hpp"
 #include "api/stream_session.hpp"
-#include "core/error_details.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -146,8 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request() {
     phase_ = Phase::reading;
     parser_.emplace();
-    parser_->body_limit(server_.options().limits.max_body_bytes);
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options().limits.max_header_bytes));
+    apply_limits(*parser_, server_.options().limits);
     stream_.expires_after(server_.options().request_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
@@ -175,27 +174,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read_error(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
-        ec == http::error::partial_message) {
-      return close();
+    if (auto error = read_error_reply(ec, server_.options().limits)) return reply_and_close(*error);
+    if (ec != http::error::end_of_stream && ec != net::error::operation_aborted && ec != beast::error::timeout &&
+        ec != http::error::partial_message) {
+      spdlog::debug("http: read failed: {}", ec.message());
     }
-    if (ec == http::error::body_limit) {
-      const auto limit = server_.options().limits.max_body_bytes;
-      return reply_and_close(DomainError(ErrorCode::payload_too_large,
-                                         "the request body exceeds " + std::to_string(limit) + " bytes",
-                                         ErrorDetails{}.add("limit", static_cast<std::int64_t>(limit)).add("part", "body").json()));
-    }
-    if (ec == http::error::header_limit) {
-      const auto limit = server_.options().limits.max_header_bytes;
-      return reply_and_close(DomainError(ErrorCode::payload_too_large,
-                                         "the request headers exceed " + std::to_string(limit) + " bytes",
-                                         ErrorDetails{}.add("limit", static_cast<std::int64_t>(limit)).add("part", "headers").json()));
-    }
-    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-      return reply_and_close(DomainError(ErrorCode::validation_failed, "malformed HTTP request: " + ec.message(),
-                                         ErrorDetails{}.add("keyword", "syntax").json()));
-    }
-    spdlog::debug("http: read failed: {}", ec.message());
     close();
   }
 
@@ -209,7 +192,8 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(server_.workers(), [self = shared_from_this(), request] {
       auto response = std::make_shared<Response>(self->server_.handle(*request));
       net::post(self->stream_.get_executor(), [self, request, response] {
-        self->write(std::move(*response), request->version(), request->keep_alive() && !self->server_.stopping());
+        self->write(std::move(*response), request->version(), request->keep_alive() && !self->server_.stopping(),
+                    request->method());
       });
     });
   }
@@ -246,11 +230,9 @@ class Session : public std::enable_shared_from_this<Session> {
     write(error_response(error), 11, false);
   }
 
-  void write(Response response, unsigned version, bool keep_alive) {
+  void write(Response response, unsigned version, bool keep_alive, http::verb method = http::verb::get) {
     phase_ = Phase::writing;
-    response.version(version);
-    response.keep_alive(keep_alive);
-    response.prepare_payload();
+    finish_response(response, version, keep_alive, method);
     response_ = std::make_shared<Response>(std::move(response));
     // A client that does not read its response is a slow client too.
     stream_.expires_after(server_.options().request_timeout);
@@ -319,19 +301,7 @@ Server::Server(ApiServerOptions options)
   services_ = std::make_unique<ApiServices>(ApiServices{pool_, *engine_, *store_, metrics_, reaper_.get(), options_.limits});
   hub_ = std::make_unique<StreamHub>(options_.conninfo, options_.stream);
   metrics_.add_collector([hub = hub_.get()] { return hub->metrics_text(); });
-  add_ops_routes(router_);
-  add_v1_routes(router_);
-  // The upgrade never reaches the router; a plain GET does, and learns what to send instead.
-  router_.add(
-      http::verb::get, "/v1/stream",
-      [](RequestContext&) -> Response {
-        auto response = error_response(DomainError(ErrorCode::validation_failed,
-                                                   "GET /v1/stream is a WebSocket endpoint: send an Upgrade request"));
-        response.result(http::status::upgrade_required);
-        response.set(http::field::upgrade, "websocket");
-        return response;
-      },
-      RouteOptions{.authenticated = false});
+  add_server_routes(router_);
   if (options_.extra_routes) options_.extra_routes(router_);
 }
 
@@ -401,19 +371,7 @@ void Server::remove_session(std::uint64_t id) {
   sessions_gone_.notify_all();
 }
 
-Response Server::handle(const Request& request) {
-  const auto started = std::chrono::steady_clock::now();
-  std::string route;
-  Response response;
-  try {
-    response = router_.dispatch(request, *services_, &route);
-  } catch (const std::exception& e) {  // dispatch promises not to throw; a bad_alloc still might
-    spdlog::error("http: dispatch threw: {}", e.what());
-    response = error_response(DomainError(ErrorCode::internal, "internal error"));
-  }
-  metrics_.observe_request(route, response.result_int(), std::chrono::steady_clock::now() - started);
-  return response;
-}
+Response Server::handle(const Request& request) { return handle_request(router_, *services_, request); }
 
 void Server::stop() {
   std::lock_guard lock(stop_mutex_);

@@ -9,6 +9,9 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -220,6 +223,39 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(second.body, R"({"value":"second","q":""})");
   EXPECT_EQ(third.status, 404);
   EXPECT_EQ(client->connections_opened(), 1);
+}
+
+// Found by tests/fuzz (http_request_fuzz; corpus file crash-head-with-content): the answer to HEAD
+// carried the content a GET gets. A client reads none after a HEAD, so on a keep-alive connection
+// the next response seemed to begin with those bytes.
+TEST_F(HttpServerTest, TheAnswerToHeadHasNoContentAndTheConnectionStaysInStep) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect(endpoint());
+  boost::asio::write(socket, boost::asio::buffer(std::string_view(
+                                 "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  std::string received;
+  boost::system::error_code ec;
+  boost::asio::read(socket, boost::asio::dynamic_buffer(received), ec);  // until the server closes
+  ASSERT_EQ(ec, boost::asio::error::eof) << ec.message();
+
+  http::response_parser<http::string_body> head;
+  head.skip(true);  // what a client that sent HEAD does: no content, whatever Content-Length says
+  head.eager(true);
+  const auto used = head.put(boost::asio::buffer(received), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(head.is_done()) << received;
+  EXPECT_EQ(head.get().result_int(), 405);  // /healthz answers GET only
+  EXPECT_NE(head.get()[http::field::content_length], "0");  // the size of what a GET would get
+
+  http::response_parser<http::string_body> get;
+  get.eager(true);
+  get.put(boost::asio::buffer(received.data() + used, received.size() - used), ec);
+  ASSERT_FALSE(ec) << ec.message() << "\n" << received;
+  ASSERT_TRUE(get.is_done()) << received;
+  EXPECT_EQ(get.get().result_int(), 200);
+  EXPECT_EQ(get.get().body(), R"({"status":"ok"})");
 }
 
 class HttpServerIdleTest : public HttpServerTest {
