@@ -5,6 +5,7 @@
 #include "api/api_server.hpp"
 #include "tests/api/routes_fixture.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/ws_client.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -35,96 +36,6 @@ std::int64_t number_at(const rapidjson::Value& doc, const char* pointer) {
   const auto* v = rapidjson::Pointer(pointer).Get(doc);
   return v && v->IsInt64() ? v->GetInt64() : -1;
 }
-
-// A WebSocket client on its own io_context; every operation has a deadline (a hang fails the test).
-class WsClient {
- public:
-  // receive_buffer > 0 shrinks the socket's receive buffer before connecting (a slow reader).
-  explicit WsClient(tcp::endpoint server, int receive_buffer = 0)
-      : server_(server), ws_(ioc_), receive_buffer_(receive_buffer) {}
-
-  // The handshake's HTTP status: 101 when upgraded.
-  unsigned connect(const std::string& target, const std::string& token = {}) {
-    auto& stream = beast::get_lowest_layer(ws_);
-    stream.socket().open(tcp::v4());
-    if (receive_buffer_ > 0) stream.socket().set_option(net::socket_base::receive_buffer_size(receive_buffer_));
-    run([&](auto done) { stream.async_connect(server_, done); }, "connect");
-    if (!token.empty()) {
-      ws_.set_option(websocket::stream_base::decorator(
-          [token](websocket::request_type& request) { request.set(beast::http::field::authorization, "Bearer " + token); }));
-    }
-    websocket::response_type response;
-    beast::error_code result;
-    stream.expires_after(timeout_);
-    ws_.async_handshake(response, "127.0.0.1", target, [&](beast::error_code ec) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    if (result && response.result_int() == 101) throw beast::system_error(result, "handshake");
-    return response.result_int();
-  }
-
-  void send(const std::string& text) {
-    run([&](auto done) { ws_.async_write(net::buffer(text), done); }, "write");
-  }
-
-  // The next message; throws on a timeout or a closed connection.
-  rapidjson::Document next() {
-    auto text = next_text();
-    if (!text) throw std::runtime_error("the server closed the stream: " + std::string(ws_.reason().reason.c_str()));
-    rapidjson::Document doc;
-    doc.Parse(text->data(), text->size());
-    if (doc.HasParseError()) throw std::runtime_error("not JSON: " + *text);
-    return doc;
-  }
-
-  // The next message, or nullopt when the server closed the connection (see close_code()).
-  std::optional<std::string> next_text() {
-    beast::error_code result;
-    beast::get_lowest_layer(ws_).expires_after(timeout_);
-    ws_.async_read(buffer_, [&](beast::error_code ec, std::size_t) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    if (result == websocket::error::closed || result == net::error::eof || result == net::error::connection_reset) {
-      closed_ = true;
-      return std::nullopt;
-    }
-    if (result) throw beast::system_error(result, "read");
-    std::string text = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
-    return text;
-  }
-
-  // The close code the server sent (0 when none arrived).
-  unsigned close_code() const { return ws_.reason().code; }
-  std::string close_reason() const { return std::string(ws_.reason().reason.c_str()); }
-  bool closed() const { return closed_; }
-
-  // Drops the TCP connection without a close handshake (a client that goes away).
-  void drop() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).close();
-  }
-
- private:
-  template <class Start>
-  void run(Start&& start, const char* what) {
-    beast::error_code result;
-    beast::get_lowest_layer(ws_).expires_after(timeout_);
-    start([&](beast::error_code ec, auto&&...) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    if (result) throw beast::system_error(result, what);
-  }
-
-  tcp::endpoint server_;
-  net::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
-  beast::flat_buffer buffer_;
-  int receive_buffer_ = 0;
-  std::chrono::seconds timeout_{30};
-  bool closed_ = false;
-};
 
 // What a subscriber saw of one subscription.
 struct Timeline {
