@@ -27,7 +27,12 @@ struct StreamOptions {
   // Beast's keep-alive: a ping after half of this with nothing received, closed after all of it.
   std::chrono::seconds idle_timeout{300};
   std::chrono::milliseconds poll_interval{500};  // the LISTEN connection re-reads without a notification
-  int send_buffer_bytes = 0;  // SO_SNDBUF of WebSocket connections; 0 keeps the system's (tests shrink it)
+  // SO_SNDBUF of WebSocket connections (0 keeps the system's; tests shrink it). Bounded by default:
+  // Linux wakes a blocked writer only after much of a full send buffer has drained, and with an
+  // auto-tuned buffer of several MiB a client that reads slowly but steadily (~20 KB/s) saw one
+  // write wait longer than stall_timeout and was closed as "not reading" (found by
+  // tests/reliability/slow_subscriber_pgtest.cpp). With 256 KiB it waits seconds, not minutes.
+  int send_buffer_bytes = 256 * 1024;
 };
 
 }  // namespace tasklog::api
