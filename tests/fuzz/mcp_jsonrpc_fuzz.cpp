@@ -66,11 +66,11 @@ void mirror_headers(api::Request& request) {
   doc.Parse(request.body().data(), request.body().size());
   if (doc.HasParseError() || !doc.IsObject()) return;
   const auto method = string_at(doc, "method");
-  request.set("Mcp-Method", method);
+  request.set("Mcp-Method", std::string(method));
   const auto params = doc.FindMember("params");
   if (params == doc.MemberEnd()) return;
-  if (method == "tools/call") request.set("Mcp-Name", string_at(params->value, "name"));
-  if (method == "resources/read") request.set("Mcp-Name", string_at(params->value, "uri"));
+  if (method == "tools/call") request.set("Mcp-Name", std::string(string_at(params->value, "name")));
+  if (method == "resources/read") request.set("Mcp-Name", std::string(string_at(params->value, "uri")));
 }
 
 // One JSON-RPC response, and what it says about the request it answers.
@@ -146,12 +146,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   api::Request request = mcp_request(body, sse);
   if (const auto session = sessions().find(mode); session != sessions().end()) {
     request.set("Mcp-Session-Id", session->second);
-    request.set("MCP-Protocol-Version", mode);
+    request.set("MCP-Protocol-Version", std::string(mode));
   } else if (mode == kModern) {
-    request.set("MCP-Protocol-Version", mode);
+    request.set("MCP-Protocol-Version", std::string(mode));
     mirror_headers(request);
   } else if (mode != "-") {
-    request.set("MCP-Protocol-Version", mode);
+    request.set("MCP-Protocol-Version", std::string(mode));
   }
 
   const auto response = fuzz::answer(request);
