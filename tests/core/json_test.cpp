@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -35,9 +36,10 @@ TEST(CanonicalJson, KeepsUnicodeAndEscapesControlCharacters) {
   EXPECT_EQ(canonical_json("{\"s\":\"caf\\u00e9 \\n\"}"), "{\"s\":\"caf\xc3\xa9 \\n\"}");
 }
 
-// Found by tests/fuzz (command_decode_fuzz; corpus file crash-zero-with-exponent): RapidJSON 1.1's
-// full-precision conversion read a zero significand with an exponent as a huge number ("0e308" as
-// 1.949e289, "cost_usd": 0e308 recorded as such), after undefined behaviour inside it.
+// Found by tests/fuzz (command_decode_fuzz; corpus files crash-zero-with-exponent,
+// crash-long-significand): RapidJSON 1.1's full-precision conversion read a zero significand with an
+// exponent as a huge number ("0e308" as 1.949e289, "cost_usd": 0e308 recorded as such) and read
+// past its table for long significands with large exponents, both after undefined behaviour.
 TEST(ParseJson, ZeroWithAnExponentOrFractionIsZero) {
   for (const char* text : {"0e308", "0.0e300", "0.000E+5", "-0e308", "0.0", "-0.00e-7", "00e1"}) {
     rapidjson::Document doc;
@@ -64,6 +66,10 @@ TEST(ParseJson, ZeroWithAnExponentOrFractionIsZero) {
   EXPECT_EQ(doc[7].GetDouble(), 2.5e-3);
   EXPECT_TRUE(doc[8].IsDouble());
   EXPECT_EQ(doc[8].GetDouble(), 12345678901234567890123.0);
+  const char* long_significand = "1844670000000000000000955467001111111111111111111111111111111111111000000095516e-300";
+  parse_json(std::string("[") + long_significand + "]", doc);
+  EXPECT_EQ(doc[0].GetDouble(), std::strtod(long_significand, nullptr));  // glibc's strtod rounds correctly
+  EXPECT_THROW(parse_json("[1e-400]", doc), DomainError);  // beyond a double: refused, not guessed
 }
 
 TEST(ParseJson, RejectsMalformedTextWithAnOffset) {
