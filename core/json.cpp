@@ -1,5 +1,8 @@
 #include "core/json.hpp"
 
+#include <charconv>
+#include <cstdint>
+
 #include "core/error.hpp"
 
 #include <fmt/format.h>
@@ -15,7 +18,8 @@
 namespace tasklog {
 namespace {
 
-constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag |
+// Numbers reach the handler as text (RawNumber), which converts them; see there.
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag |
                                  rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag;
 
 // Forwards SAX events to the Document while enforcing the limits; returning false makes the
@@ -31,7 +35,30 @@ class LimitingHandler {
   bool Int64(int64_t i) { return doc_.Int64(i); }
   bool Uint64(uint64_t u) { return doc_.Uint64(u); }
   bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
+  // Numbers arrive as their (validated) text and are converted here with std::from_chars, which
+  // rounds correctly. RapidJSON 1.1's own full-precision conversion misreads some numbers, after
+  // undefined behaviour inside it (found by tests/fuzz): a zero significand with an exponent
+  // ("0e308" read as 1.949e289; clz of 0 in DiyFp::Normalize), and long significands with large
+  // exponents (a read past its table of powers of ten). Integers stay integers when they fit.
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
+      if (*s == '-') {
+        std::int64_t i = 0;
+        if (const auto [p, ec] = std::from_chars(s, end, i); ec == std::errc{} && p == end) return doc_.Int64(i);
+      } else {
+        std::uint64_t u = 0;
+        if (const auto [p, ec] = std::from_chars(s, end, u); ec == std::errc{} && p == end) return doc_.Uint64(u);
+      }
+    }
+    double d = 0;
+    const auto [p, ec] = std::from_chars(s, end, d);
+    if (ec != std::errc{} || p != end) {
+      violation = fmt::format("the JSON number {} is out of range", std::string_view(s, std::min<std::size_t>(n, 40)));
+      return false;
+    }
+    return doc_.Double(d);
+  }
   bool String(const char* s, rapidjson::SizeType n, bool copy) { return check_string(s, n) && doc_.String(s, n, copy); }
   bool Key(const char* s, rapidjson::SizeType n, bool copy) { return check_string(s, n) && doc_.Key(s, n, copy); }
   bool StartObject() { return enter() && doc_.StartObject(); }

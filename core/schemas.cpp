@@ -190,7 +190,7 @@ constexpr const char* kFragments = R"json({
     "items": {"type": "object", "additionalProperties": false, "required": ["kind"], "properties": {
       "kind": {"type": "gate_kind"},
       "min_count": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "has_artifacts only."},
-      "name": {"type": "string", "minLength": 1, "maxLength": 100, "description": "custom only."}}}},
+      "name": {"type": "string", "maxLength": 100, "description": "custom only."}}}},
   "scope": {"type": "object", "additionalProperties": false, "description": "Path globs (*, ?, **); forbidden wins.",
     "properties": {
       "allowed": {"type": "globs"}, "forbidden": {"type": "globs"}}},

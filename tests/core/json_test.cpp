@@ -4,6 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
 namespace tasklog {
 namespace {
 
@@ -27,6 +34,42 @@ TEST(CanonicalJson, IsIdempotentAndStableForNumbers) {
 
 TEST(CanonicalJson, KeepsUnicodeAndEscapesControlCharacters) {
   EXPECT_EQ(canonical_json("{\"s\":\"caf\\u00e9 \\n\"}"), "{\"s\":\"caf\xc3\xa9 \\n\"}");
+}
+
+// Found by tests/fuzz (command_decode_fuzz; corpus files crash-zero-with-exponent,
+// crash-long-significand): RapidJSON 1.1's full-precision conversion read a zero significand with an
+// exponent as a huge number ("0e308" as 1.949e289, "cost_usd": 0e308 recorded as such) and read
+// past its table for long significands with large exponents, both after undefined behaviour.
+TEST(ParseJson, ZeroWithAnExponentOrFractionIsZero) {
+  for (const char* text : {"0e308", "0.0e300", "0.000E+5", "-0e308", "0.0", "-0.00e-7", "00e1"}) {
+    rapidjson::Document doc;
+    const std::string array = std::string("[") + text + "]";
+    if (std::string_view(text) == "00e1") {  // not JSON: a leading zero
+      EXPECT_THROW(parse_json(array, doc), DomainError);
+      continue;
+    }
+    parse_json(array, doc);
+    ASSERT_TRUE(doc[0].IsDouble()) << text;
+    EXPECT_EQ(doc[0].GetDouble(), 0.0) << text;
+    EXPECT_EQ(std::signbit(doc[0].GetDouble()), text[0] == '-') << text;
+  }
+  // Every other number reads as before: integers as integers, the rest at full precision.
+  rapidjson::Document doc;
+  parse_json(R"([5, -7, 4294967296, -9223372036854775808, 18446744073709551615, 1e308, 0.1, 2.5e-3, 12345678901234567890123])", doc);
+  EXPECT_TRUE(doc[0].IsUint() && doc[0].IsInt() && doc[0].GetInt() == 5);
+  EXPECT_TRUE(doc[1].IsInt() && doc[1].GetInt() == -7);
+  EXPECT_TRUE(doc[2].IsUint64() && !doc[2].IsUint() && doc[2].GetUint64() == 4294967296u);
+  EXPECT_TRUE(doc[3].IsInt64() && doc[3].GetInt64() == std::numeric_limits<std::int64_t>::min());
+  EXPECT_TRUE(doc[4].IsUint64() && !doc[4].IsInt64() && doc[4].GetUint64() == std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(doc[5].GetDouble(), 1e308);
+  EXPECT_EQ(doc[6].GetDouble(), 0.1);
+  EXPECT_EQ(doc[7].GetDouble(), 2.5e-3);
+  EXPECT_TRUE(doc[8].IsDouble());
+  EXPECT_EQ(doc[8].GetDouble(), 12345678901234567890123.0);
+  const char* long_significand = "1844670000000000000000955467001111111111111111111111111111111111111000000095516e-300";
+  parse_json(std::string("[") + long_significand + "]", doc);
+  EXPECT_EQ(doc[0].GetDouble(), std::strtod(long_significand, nullptr));  // glibc's strtod rounds correctly
+  EXPECT_THROW(parse_json("[1e-400]", doc), DomainError);  // beyond a double: refused, not guessed
 }
 
 TEST(ParseJson, RejectsMalformedTextWithAnOffset) {

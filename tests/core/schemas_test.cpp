@@ -92,6 +92,18 @@ TEST(Schemas, PublishedSchemasArePlainDraft04) {
   EXPECT_NE(create.find(R"("enum":["low","medium","high","critical"])"), std::string::npos);
 }
 
+// Found by tests/fuzz (command_decode_fuzz; corpus file crash-gate-without-name): a gate without a
+// name is encoded with "name":"" (the field's empty value), which the schema refused with
+// minLength 1, so the rules a project read returns could not be sent back in update_project.
+TEST(Schemas, RulesAsTheCodecWritesThemAreValidInput) {
+  const auto doc = json(R"({"name":"p","rules":{"gates":[{"kind":"acceptance_met"},{"kind":"custom","name":"lint"}]}})");
+  const Command command = parse_command("create_project", doc);
+  const auto& rules = std::get<CreateProject>(command).rules;
+  const auto encoded = json(R"({"project_id":")" + kProject + R"(","rules":)" + to_json_text(rules) + "}");
+  const Command update = parse_command("update_project", encoded);
+  EXPECT_EQ(std::get<UpdateProject>(update).rules, rules);
+}
+
 TEST(Schemas, UnknownCommandIsNotFound) {
   const DomainError e = invalid("teleport_task", "{}");
   EXPECT_EQ(e.code(), ErrorCode::not_found);

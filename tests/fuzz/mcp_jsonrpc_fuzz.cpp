@@ -17,6 +17,7 @@
 // only SSE was accepted) with the documented error codes and never -32603 internal error; a
 // request's response carries its id; a tool's isError result carries the REST error envelope.
 #include "api/mcp_protocol.hpp"
+#include "core/error.hpp"
 #include "core/json.hpp"
 #include "tests/fuzz/fuzz_checks.hpp"
 #include "tests/fuzz/fuzz_world.hpp"
@@ -66,11 +67,11 @@ void mirror_headers(api::Request& request) {
   doc.Parse(request.body().data(), request.body().size());
   if (doc.HasParseError() || !doc.IsObject()) return;
   const auto method = string_at(doc, "method");
-  request.set("Mcp-Method", method);
+  request.set("Mcp-Method", std::string(method));
   const auto params = doc.FindMember("params");
   if (params == doc.MemberEnd()) return;
-  if (method == "tools/call") request.set("Mcp-Name", string_at(params->value, "name"));
-  if (method == "resources/read") request.set("Mcp-Name", string_at(params->value, "uri"));
+  if (method == "tools/call") request.set("Mcp-Name", std::string(string_at(params->value, "name")));
+  if (method == "resources/read") request.set("Mcp-Name", std::string(string_at(params->value, "uri")));
 }
 
 // One JSON-RPC response, and what it says about the request it answers.
@@ -87,11 +88,16 @@ void check_message(const rapidjson::Value& message, const std::string& context) 
   if (code == "internal") fuzz::fail("a tool call ended in an internal error", context);
 }
 
-// The id of a single request, as JSON text; empty when it has none the response could echo.
+// The id of a single request, as JSON text; empty when it has none the response could echo. Read
+// with the server's own rules (core/json.hpp: UTF-8, limits): what it refuses has no id for it.
 std::string request_id(const std::string& body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("id")) return {};
+  try {
+    parse_json(body, doc);
+  } catch (const DomainError&) {
+    return {};
+  }
+  if (!doc.IsObject() || !doc.HasMember("id")) return {};
   const auto& id = doc["id"];
   if (!id.IsString() && !id.IsInt64()) return {};
   return to_json(id);
@@ -146,12 +152,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   api::Request request = mcp_request(body, sse);
   if (const auto session = sessions().find(mode); session != sessions().end()) {
     request.set("Mcp-Session-Id", session->second);
-    request.set("MCP-Protocol-Version", mode);
+    request.set("MCP-Protocol-Version", std::string(mode));
   } else if (mode == kModern) {
-    request.set("MCP-Protocol-Version", mode);
+    request.set("MCP-Protocol-Version", std::string(mode));
     mirror_headers(request);
   } else if (mode != "-") {
-    request.set("MCP-Protocol-Version", mode);
+    request.set("MCP-Protocol-Version", std::string(mode));
   }
 
   const auto response = fuzz::answer(request);
