@@ -85,6 +85,20 @@ class LimitingHandler {
       violation = "JSON strings may not contain U+0000";
       return false;
     }
+    // kParseValidateEncodingFlag checks the input's bytes, not what its escapes decode to, and
+    // RapidJSON 1.1 turns a lone low-surrogate escape ("\udc00") into that surrogate's bytes —
+    // not UTF-8, so our own encoding of the value could not be read back and PostgreSQL would
+    // refuse it later (found by tests/fuzz/command_decode_fuzz). Validate the decoded string.
+    struct Discard {
+      void Put(char) {}
+    } discard;
+    rapidjson::MemoryStream decoded(s, n);
+    while (decoded.Tell() < n) {
+      if (!rapidjson::UTF8<>::Validate(decoded, discard)) {
+        violation = "a JSON string escapes a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)";
+        return false;
+      }
+    }
     return true;
   }
 

@@ -104,5 +104,29 @@ TEST(ParseJson, RejectsInvalidUtf8) {
   EXPECT_THROW(parse_json("{\"s\":\"\xff\xfe\"}", doc), DomainError);
 }
 
+// Found by tests/fuzz/command_decode_fuzz: a lone low surrogate escape decoded to bytes that are
+// not UTF-8, so the value's own canonical encoding could not be parsed back.
+TEST(ParseJson, RefusesEscapedLoneSurrogatesAndKeepsPairs) {
+  for (const char* text : {R"({"s":"\ud66d\ude00 x"})", R"({"s":"\ude00"})", R"({"\udc00":1})"}) {
+    rapidjson::Document doc;
+    try {
+      parse_json(text, doc);
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const DomainError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::validation_failed) << text;
+    }
+  }
+  for (const char* text : {R"(["\ud800"])", R"(["\ud800x"])"}) {  // a high one without its pair: RapidJSON's own error
+    rapidjson::Document doc;
+    EXPECT_THROW(parse_json(text, doc), DomainError) << text;
+  }
+  rapidjson::Document doc;
+  parse_json(R"({"s":"\ud83d\ude00 \u00e9"})", doc);  // a pair (U+1F600) and a BMP escape
+  EXPECT_EQ(std::string(doc["s"].GetString()), "\xF0\x9F\x98\x80 \xC3\xA9");
+  rapidjson::Document again;
+  parse_json(canonical_json(doc), again);
+  EXPECT_EQ(std::string(again["s"].GetString()), "\xF0\x9F\x98\x80 \xC3\xA9");
+}
+
 }  // namespace
 }  // namespace tasklog
