@@ -316,6 +316,8 @@ int main(int argc, char** argv) {
   app.add_option("--drain-seconds", drain_seconds,
                  "after the last append, how long subscribers may take to receive it before the rest counts as lost")
       ->check(CLI::PositiveNumber);
+  int send_buffer = api::StreamOptions{}.send_buffer_bytes;
+  app.add_option("--send-buffer", send_buffer, "SO_SNDBUF of the server's WebSocket connections (0: the system's)");
   app.add_option("--server-workers", server_workers, "the server's handler threads (and pooled database connections)")
       ->check(CLI::PositiveNumber);
   app.add_option("--server-io-threads", server_io_threads, "the server's I/O threads (0: one per core)");
@@ -330,6 +332,7 @@ int main(int argc, char** argv) {
   options.listen = {net::ip::make_address("127.0.0.1"), 0};
   options.worker_threads = server_workers;
   options.io_threads = server_io_threads;
+  options.stream.send_buffer_bytes = send_buffer;
   api::ApiServer server(std::move(options));
   server.start();
   const auto endpoint = server.endpoint();
