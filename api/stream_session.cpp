@@ -187,8 +187,8 @@ TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe
     const auto head = ctx.hub.head();
     const auto floor = ctx.hub.floor();
     auto connection = ctx.pool.acquire();
-    pqxx::read_transaction tx(*connection);
-    begin_as_user(tx, user);
+    UserReadTransaction read(*connection, user);  // rolled back at the end: it only reads
+    auto& tx = read.tx();
     if (what.task) {
       r.project = require_task_access(tx, *what.task, Access::read);
       if (what.project && *what.project != r.project)

@@ -5,7 +5,7 @@
 //
 // The fill writes rows straight into `events` with INSERT … SELECT generate_series (the table
 // owner may INSERT; nothing else is allowed on it), a few hundred thousand rows per statement —
-// the engine would take an hour for 5,000,000. Their hashes are placeholders, so this database's
+// the engine would take an hour for 5,000,000. Their hashes are made up (SHA-256 of the position), so this database's
 // chain does not verify: it is a throwaway measurement database, never a log.
 //
 //   latency_bench [--database-url URL] [--events 5000000] [--appends 2000]

@@ -382,7 +382,8 @@ struct EventStore::Impl {
       deciders = deciders || static_cast<bool>(r.decider);
       for (const auto& s : r.streams) {
         stream_ids.push_back(s.stream_id);
-        for (const auto& e : s.events) event_ids.push_back(e.event_id);
+        if (probe_ids)
+          for (const auto& e : s.events) event_ids.push_back(e.event_id);
       }
     }
     const bool from_memory = memory.valid && !deciders && !probe_ids &&
@@ -414,7 +415,7 @@ struct EventStore::Impl {
       }
       // Nobody appended since our last commit: what we remember is exact (deciders skip reads).
       if (memory.valid && memory.head == b.last_position) b.confirmed = &memory;
-      b.load_known(event_ids);  // only with probe_ids: fetches the stored events to compare and return
+      b.load_known(event_ids);  // empty unless probe_ids: fetches the stored events to compare and return
     }
     // recorded_at never goes backwards along the log, so "the state at time T" is a prefix of it.
     b.stamp = std::max(options.clock(), last_recorded);
