@@ -1,6 +1,7 @@
 // Users and bearer tokens in the `auth` schema (migrations/0003_auth.sql), and the per-transaction
 // identity that the row-level security policies read.
 #include "api/auth.hpp"
+#include "events/database.hpp"
 
 #include "core/error.hpp"
 #include "core/sha256.hpp"
@@ -189,7 +190,7 @@ std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bear
   // One statement in autocommit: a single round trip per request (a read_transaction would add a
   // BEGIN and a COMMIT). Asked every time rather than cached, so that a revoked token stops at once.
   pqxx::nontransaction tx(c, "authenticate");
-  const auto rows = tx.exec_params(
+  const auto rows = events::exec_cached(tx,
       "SELECT u.id, u.name, u.admin FROM auth.api_tokens t JOIN auth.users u ON u.id = t.user_id "
       "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())",
       token_hash(bearer_token));
@@ -227,7 +228,7 @@ void UserReadTransaction::commit() {
 }
 
 std::optional<std::string> project_role(pqxx::transaction_base& tx, const Uuid& project_id) {
-  const auto rows = tx.exec_params(
+  const auto rows = events::exec_cached(tx,
       "SELECT role FROM readmodel.project_members "
       "WHERE project_id = $1 AND user_id = nullif(current_setting('tasklog.user_id', true), '')::uuid",
       to_string(project_id));

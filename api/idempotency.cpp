@@ -1,5 +1,6 @@
 // Idempotency-Key: check -> run -> store under a per-(user, key) advisory lock (see the header).
 #include "api/idempotency.hpp"
+#include "events/database.hpp"
 
 #include "api/route_support.hpp"
 #include "core/error_details.hpp"
@@ -72,8 +73,8 @@ Response run_idempotent(RequestContext& ctx, const Handler& handler) {
   const std::string hash = request_hash(ctx.request);
   auto connection = idempotency_pool(ctx.services.pool.conninfo()).acquire();
   pqxx::work tx(*connection);
-  tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", kLockClass, user + ":" + key);
-  const auto stored = tx.exec_params(
+  events::exec_cached(tx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", kLockClass, user + ":" + key);
+  const auto stored = events::exec_cached(tx,
       "SELECT request_hash, status, response_body FROM auth.idempotency_keys "
       "WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'",
       user, key);
@@ -93,7 +94,7 @@ Response run_idempotent(RequestContext& ctx, const Handler& handler) {
   }
   if (response.result_int() >= 500) return response;
   try {
-    tx.exec_params(
+    events::exec_cached(tx,
         "INSERT INTO auth.idempotency_keys (user_id, key, method, target, request_hash, status, response_body) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) "
         "ON CONFLICT (user_id, key) DO UPDATE SET method = EXCLUDED.method, target = EXCLUDED.target, "

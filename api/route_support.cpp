@@ -1,6 +1,7 @@
 // The parts every /v1 handler shares: request reading (body, path ids, query parameters,
 // If-Match), access checks under row-level security, running a command, and the response envelope.
 #include "api/route_support.hpp"
+#include "events/database.hpp"
 
 #include "core/command_parser.hpp"
 #include "core/error_details.hpp"
@@ -113,7 +114,7 @@ std::string require_project_access(pqxx::transaction_base& tx, const Uuid& proje
 
 Uuid require_task_access(pqxx::transaction_base& tx, const Uuid& task_id, Access need) {
   // Under row-level security: a task of a project the caller cannot see is simply not there.
-  const auto r = tx.exec_params("SELECT project_id FROM readmodel.tasks WHERE id = $1", to_string(task_id));
+  const auto r = events::exec_cached(tx, "SELECT project_id FROM readmodel.tasks WHERE id = $1", to_string(task_id));
   if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", task_id).json());
   const Uuid project_id = *parse_uuid(r[0][0].c_str());
   require_project_access(tx, project_id, need);
@@ -153,8 +154,15 @@ projections::Authorizer member_check(const Uuid& actor, Access need) {
     if (!c.project) return;  // create_project, or an unknown project that decide() refuses as not_found
     const auto& members = c.project->members;
     const auto it = std::ranges::find_if(members, [&](const Member& m) { return m.user_id == actor; });
-    if (it == members.end())
-      throw DomainError(ErrorCode::not_found, "no such project", ErrorDetails().add("project_id", c.project->id).json());
+    // Not a member: exactly decide()'s answer for an id that does not exist, so that a foreign
+    // task or project cannot be told from a missing one (and a task's project stays unnamed).
+    if (it == members.end()) {
+      if (c.task)
+        throw DomainError(ErrorCode::not_found, fmt::format("task {} not found", to_string(c.task->id)),
+                          ErrorDetails().add("task_id", c.task->id).json());
+      throw DomainError(ErrorCode::not_found, fmt::format("project {} not found", to_string(c.project->id)),
+                        ErrorDetails().add("project_id", c.project->id).json());
+    }
     const std::string role(enum_name(it->role));
     const int required = need == Access::read ? 0 : need == Access::write ? 1 : 2;
     if (role_rank(role) < required)
@@ -266,7 +274,7 @@ std::string task_json_sql(std::string_view alias) {
 std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id, std::int64_t* version) {
   static const std::string sql =
       fmt::format("SELECT {}::text, t.version FROM readmodel.tasks t WHERE t.id = $1", task_json_sql());
-  const auto r = tx.exec_params(sql, to_string(task_id));
+  const auto r = events::exec_cached(tx, sql, to_string(task_id));
   if (r.empty()) return std::nullopt;
   if (version) *version = r[0][1].as<std::int64_t>();
   return r[0][0].as<std::string>();
@@ -292,7 +300,7 @@ std::optional<std::string> load_project_json(pqxx::transaction_base& tx, const U
                                              std::int64_t* version) {
   static const std::string sql =
       fmt::format("SELECT {}::text, p.version FROM readmodel.projects p WHERE p.id = $1", project_json_sql());
-  const auto r = tx.exec_params(sql, to_string(project_id));
+  const auto r = events::exec_cached(tx, sql, to_string(project_id));
   if (r.empty()) return std::nullopt;
   if (version) *version = r[0][1].as<std::int64_t>();
   return r[0][0].as<std::string>();

@@ -73,8 +73,9 @@ Uuid check_task_access(RequestContext& ctx, const Uuid& task_id, Access need);
 
 // Adds the path ids to the body (overwriting what the client sent: the path names the resource),
 // parses and validates the command (400/422), executes it as the caller, blocking until commit.
-// The caller's role is checked again by the engine under the append lock (member_check), so a
-// member removed after the request's first access check cannot still get a command through.
+// The caller's membership and role are checked by the engine under the append lock
+// (member_check), against the project row the command is decided on: a member removed a moment
+// earlier cannot get a command through, and a command costs no separate access query.
 projections::CommandOutcome run_command(RequestContext& ctx, std::string_view command_name, rapidjson::Document& body,
                                         std::initializer_list<std::pair<std::string_view, Uuid>> path_ids = {},
                                         std::optional<std::int64_t> expected_version = {});
@@ -125,9 +126,16 @@ std::string project_json_sql(std::string_view alias = "p");
 std::optional<std::string> load_project_json(pqxx::transaction_base& tx, const Uuid& project_id,
                                              std::int64_t* version = nullptr);
 // Reads a resource as the caller right after a command (read-your-writes: the command committed).
+// Reads what a command of the caller has just committed, for its response: one autocommit
+// statement on the server's own role. The engine authorized the caller for exactly this resource
+// under the append lock a moment ago (member_check), so row-level security would only repeat that
+// check, at the price of a BEGIN and a COMMIT round trip on every command. Only for shapes that do
+// not depend on who asks (the project's carries the caller's role: it reads with read_as_user).
 template <class F>
-std::optional<std::string> read_resource(RequestContext& ctx, F&& load) {
-  return read_as_user(ctx, [&](pqxx::transaction_base& tx) { return load(tx); });
+auto read_after_command(RequestContext& ctx, F&& load) {
+  auto connection = ctx.services.pool.acquire();
+  pqxx::nontransaction tx(*connection, "read after command");
+  return load(static_cast<pqxx::transaction_base&>(tx));
 }
 
 // Cursors of lists in creation order: "<created_at in epoch microseconds>_<id>", opaque to clients.

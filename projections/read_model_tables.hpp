@@ -10,6 +10,7 @@
 #include "core/project.hpp"
 #include "core/records.hpp"
 #include "core/task.hpp"
+#include "events/database.hpp"
 #include "projections/column_values.hpp"
 
 #include <pqxx/pqxx>
@@ -353,6 +354,22 @@ void append_insert(std::string& sql, pqxx::transaction_base& tx, std::string_vie
   }
   if (upsert) sql += upsert_tail(column_infos<Row>(), Table<Row>::key);
   sql += ";\n";
+}
+
+// "INSERT INTO schema.table (…) VALUES ($1, …, $n)" (+ the upsert tail): one row as parameters,
+// a fixed text per table and schema that events::exec_cached prepares once per connection.
+std::string insert_one_sql(const std::vector<ColumnInfo>& infos, const std::string& table, std::string_view upsert_key);
+template <class Row>
+std::string insert_one_sql(pqxx::transaction_base& tx, std::string_view schema, bool upsert) {
+  return insert_one_sql(column_infos<Row>(), qualified(tx, schema, Table<Row>::name), upsert ? Table<Row>::key : "");
+}
+
+// Runs insert_one_sql's statement for one row (its columns as text parameters, NULL as NULL).
+template <class Row>
+void exec_row(pqxx::transaction_base& tx, const std::string& sql, const Row& row) {
+  ColumnWriter writer;
+  Table<Row>::columns(writer, row);
+  events::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(writer.values));
 }
 
 std::vector<MemberRow> member_rows(const ProjectState& project);

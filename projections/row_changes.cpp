@@ -1,6 +1,7 @@
 #include "projections/row_changes.hpp"
 
 #include "core/overloaded.hpp"
+#include "events/database.hpp"
 #include "projections/read_model_tables.hpp"
 
 #include <algorithm>
@@ -30,12 +31,50 @@ auto in(Map ProjectModel::*member) {
   };
 }
 
-void append_delete(std::string& sql, pqxx::transaction_base& tx, std::string_view schema, std::string_view table,
-                   std::string_view owner_column, const std::vector<Uuid>& owners) {
-  if (owners.empty()) return;
-  sql += "DELETE FROM " + tables::qualified(tx, schema, table) + " WHERE " + std::string(owner_column) + " IN " +
-         columns::id_list(tx, owners) + ";\n";
-}
+// Where the statements go: appended to one SQL text (a rebuild's catch-up, a large group of rows
+// in one round trip), or run one row at a time as statements prepared once per connection (the
+// inline projector: a command touches a handful of rows, and parsing and planning a literal
+// multi-column upsert cost more than the round trips it saves).
+class LiteralSink {
+ public:
+  LiteralSink(std::string& sql, pqxx::transaction_base& tx, std::string_view schema) : sql_(sql), tx_(tx), schema_(schema) {}
+  template <class Row>
+  void insert(const std::vector<Row>& rows, bool upsert) {
+    tables::append_insert<Row>(sql_, tx_, schema_, rows, upsert);
+  }
+  void remove(std::string_view table, std::string_view owner_column, const std::vector<Uuid>& owners) {
+    if (owners.empty()) return;
+    sql_ += "DELETE FROM " + tables::qualified(tx_, schema_, table) + " WHERE " + std::string(owner_column) + " IN " +
+            columns::id_list(tx_, owners) + ";\n";
+  }
+
+ private:
+  std::string& sql_;
+  pqxx::transaction_base& tx_;
+  std::string_view schema_;
+};
+
+class PreparedSink {
+ public:
+  PreparedSink(pqxx::transaction_base& tx, std::string_view schema) : tx_(tx), schema_(schema) {}
+  template <class Row>
+  void insert(const std::vector<Row>& rows, bool upsert) {
+    if (rows.empty()) return;
+    const std::string sql = tables::insert_one_sql<Row>(tx_, schema_, upsert);
+    for (const Row& row : rows) tables::exec_row(tx_, sql, row);
+  }
+  void remove(std::string_view table, std::string_view owner_column, const std::vector<Uuid>& owners) {
+    if (owners.empty()) return;
+    events::exec_cached(tx_,
+                        "DELETE FROM " + tables::qualified(tx_, schema_, table) + " WHERE " + std::string(owner_column) +
+                            " = ANY ($1::uuid[])",
+                        columns::id_array(owners));
+  }
+
+ private:
+  pqxx::transaction_base& tx_;
+  std::string_view schema_;
+};
 
 }  // namespace
 
@@ -64,14 +103,14 @@ void RowChanges::add(const DomainEvent& event) {
              event);
 }
 
-void RowChanges::append_sql(std::string& sql, pqxx::transaction_base& tx, std::string_view schema,
-                            const ModelOf& model_of) const {
+template <class Sink>
+void RowChanges::write_to(Sink& sink, const ModelOf& model_of) const {
   using namespace tables;
-  append_insert<ProjectState>(sql, tx, schema, collect<ProjectState>(projects_, model_of, [](const ProjectModel& m, const Uuid&) {
+  sink.template insert<ProjectState>(collect<ProjectState>(projects_, model_of, [](const ProjectModel& m, const Uuid&) {
                                 return m.project ? &*m.project : nullptr;
                               }),
                               /*upsert=*/true);
-  append_insert<TaskState>(sql, tx, schema, collect<TaskState>(tasks_, model_of, in(&ProjectModel::tasks)), true);
+  sink.template insert<TaskState>(collect<TaskState>(tasks_, model_of, in(&ProjectModel::tasks)), true);
 
   // The list tables: delete the owner's old list, insert the new one.
   std::vector<Uuid> owners;
@@ -82,8 +121,8 @@ void RowChanges::append_sql(std::string& sql, pqxx::transaction_base& tx, std::s
     owners.push_back(project.id);
     std::ranges::move(member_rows(project), std::back_inserter(members));
   }
-  append_delete(sql, tx, schema, Table<MemberRow>::name, "project_id", owners);
-  append_insert<MemberRow>(sql, tx, schema, members, false);
+  sink.remove(Table<MemberRow>::name, "project_id", owners);
+  sink.template insert<MemberRow>(members, false);
 
   owners.clear();
   std::vector<DependencyRow> edges;
@@ -91,20 +130,31 @@ void RowChanges::append_sql(std::string& sql, pqxx::transaction_base& tx, std::s
     owners.push_back(task.id);
     std::ranges::move(dependency_rows(task), std::back_inserter(edges));
   }
-  append_delete(sql, tx, schema, Table<DependencyRow>::name, "task_id", owners);
-  append_insert<DependencyRow>(sql, tx, schema, edges, false);
+  sink.remove(Table<DependencyRow>::name, "task_id", owners);
+  sink.template insert<DependencyRow>(edges, false);
 
-  append_insert<ArtifactRow>(sql, tx, schema, collect<ArtifactRow>(artifacts_, model_of, in(&ProjectModel::artifacts)), true);
-  append_insert<CheckpointRow>(sql, tx, schema, collect<CheckpointRow>(checkpoints_, model_of, in(&ProjectModel::checkpoints)),
+  sink.template insert<ArtifactRow>(collect<ArtifactRow>(artifacts_, model_of, in(&ProjectModel::artifacts)), true);
+  sink.template insert<CheckpointRow>(collect<CheckpointRow>(checkpoints_, model_of, in(&ProjectModel::checkpoints)),
                                true);
-  append_insert<DecisionRow>(sql, tx, schema, collect<DecisionRow>(decisions_, model_of, in(&ProjectModel::decisions)), true);
+  sink.template insert<DecisionRow>(collect<DecisionRow>(decisions_, model_of, in(&ProjectModel::decisions)), true);
   // Messages are a list in log order; a new one is at (or near) its end.
-  append_insert<MessageRow>(sql, tx, schema, collect<MessageRow>(messages_, model_of, [](const ProjectModel& m, const Uuid& id) {
+  sink.template insert<MessageRow>(collect<MessageRow>(messages_, model_of, [](const ProjectModel& m, const Uuid& id) {
                               const auto it = std::find_if(m.messages.rbegin(), m.messages.rend(),
                                                            [&](const MessageRow& r) { return r.id == id; });
                               return it == m.messages.rend() ? nullptr : &*it;
                             }),
                             true);
+}
+
+void RowChanges::append_sql(std::string& sql, pqxx::transaction_base& tx, std::string_view schema,
+                            const ModelOf& model_of) const {
+  LiteralSink sink(sql, tx, schema);
+  write_to(sink, model_of);
+}
+
+void RowChanges::write(pqxx::transaction_base& tx, std::string_view schema, const ModelOf& model_of) const {
+  PreparedSink sink(tx, schema);
+  write_to(sink, model_of);
 }
 
 }  // namespace tasklog::projections

@@ -27,8 +27,13 @@ class RowChanges {
   // (model_of returns nullptr for a project it does not have; such rows are skipped).
   using ModelOf = std::function<const ProjectModel*(const Uuid& project_id)>;
   void append_sql(std::string& sql, pqxx::transaction_base& tx, std::string_view schema, const ModelOf& model_of) const;
+  // The same rows, written now, one prepared statement per row (see PreparedSink in the .cpp).
+  void write(pqxx::transaction_base& tx, std::string_view schema, const ModelOf& model_of) const;
 
  private:
+  template <class Sink>
+  void write_to(Sink& sink, const ModelOf& model_of) const;
+
   using Key = std::pair<Uuid, Uuid>;  // (project id, row id)
   std::set<Key> projects_;
   std::set<Key> member_lists_;      // by project: the whole list is rewritten

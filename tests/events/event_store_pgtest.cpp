@@ -164,6 +164,68 @@ TEST_F(EventLogTest, DeciderSeesEarlierCommandsOfTheSameBatch) {
   EXPECT_EQ(count_events(), kCommands);
 }
 
+// A decider's stream expected new is not read up front (create_task, create_project): the
+// unique (stream_id, version) index is the check. A stream that exists after all — written by
+// another process this store has never heard of — must still end in a VersionConflict naming the
+// real version, with nothing appended.
+TEST_F(EventLogTest, DeciderExpectingANewStreamThatAnotherStoreWroteGetsAConflict) {
+  const Uuid s = random_id();
+  EventStore other(EventStoreOptions{.conninfo = db.conninfo()});
+  other.append({one_event(s, project)});
+  other.append({one_event(s, project)});
+  const auto before = count_events();
+  for (const auto expected : {ExpectedVersion::no_stream(), ExpectedVersion::exact(0)}) {
+    try {
+      store->execute([&](AppendContext&) { return std::vector<StreamAppend>{one_event(s, project, expected)}; });
+      FAIL() << "expected a conflict";
+    } catch (const VersionConflict& e) {
+      EXPECT_EQ(e.current_version(), 2);
+      EXPECT_EQ(e.stream_id(), s);
+    }
+  }
+  EXPECT_EQ(count_events(), before);
+  // The store goes on appending normally afterwards, at the real version.
+  auto r = store->execute([&](AppendContext& ctx) {
+    return std::vector<StreamAppend>{one_event(s, project, ExpectedVersion::exact(ctx.stream_version(s)))};
+  });
+  EXPECT_EQ(r.events[0].version, 3);
+}
+
+// Two processes create the same new stream at once, many times over: each time exactly one
+// creation commits and the other is refused with a conflict — never two version-1 events, never
+// an internal error.
+TEST_F(EventLogTest, TwoStoresRacingToCreateTheSameStreamLetExactlyOneWin) {
+  EventStore other(EventStoreOptions{.conninfo = db.conninfo()});
+  constexpr int kRounds = 40;
+  int wins = 0, conflicts = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const Uuid s = random_id();
+    auto create = [&](EventStore& on) {
+      return std::async(std::launch::async, [&on, s, this]() -> int {
+        try {
+          on.execute([&](AppendContext&) { return std::vector<StreamAppend>{one_event(s, project, ExpectedVersion::no_stream())}; });
+          return 1;
+        } catch (const VersionConflict&) {
+          return 0;
+        }
+      });
+    };
+    auto a = create(*store), b = create(other);
+    const int won = a.get() + b.get();
+    EXPECT_EQ(won, 1) << "round " << round;
+    wins += won;
+    conflicts += 2 - won;
+    pqxx::connection c(db.conninfo());
+    pqxx::read_transaction tx(c);
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM events WHERE stream_id = $1", to_string(s))[0].as<int>(), 1);
+  }
+  EXPECT_EQ(wins, kRounds);
+  EXPECT_EQ(conflicts, kRounds);
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_TRUE(verify_chain(tx).ok);
+}
+
 TEST_F(EventLogTest, DeciderRefusalAnswersOnlyItsCaller) {
   EXPECT_THROW(store->execute([](AppendContext&) -> std::vector<StreamAppend> {
     throw DomainError(ErrorCode::illegal_transition, "no");
