@@ -234,7 +234,7 @@ std::string StreamHub::metrics_text() {
   put("tasklog_stream_queue_bound", "gauge", "The per-session queue bound (messages).", options_.queue_messages);
   put("tasklog_stream_ring_events", "gauge", "Recent events held in memory for catch-up.", ring_events);
   put("tasklog_stream_head_position", "gauge", "The last log position the stream has seen.", head);
-  put("tasklog_stream_messages_sent_total", "counter", "WebSocket messages written.", counters_.messages_sent.load());
+  put("tasklog_stream_messages_sent_total", "counter", "Messages written to WebSocket clients (an event in a batch frame counts once).", counters_.messages_sent.load());
   put("tasklog_stream_ring_misses_total", "counter",
       "Subscriptions that fell behind the ring and went back to catch-up from the table.", counters_.ring_misses.load());
   put("tasklog_stream_queue_full_total", "counter", "Subscriptions paused because their session's queue was full.",

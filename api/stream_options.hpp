@@ -17,6 +17,9 @@ struct StreamOptions {
   std::size_t queue_messages = 1024;
   std::size_t catchup_batch = 500;       // events per table read (never more than the free queue)
   std::size_t max_subscriptions = 64;    // per connection
+  // With ?batch=true, a frame carries the waiting events of one subscription up to about this many
+  // bytes (at least one event, whatever its size).
+  std::size_t batch_bytes = 64 * 1024;
   std::size_t max_message_bytes = 64 * 1024;  // a client message larger than this closes the connection (1009)
   std::chrono::milliseconds heartbeat_interval{15000};  // {"type":"heartbeat"} (also checks for a stalled write)
   // A write that has not completed after this long means the client is not reading: the session

@@ -139,11 +139,25 @@ std::optional<StreamSubscribe> initial_subscription(const QueryParams& query) {
   return s;
 }
 
+// ?batch=true: events of one subscription that wait together go out as one
+// {"type":"events",…,"events":[…]} frame. Off by default, so that every client sees one frame per
+// event unless it asked for fewer, larger ones.
+bool batch_query(const QueryParams& query) {
+  const auto it = query.find("batch");
+  if (it == query.end() || it->second.empty() || it->second == "false" || it->second == "0") return false;
+  if (it->second == "true" || it->second == "1") return true;
+  bad_query("batch", "batch must be true or false");
+}
+
 // ---- messages to the client ----
 
 // Where an outgoing event message is split: head + the shared event object + "}".
 std::string event_head(const std::string& id_json) {
   return fmt::format(R"({{"type":"event","subscription":{},"event":)", id_json);
+}
+// A batch frame: head + the events, comma-separated + "]}".
+std::string events_head(const std::string& id_json) {
+  return fmt::format(R"({{"type":"events","subscription":{},"events":[)", id_json);
 }
 
 std::string error_message(const std::string& id_json, const DomainError& error) {
@@ -229,6 +243,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
         options_(context.hub.options()),
         user_(std::move(grant.user)),
         initial_(std::move(grant.initial)),
+        batch_(grant.batch),
         heartbeat_timer_(ws_.get_executor()),
         close_timer_(ws_.get_executor()) {}
 
@@ -285,6 +300,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     std::uint64_t key = 0;  // ours: ids may be reused after an unsubscribe
     StreamSubscribe asked{};
     std::string event_head{};
+    std::string events_head{};      // batch frames
     Uuid project{};                 // known after the first access check
     events::Position cursor = 0;    // the last position this subscription has looked at
     Mode mode = Mode::table;
@@ -408,6 +424,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     sub.key = ++next_key_;
     sub.cursor = asked.after;
     sub.event_head = event_head(asked.id_json);
+    sub.events_head = events_head(asked.id_json);
     sub.asked = std::move(asked);
     subs_.push_back(std::move(sub));
     ++counters().subscriptions;
@@ -421,7 +438,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     subs_.erase(it);
     --counters().subscriptions;
     // Its queued messages go too (not the one being written): after the acknowledgement, nothing more.
-    const auto first = queue_.begin() + (writing_ ? 1 : 0);
+    const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
     const auto kept = std::stable_partition(first, queue_.end(), [&](const Outgoing& m) { return m.subscription != key; });
     counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - kept);
     queue_.erase(kept, queue_.end());
@@ -543,17 +560,46 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     writing_ = true;
     write_started_ = Clock::now();
     const auto& m = queue_.front();
+    in_flight_ = 1;
+    if (batch_ && m.event) {
+      if (const auto* sub = find_sub(m.subscription)) return write_batch(*sub);
+    }
     buffers_ = {net::buffer(m.head), m.event ? net::buffer(*m.event) : net::const_buffer(),
                 m.event ? net::buffer(kEventTail.data(), kEventTail.size()) : net::const_buffer()};
     ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
   }
 
+  // The events of `sub` at the front of the queue, up to batch_bytes, as one frame. Copied into
+  // one buffer: a frame of hundreds of events would be more iovecs than one writev takes.
+  void write_batch(const Subscription& sub) {
+    batch_buffer_.assign(sub.events_head);
+    in_flight_ = 0;
+    for (const auto& m : queue_) {
+      if (!m.event || m.subscription != sub.key) break;
+      if (in_flight_ > 0 && batch_buffer_.size() + m.event->size() + 2 > options_.batch_bytes) break;
+      if (in_flight_ > 0) batch_buffer_.push_back(',');
+      batch_buffer_.append(*m.event);
+      ++in_flight_;
+    }
+    batch_buffer_.append("]}");
+    ws_.async_write(net::buffer(batch_buffer_), beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
+  }
+
+  const Subscription* find_sub(std::uint64_t key) const {
+    const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.key == key; });
+    return it == subs_.end() ? nullptr : &*it;
+  }
+
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
     if (ec) return;  // the pending read fails as well and ends the session
-    queue_.pop_front();
-    --counters().queued_messages;
-    ++counters().messages_sent;
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+    counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
+    counters().messages_sent += in_flight_;
+    in_flight_ = 0;
+    // A session with nothing more to send gives its frame buffer back: a thousand idle sessions
+    // must not each keep one.
+    if (queue_.empty() && batch_buffer_.capacity() > 0) std::string().swap(batch_buffer_);
     if (closing_ || ended_) return;  // Beast sends the queued close frame now
     if (read_paused_ && queue_.size() < options_.queue_messages) {
       read_paused_ = false;
@@ -590,7 +636,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     closing_ = true;
     heartbeat_timer_.cancel();
     // What is queued is not sent any more (the one being written completes first).
-    const auto first = queue_.begin() + (writing_ ? 1 : 0);
+    const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
     counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
     queue_.erase(first, queue_.end());
     // Beast holds the close frame until a write in flight completes; a client that reads nothing
@@ -608,7 +654,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     ended_ = true;
     heartbeat_timer_.cancel();
     close_timer_.cancel();
-    const auto first = queue_.begin() + (writing_ ? 1 : 0);
+    const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
     counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
     queue_.erase(first, queue_.end());
   }
@@ -618,6 +664,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   const StreamOptions& options_;
   Principal user_;
   std::optional<StreamSubscribe> initial_;
+  bool batch_ = false;  // ?batch=true
   Request request_{};  // the upgrade request, until it is accepted
   beast::flat_buffer read_buffer_;
   net::steady_timer heartbeat_timer_;
@@ -628,6 +675,8 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   std::deque<Outgoing> queue_;
   std::size_t reserved_ = 0;
   std::array<net::const_buffer, 3> buffers_{};  // the message being written
+  std::string batch_buffer_;                     // or the batch frame being written
+  std::size_t in_flight_ = 0;                    // queued messages the write in progress carries
   Clock::time_point write_started_{};
 
   std::uint64_t listener_id_ = 0;
@@ -668,7 +717,7 @@ std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool&
       user = authenticate(*connection, *token);
     }
     if (!user) throw DomainError(ErrorCode::unauthorized, "the bearer token is unknown, revoked or expired");
-    return StreamGrant{.user = std::move(*user), .initial = initial_subscription(query)};
+    return StreamGrant{.user = std::move(*user), .initial = initial_subscription(query), .batch = batch_query(query)};
   } catch (const DomainError& e) {
     return error_response(e);
   } catch (const pqxx::broken_connection&) {

@@ -39,6 +39,7 @@ struct StreamSubscribe {
 struct StreamGrant {
   Principal user{};
   std::optional<StreamSubscribe> initial{};  // from ?project=&task=&after=&id=
+  bool batch = false;                        // ?batch=true: several events per frame
 };
 
 // A WebSocket upgrade request for /v1/stream (any query string).

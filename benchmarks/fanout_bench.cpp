@@ -147,20 +147,22 @@ struct Run {
   }
 };
 
-// The position of an event frame, read without parsing the whole message: every event frame is
-// {"type":"event","subscription":…,"event":{…,"position":N,…}} and the first "position" member
-// after "event": is the event's own (checked against a full parse on each subscriber's first one).
-std::optional<std::int64_t> fast_event_position(std::string_view m) {
-  if (m.rfind(R"({"type":"event")", 0) != 0) return std::nullopt;
-  const auto ev = m.find(R"("event":)");
-  if (ev == std::string_view::npos) return std::nullopt;
-  constexpr std::string_view key = R"("position":)";
-  const auto at = m.find(key, ev);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::int64_t p = 0;
-  const char* first = m.data() + at + key.size();
-  if (std::from_chars(first, m.data() + m.size(), p).ec != std::errc{}) return std::nullopt;
-  return p;
+// The positions in an event frame, read without parsing the whole message. An event object starts
+// with its position — {"position":N,… — so in {"type":"event",…,"event":{…}} and in a batch frame
+// {"type":"events",…,"events":[{…},{…}]} every `{"position":` is an event's own (payloads here are
+// message texts, where a quote would be escaped). Checked against a full parse of each
+// subscriber's first frame. Empty: not an event frame.
+std::vector<std::int64_t> fast_event_positions(std::string_view m) {
+  std::vector<std::int64_t> out;
+  if (m.rfind(R"({"type":"event)", 0) != 0) return out;
+  constexpr std::string_view key = R"({"position":)";
+  for (auto at = m.find(key); at != std::string_view::npos; at = m.find(key, at + key.size())) {
+    std::int64_t p = 0;
+    const char* first = m.data() + at + key.size();
+    if (std::from_chars(first, m.data() + m.size(), p).ec != std::errc{}) return {};
+    out.push_back(p);
+  }
+  return out;
 }
 
 // One WebSocket subscriber: connect, upgrade with the bearer token and the project subscription
@@ -223,13 +225,13 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
     }
     const auto data = buffer_.cdata();
     const std::string_view message(static_cast<const char*>(data.data()), data.size());
-    auto position = fast_event_position(message);
-    if (received == 0 && position) {
-      const auto full = full_event_position(message);
-      if (full != position) return fail("event position misread: " + std::string(message.substr(0, 300)));
+    const auto positions = fast_event_positions(message);
+    if (received == 0 && !positions.empty()) {
+      if (full_event_positions(message) != positions)
+        return fail("event position misread: " + std::string(message.substr(0, 300)));
     }
-    if (position) {
-      on_event(*position, at);
+    if (!positions.empty()) {
+      for (const auto position : positions) on_event(position, at);
     } else if (message.find(R"("type":"caught_up")") != std::string_view::npos) {
       if (!caught_up_) {
         caught_up_ = true;
@@ -256,13 +258,18 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
       run_.latency.add(at - commit);
   }
 
-  static std::optional<std::int64_t> full_event_position(std::string_view message) {
+  static std::vector<std::int64_t> full_event_positions(std::string_view message) {
     rapidjson::Document doc;
     doc.Parse(message.data(), message.size());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("event") || !doc["event"].IsObject() ||
-        !doc["event"].HasMember("position") || !doc["event"]["position"].IsInt64())
-      return std::nullopt;
-    return doc["event"]["position"].GetInt64();
+    std::vector<std::int64_t> out;
+    if (doc.HasParseError() || !doc.IsObject()) return out;
+    auto add = [&](const rapidjson::Value& e) {
+      if (e.IsObject() && e.HasMember("position") && e["position"].IsInt64()) out.push_back(e["position"].GetInt64());
+    };
+    if (doc.HasMember("event")) add(doc["event"]);
+    if (doc.HasMember("events") && doc["events"].IsArray())
+      for (const auto& e : doc["events"].GetArray()) add(e);
+    return out;
   }
 
   void fail(const std::string& what) {
@@ -316,6 +323,10 @@ int main(int argc, char** argv) {
   app.add_option("--drain-seconds", drain_seconds,
                  "after the last append, how long subscribers may take to receive it before the rest counts as lost")
       ->check(CLI::PositiveNumber);
+  bool batch = true;
+  app.add_option("--batch", batch,
+                 "subscribe with ?batch=true (several events per frame when they wait together); false: a frame per "
+                 "event");
   int send_buffer = api::StreamOptions{}.send_buffer_bytes;
   app.add_option("--send-buffer", send_buffer, "SO_SNDBUF of the server's WebSocket connections (0: the system's)");
   app.add_option("--server-workers", server_workers, "the server's handler threads (and pooled database connections)")
@@ -373,7 +384,8 @@ int main(int argc, char** argv) {
   auto guard = net::make_work_guard(io);
   std::vector<std::shared_ptr<Subscriber>> subs;
   std::atomic<std::size_t> next_to_start{0};
-  const std::string target = fmt::format("/v1/stream?project={}&after={}", to_string(project), run.base);
+  const std::string target =
+      fmt::format("/v1/stream?project={}&after={}{}", to_string(project), run.base, batch ? "&batch=true" : "");
   std::function<void()> start_next = [&] {
     const auto i = next_to_start.fetch_add(1);
     if (i < subs.size()) subs[i]->start();
@@ -476,9 +488,10 @@ int main(int argc, char** argv) {
   std::cout << fmt::format(
       "fanout_bench ({}; {} subscribers on one project, {} events/s for {} s over {} tasks through a "
       "TaskEngine on the same database; in-process ApiServer: {} worker threads, I/O threads {}; Beast WebSocket "
-      "client: {} thread(s); server, subscribers, writer and PostgreSQL all share this machine's {} cores)\n\n",
+      "client: {} thread(s), {}; server, subscribers, writer and PostgreSQL all share this machine's {} cores)\n\n",
       bench::today(), subscribers, rate, seconds, tasks, server_workers,
       server_io_threads ? std::to_string(server_io_threads) : "one per core", client_threads,
+      batch ? "batch frames (?batch=true)" : "a frame per event",
       std::thread::hardware_concurrency());
   std::cout << "| subscribers | events/s (achieved) | events | receipts | p50 ms | p99 ms | max ms | lost | "
                "out of order / dup | RSS before MiB | RSS connected MiB | RSS after MiB | peak RSS MiB |\n";

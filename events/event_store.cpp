@@ -33,6 +33,9 @@ const std::string& prepare_statements_sql() {
       "FROM (SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1) h "
       "UNION ALL SELECT 'v', max(version), stream_id::text, NULL FROM events "
       "WHERE stream_id = ANY($1) GROUP BY stream_id; "
+      "PREPARE tasklog_head AS "
+      "SELECT 'h', position, encode(hash, 'hex'), (extract(epoch FROM recorded_at) * 1000000)::bigint "
+      "FROM events ORDER BY position DESC LIMIT 1; "
       "PREPARE tasklog_stream_versions(uuid[]) AS "
       "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id; "
       "PREPARE tasklog_insert_events(jsonb) AS " +
@@ -413,8 +416,13 @@ struct EventStore::Impl {
     } else {
       // Statement by statement (read committed), so the head is read after the lock is granted
       // and sees the previous holder's commit.
-      const auto prefetch = work.exec(fmt::format("BEGIN; SELECT pg_advisory_xact_lock({}); EXECUTE tasklog_head_versions('{}')",
-                                                  kAppendLockKey, uuid_array(stream_ids)));
+      // A batch of deciders names no streams up front: the head alone. (The versions' half with an
+      // empty array is not free: a generic plan made while the log was small scans the table.)
+      const auto prefetch =
+          stream_ids.empty()
+              ? work.exec(fmt::format("BEGIN; SELECT pg_advisory_xact_lock({}); EXECUTE tasklog_head", kAppendLockKey))
+              : work.exec(fmt::format("BEGIN; SELECT pg_advisory_xact_lock({}); EXECUTE tasklog_head_versions('{}')",
+                                      kAppendLockKey, uuid_array(stream_ids)));
       for (const auto& id : stream_ids) b.versions[id] = 0;
       for (const auto& row : prefetch) {
         if (row[0].c_str()[0] == 'h') {

@@ -42,6 +42,7 @@ struct Timeline {
   std::vector<std::int64_t> positions;
   std::vector<std::string> events;  // the event objects, as JSON text
   std::optional<std::int64_t> caught_up;
+  std::size_t largest_frame = 0;  // most events seen in one message (batch frames)
 };
 
 std::string to_text(const rapidjson::Value& v) {
@@ -89,6 +90,19 @@ class StreamTest : public RoutesTest {
         auto& t = timelines[subscription_of(m)];
         t.positions.push_back(number_at(m, "/event/position"));
         t.events.push_back(to_text(*rapidjson::Pointer("/event").Get(m)));
+        t.largest_frame = std::max<std::size_t>(t.largest_frame, 1);
+      } else if (type == "events") {
+        auto& t = timelines[subscription_of(m)];
+        const auto* batch = rapidjson::Pointer("/events").Get(m);
+        if (!batch || !batch->IsArray() || batch->Empty()) {
+          ADD_FAILURE() << "a batch frame without events: " << to_text(m);
+          return;
+        }
+        for (const auto& e : batch->GetArray()) {
+          t.positions.push_back(number_at(e, "/position"));
+          t.events.push_back(to_text(e));
+        }
+        t.largest_frame = std::max<std::size_t>(t.largest_frame, batch->Size());
       } else if (type == "caught_up") {
         timelines[subscription_of(m)].caught_up = number_at(m, "/position");
       } else if (type == "error") {
@@ -424,6 +438,52 @@ TEST_F(SlowStreamTest, AReaderThatFallsBehindCatchesUpFromTheTableWithBoundedMem
   EXPECT_GE(metric("tasklog_stream_ring_misses_total"), 1);  // it went back to the table
   EXPECT_GE(metric("tasklog_stream_queue_full_total"), 1);
   EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);  // never more than the bound
+}
+
+// ?batch=true: the same timeline, in fewer frames. The client reads nothing while the events are
+// appended, so they wait together in the session's queue and leave in batch frames; the test
+// reads through ring misses and table catch-up with a queue of 8, and sees every event once, in
+// order, equal to the REST view.
+TEST_F(SlowStreamTest, BatchFramesCarryWaitingEventsInOrderWithoutGapOrDuplicate) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  WsClient client(endpoint(), 4096);
+  ASSERT_EQ(client.connect(stream_target(project, 0, "&batch=true"), alice_user.token), 101u);
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["default"].caught_up.has_value(); });
+
+  // Eight writers at once, while the client reads nothing.
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 8; ++w)
+    writers.emplace_back([&] {
+      HttpClient http(endpoint(), alice_user.token);
+      for (int i = 0; i < 40; ++i)
+        if (http.post("/v1/tasks/" + task + "/messages", R"({"role":"user","content":")" + std::string(300, 'b') + R"("})")
+                .status != 201)
+          ++failures;
+    });
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  const auto view = rest_events(*alice, "/v1/projects/" + project + "/events");
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_head_position") >= positions_of(view).back(); }));
+
+  read_until(client, seen, [&] { return seen["default"].events.size() >= view.size(); });
+  EXPECT_EQ(seen["default"].positions, positions_of(view));
+  expect_same_events(seen["default"].events, view);
+  EXPECT_GT(seen["default"].largest_frame, 1u) << "waiting events should share frames";
+  EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);  // the bound counts events, batched or not
+}
+
+TEST_F(StreamTest, BatchMustBeTrueOrFalse) {
+  const auto project = create_project(*alice);
+  WsClient client(endpoint());
+  EXPECT_EQ(client.connect(stream_target(project, 0, "&batch=maybe"), alice_user.token), 400u);
+  WsClient off(endpoint());
+  ASSERT_EQ(off.connect(stream_target(project, 0, "&batch=false"), alice_user.token), 101u);
+  std::map<std::string, Timeline> seen;
+  read_until(off, seen, [&] { return seen["default"].caught_up.has_value(); });
+  EXPECT_EQ(seen["default"].largest_frame, 1u);  // ProjectCreated, in an "event" frame
 }
 
 // A client that reads nothing at all.
