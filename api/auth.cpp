@@ -209,6 +209,28 @@ std::string as_user_sql(const Uuid& user_id) {
 
 void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) { tx.exec(as_user_sql(user_id)); }
 
+pqxx::result exec_one_as_user(pqxx::connection& c, const Uuid& user_id, const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params) {
+  pqxx::nontransaction tx(c, "read as user");
+  const std::string name = events::cached_statement(tx, sql);
+  c.prepare_now(name);  // EXECUTE needs it on the server; a no-op once it is
+  std::string message = "SET TRANSACTION READ ONLY; " + as_user_sql(user_id) + "; EXECUTE " + name;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    message += i == 0 ? "(" : ", ";
+    if (!params[i]) {
+      message += "NULL";
+      continue;
+    }
+    // esc() + our own quotes rather than quote(): GCC 12 at -O3 raises a false -Wrestrict inside
+    // pqxx's inlined quote().
+    message.push_back('\'');
+    message += tx.esc(*params[i]);
+    message.push_back('\'');
+  }
+  if (!params.empty()) message.push_back(')');
+  return tx.exec(message);
+}
+
 UserReadTransaction::UserReadTransaction(pqxx::connection& c, const Uuid& user_id) : tx_(c, "read as user") {
   tx_.exec("BEGIN READ ONLY; " + as_user_sql(user_id));
 }

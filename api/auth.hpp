@@ -85,6 +85,15 @@ class UserReadTransaction {
   bool done_ = false;
 };
 
+// One statement as the user (begin_as_user's rules) in ONE round trip, for reads of a single
+// resource by id — the most frequent requests. Role, user and statement travel in one simple-query
+// message, which PostgreSQL runs as one implicit read-only transaction: the SET LOCALs end with
+// it, so nothing outlives the message on the pooled connection. The statement itself runs
+// prepared (SQL-level EXECUTE of the statement events::exec_cached prepares under the same
+// transaction name as UserReadTransaction's, so both share one plan). Parameters: NULL or text.
+pqxx::result exec_one_as_user(pqxx::connection& c, const Uuid& user_id, const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params);
+
 // The caller's role in a project ("owner" | "member" | "viewer"), or nullopt when the project is
 // unknown or not visible to the user. Runs under the caller's transaction (begin_as_user first).
 std::optional<std::string> project_role(pqxx::transaction_base& tx, const Uuid& project_id);

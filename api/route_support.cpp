@@ -271,10 +271,14 @@ std::string task_json_sql(std::string_view alias) {
       fmt::arg("completed", t("completed_at")));
 }
 
-std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id, std::int64_t* version) {
+const std::string& task_by_id_sql() {
   static const std::string sql =
       fmt::format("SELECT {}::text, t.version FROM readmodel.tasks t WHERE t.id = $1", task_json_sql());
-  const auto r = events::exec_cached(tx, sql, to_string(task_id));
+  return sql;
+}
+
+std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id, std::int64_t* version) {
+  const auto r = events::exec_cached(tx, task_by_id_sql(), to_string(task_id));
   if (r.empty()) return std::nullopt;
   if (version) *version = r[0][1].as<std::int64_t>();
   return r[0][0].as<std::string>();

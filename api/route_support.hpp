@@ -118,6 +118,8 @@ std::string sql_ts(std::string_view column);
 
 // The JSON object of a task row aliased `t` (every column but the lease token).
 std::string task_json_sql(std::string_view alias = "t");
+// "SELECT <task json>::text, version FROM readmodel.tasks WHERE id = $1".
+const std::string& task_by_id_sql();
 // `version` (when given) receives the row's version, for an ETag.
 std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id,
                                           std::int64_t* version = nullptr);

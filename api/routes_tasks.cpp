@@ -158,14 +158,13 @@ Response heartbeat(RequestContext& ctx) {
 
 Response get_task(RequestContext& ctx) {
   const Uuid task_id = id_param(ctx, 0);
-  return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
-    // One statement: reading needs no more than membership, and row-level security already hides
-    // a task of a project the caller is not a member of (the same 404 as an unknown id).
-    std::int64_t version = 0;
-    auto task = load_task_json(tx, task_id, &version);
-    if (!task) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", task_id).json());
-    return data_response(http::status::ok, task, version);
-  });
+  // One statement in one round trip: reading needs no more than membership, and row-level
+  // security already hides a task of a project the caller is not a member of (the same 404 as an
+  // unknown id).
+  auto connection = ctx.services.pool.acquire();
+  const auto r = exec_one_as_user(*connection, ctx.user().user_id, task_by_id_sql(), {to_string(task_id)});
+  if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", task_id).json());
+  return data_response(http::status::ok, r[0][0].as<std::string>(), r[0][1].as<std::int64_t>());
 }
 
 Response patch_task(RequestContext& ctx) {

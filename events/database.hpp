@@ -29,11 +29,15 @@ bool is_retryable(const pqxx::sql_error& e);
 // The transaction's name is part of the statement's: the same text read under row-level security
 // ("read as user") and as the server gets two statements, because PostgreSQL re-analyses a cached
 // plan that row-level security shaped whenever the role it runs under changes.
+inline std::string cached_statement(pqxx::transaction_base& tx, const std::string& sql) {
+  std::string name = "tasklog_q_" + std::to_string(std::hash<std::string>{}(tx.name() + '\n' + sql));
+  tx.conn().prepare(name, sql);  // a no-op when this connection knows it already (libpqxx compares the text)
+  return name;
+}
+
 template <class... Args>
 pqxx::result exec_cached(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
-  const std::string name = "tasklog_q_" + std::to_string(std::hash<std::string>{}(tx.name() + '\n' + sql));
-  tx.conn().prepare(name, sql);  // a no-op when this connection knows it already (libpqxx compares the text)
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
+  return tx.exec_prepared(cached_statement(tx, sql), std::forward<Args>(args)...);
 }
 
 // Advisory lock keys (one namespace for the whole project, so they never collide).

@@ -304,6 +304,42 @@ TEST_F(RowLevelSecurityTest, QueryRoleOnlyReadsAndNothingOutlivesTheTransaction)
   EXPECT_EQ(tx.exec1("SELECT coalesce(current_setting('tasklog.user_id', true), '')")[0].as<std::string>(), "");
 }
 
+// The one-round-trip read: the same rules, and nothing outlives its message. Alternating users on
+// one connection (as the pool does), each sees only their own projects — also when a statement
+// fails halfway — and the connection is back to its own role with no user after every call.
+TEST_F(RowLevelSecurityTest, OneStatementAsTheUserSeesOnlyTheirProjectsAndLeavesNothingBehind) {
+  pqxx::connection c(db.conninfo());
+  const std::string session_user = query_value(db.conninfo(), "SELECT current_user");
+  const std::string sql = "SELECT p.id::text FROM readmodel.projects p WHERE $1::text IS NULL OR p.name = $1 ORDER BY 1";
+  auto ids = [&](const Uuid& user, std::optional<std::string> name) {
+    std::vector<std::string> out;
+    for (const auto& row : exec_one_as_user(c, user, sql, {std::move(name)})) out.push_back(row[0].c_str());
+    return out;
+  };
+  auto expect_clean = [&](const std::string& when) {
+    pqxx::nontransaction tx(c);
+    EXPECT_EQ(tx.exec1("SELECT current_user")[0].as<std::string>(), session_user) << when;
+    EXPECT_EQ(tx.exec1("SELECT coalesce(current_setting('tasklog.user_id', true), '')")[0].as<std::string>(), "") << when;
+    EXPECT_EQ(tx.exec1("SELECT current_setting('transaction_read_only')")[0].as<std::string>(), "off") << when;
+  };
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(ids(alice, std::nullopt), std::vector<std::string>{to_string(alices_project)});
+    expect_clean("after alice");
+    EXPECT_EQ(ids(bob, std::nullopt), std::vector<std::string>{to_string(bobs_project)});
+    EXPECT_EQ(ids(bob, "alice's"), std::vector<std::string>{});  // exists, but not bob's
+    EXPECT_EQ(ids(carol, std::nullopt), std::vector<std::string>{});
+    expect_clean("after bob and carol");
+  }
+  // A quote in a parameter is data, not SQL.
+  EXPECT_EQ(ids(alice, "x'); DELETE FROM readmodel.projects; --"), std::vector<std::string>{});
+  // Read-only, and a statement that fails leaves the connection clean as well.
+  EXPECT_THROW(exec_one_as_user(c, alice, "SELECT 1/0", {}), pqxx::sql_error);
+  expect_clean("after a failed statement");
+  EXPECT_THROW(exec_one_as_user(c, alice, "SELECT count(*) FROM auth.api_tokens", {}), pqxx::insufficient_privilege);
+  expect_clean("after a refused statement");
+  EXPECT_EQ(ids(alice, std::nullopt), std::vector<std::string>{to_string(alices_project)});
+}
+
 TEST_F(RowLevelSecurityTest, RebuiltReadModelsStillEnforceIt) {
   const auto report = projections::rebuild_read_models(db.conninfo());
   EXPECT_EQ(report.swapped_at, head());
