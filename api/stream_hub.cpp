@@ -77,6 +77,25 @@ void StreamCounters::note_queue_depth(std::int64_t depth) {
   }
 }
 
+std::shared_ptr<const std::string> StreamHub::shared_json(const events::RecordedEvent& e) {
+  {
+    std::lock_guard lock(shared_json_mutex_);
+    if (const auto it = shared_json_.find(e.position); it != shared_json_.end())
+      if (auto json = it->second.lock()) return json;
+  }
+  auto json = std::make_shared<const std::string>(event_json(e));  // outside the lock: the slow part
+  std::lock_guard lock(shared_json_mutex_);
+  auto& slot = shared_json_[e.position];
+  if (auto other = slot.lock()) return other;  // another session made it meanwhile
+  slot = json;
+  if (shared_json_.size() >= shared_json_prune_at_) {
+    // Amortized: forget the events nobody holds any more, then wait until the map doubles again.
+    std::erase_if(shared_json_, [](const auto& entry) { return entry.second.expired(); });
+    shared_json_prune_at_ = std::max<std::size_t>(4096, 2 * shared_json_.size());
+  }
+  return json;
+}
+
 StreamHub::StreamHub(std::string conninfo, StreamOptions options)
     : conninfo_(std::move(conninfo)), options_(std::move(options)) {
   if (options_.ring_size == 0) options_.ring_size = 1;

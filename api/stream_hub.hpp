@@ -22,6 +22,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <thread>
 
 namespace tasklog::api {
@@ -109,6 +110,12 @@ class StreamHub {
     return Scan{false, head_};
   }
 
+  // The JSON of an event a session read from the table, shared with every other session that
+  // holds the same event at the same time: a thousand sessions catching up over one range keep
+  // one copy of each event, not a thousand (table catch-up pages are the stream's only
+  // per-session event copies; the ring's are shared already).
+  std::shared_ptr<const std::string> shared_json(const events::RecordedEvent& e);
+
   // Sessions.
   // Registers a session; `going_away` is set when go_away_all() already ran (the session must
   // close at once: it was not in that snapshot).
@@ -136,6 +143,10 @@ class StreamHub {
   std::deque<std::shared_ptr<const StreamEvent>> ring_;  // guarded by ring_mutex_
   events::Position floor_ = 0;                            // guarded by ring_mutex_
   events::Position head_ = 0;                             // guarded by ring_mutex_
+
+  std::mutex shared_json_mutex_;
+  std::unordered_map<events::Position, std::weak_ptr<const std::string>> shared_json_;  // guarded by it
+  std::size_t shared_json_prune_at_ = 4096;                                           // guarded by it
 
   mutable std::mutex listeners_mutex_;
   std::condition_variable listeners_gone_;

@@ -218,7 +218,7 @@ TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe
     }
     events::EventReader reader(tx);
     auto rows = what.task ? reader.task_after(*what.task, cursor, limit) : reader.project_after(r.project, cursor, limit);
-    for (const auto& e : rows) r.events.push_back(std::make_shared<const std::string>(event_json(e)));
+    for (const auto& e : rows) r.events.push_back(ctx.hub.shared_json(e));
     if (!rows.empty()) r.cursor = rows.back().position;
     r.complete = rows.size() < limit;
     if (r.complete) r.cursor = std::max(r.cursor, head);
