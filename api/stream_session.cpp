@@ -299,7 +299,9 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   struct Subscription {
     std::uint64_t key = 0;  // ours: ids may be reused after an unsubscribe
     StreamSubscribe asked{};
-    std::string event_head{};
+    // An event message's head, shared by every queued message of the subscription: a queue of
+    // 1,024 events costs 1,024 pointers, not 1,024 copies (and as many mallocs).
+    std::shared_ptr<const std::string> event_head{};
     std::string events_head{};      // batch frames
     Uuid project{};                 // known after the first access check
     events::Position cursor = 0;    // the last position this subscription has looked at
@@ -312,7 +314,12 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   };
 
   struct Outgoing {
-    std::string head{};                          // the whole message, or an event message's head
+    Outgoing(std::shared_ptr<const std::string> h, std::shared_ptr<const std::string> e, std::uint64_t sub)
+        : head(std::move(h)), event(std::move(e)), subscription(sub) {}
+    // A message of its own (reply, caught_up, heartbeat, error).
+    Outgoing(std::string message, std::nullptr_t, std::uint64_t sub)
+        : head(std::make_shared<const std::string>(std::move(message))), subscription(sub) {}
+    std::shared_ptr<const std::string> head{};   // the whole message, or an event message's head
     std::shared_ptr<const std::string> event{};  // the event object, shared with other sessions
     std::uint64_t subscription = 0;              // 0: not tied to a subscription
   };
@@ -423,7 +430,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     Subscription sub;
     sub.key = ++next_key_;
     sub.cursor = asked.after;
-    sub.event_head = event_head(asked.id_json);
+    sub.event_head = std::make_shared<const std::string>(event_head(asked.id_json));
     sub.events_head = events_head(asked.id_json);
     sub.asked = std::move(asked);
     subs_.push_back(std::move(sub));
@@ -564,7 +571,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     if (batch_ && m.event) {
       if (const auto* sub = find_sub(m.subscription)) return write_batch(*sub);
     }
-    buffers_ = {net::buffer(m.head), m.event ? net::buffer(*m.event) : net::const_buffer(),
+    buffers_ = {net::buffer(*m.head), m.event ? net::buffer(*m.event) : net::const_buffer(),
                 m.event ? net::buffer(kEventTail.data(), kEventTail.size()) : net::const_buffer()};
     ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
   }
