@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/sha256.hpp"
+#include "projections/column_values.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -217,15 +218,7 @@ pqxx::result exec_one_as_user(pqxx::connection& c, const Uuid& user_id, const st
   std::string message = "SET TRANSACTION READ ONLY; " + as_user_sql(user_id) + "; EXECUTE " + name;
   for (std::size_t i = 0; i < params.size(); ++i) {
     message += i == 0 ? "(" : ", ";
-    if (!params[i]) {
-      message += "NULL";
-      continue;
-    }
-    // esc() + our own quotes rather than quote(): GCC 12 at -O3 raises a false -Wrestrict inside
-    // pqxx's inlined quote().
-    message.push_back('\'');
-    message += tx.esc(*params[i]);
-    message.push_back('\'');
+    projections::columns::append_literal(message, tx, params[i]);
   }
   if (!params.empty()) message.push_back(')');
   return tx.exec(message);

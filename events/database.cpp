@@ -12,6 +12,16 @@ std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,
   return conn;
 }
 
+std::string uuid_array(const std::vector<Uuid>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out.push_back(',');
+    out += to_string(ids[i]);  // hex and dashes: nothing to quote inside an array literal
+  }
+  out.push_back('}');
+  return out;
+}
+
 bool is_retryable(const pqxx::sql_error& e) {
   const std::string& state = e.sqlstate();
   return state == "40001" || state == "40P01" || state.rfind("08", 0) == 0 || state == "57P01";

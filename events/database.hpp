@@ -1,6 +1,8 @@
 // Connections and the classification of database errors (retry only what is retryable).
 #pragma once
 
+#include "core/ids.hpp"
+
 #include <pqxx/pqxx>
 
 #include <functional>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace tasklog::events {
 
@@ -19,6 +22,10 @@ std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,
 // Serialization failure, deadlock, or a connection-class SQLSTATE: the same work may succeed
 // when tried again. Everything else is final.
 bool is_retryable(const pqxx::sql_error& e);
+
+// "{id1,id2,…}": ids as one uuid[] value (`column = ANY ($1::uuid[])`), so that a statement over
+// any number of ids keeps one text and can be prepared once (exec_cached).
+std::string uuid_array(const std::vector<Uuid>& ids);
 
 // Runs a fixed statement as one prepared once per connection, named after its text. Parse, analysis
 // and planning are then paid once per connection instead of on every request: the HTTP profiles

@@ -27,15 +27,15 @@ namespace {
 // a multi-statement round trip with BEGIN/COMMIT). Planning the head/versions read as literal SQL
 // cost ~0.9 ms per batch under row-level security — more than executing it.
 const std::string& prepare_statements_sql() {
-  static const std::string sql =
-      "PREPARE tasklog_head_versions(uuid[]) AS "
+  // The head alone (a batch of deciders), or the head and the versions of the named streams.
+  static const std::string head =
       "SELECT 'h', position, encode(hash, 'hex'), (extract(epoch FROM recorded_at) * 1000000)::bigint "
-      "FROM (SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1) h "
+      "FROM events ORDER BY position DESC LIMIT 1";
+  static const std::string sql =
+      "PREPARE tasklog_head AS " + head + "; "
+      "PREPARE tasklog_head_versions(uuid[]) AS (" + head + ") "
       "UNION ALL SELECT 'v', max(version), stream_id::text, NULL FROM events "
       "WHERE stream_id = ANY($1) GROUP BY stream_id; "
-      "PREPARE tasklog_head AS "
-      "SELECT 'h', position, encode(hash, 'hex'), (extract(epoch FROM recorded_at) * 1000000)::bigint "
-      "FROM events ORDER BY position DESC LIMIT 1; "
       "PREPARE tasklog_stream_versions(uuid[]) AS "
       "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id; "
       "PREPARE tasklog_insert_events(jsonb) AS " +
@@ -50,16 +50,6 @@ struct UuidHash {
     return h ^ std::hash<std::uint64_t>{}(*reinterpret_cast<const std::uint64_t*>(id.data + 8));
   }
 };
-
-std::string uuid_array(const std::vector<Uuid>& ids) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i) out.push_back(',');
-    out += to_string(ids[i]);
-  }
-  out.push_back('}');
-  return out;
-}
 
 // One queued command.
 struct Request {

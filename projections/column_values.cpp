@@ -92,13 +92,4 @@ std::string id_list(pqxx::transaction_base& tx, const std::vector<Uuid>& ids) {
   return out + ")";
 }
 
-std::string id_array(const std::vector<Uuid>& ids) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ',';
-    out += to_string(ids[i]);  // hex and dashes: nothing to quote inside an array literal
-  }
-  return out + "}";
-}
-
 }  // namespace tasklog::projections::columns

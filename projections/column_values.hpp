@@ -147,8 +147,4 @@ void append_literal(std::string& sql, pqxx::transaction_base& tx, const SqlText&
 // "('id1', 'id2', …)" for `column IN …`; never empty ("(NULL)" matches nothing).
 std::string id_list(pqxx::transaction_base& tx, const std::vector<Uuid>& ids);
 
-// "{id1,id2,…}": the ids as one uuid[] parameter (`column = ANY ($1::uuid[])`), so that a
-// statement over any number of ids keeps one text and can be prepared once (events::exec_cached).
-std::string id_array(const std::vector<Uuid>& ids);
-
 }  // namespace tasklog::projections::columns

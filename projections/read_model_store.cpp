@@ -24,7 +24,7 @@ template <class Row>
 std::vector<Row> rows_by_id(pqxx::transaction_base& tx, std::string_view schema, const std::vector<Uuid>& ids) {
   if (ids.empty()) return {};
   return decode_all<Row>(exec_cached(tx, select_from<Row>(tx, schema, "x") + " WHERE x.id = ANY ($1::uuid[]) ORDER BY x.id",
-                                     columns::id_array(ids)));
+                                     events::uuid_array(ids)));
 }
 
 template <class Row>
@@ -198,7 +198,7 @@ TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const Uuid& project_id, c
                            std::string_view schema) {
   if (task_ids.empty()) return {};
   return graph_from(exec_cached(tx, graph_sql(tx, schema, "t.project_id = $1 AND t.id = ANY ($2::uuid[])"),
-                                to_string(project_id), columns::id_array(task_ids)));
+                                to_string(project_id), events::uuid_array(task_ids)));
 }
 
 std::vector<TaskState> load_todo_tasks(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {

@@ -68,7 +68,7 @@ class PreparedSink {
     events::exec_cached(tx_,
                         "DELETE FROM " + tables::qualified(tx_, schema_, table) + " WHERE " + std::string(owner_column) +
                             " = ANY ($1::uuid[])",
-                        columns::id_array(owners));
+                        events::uuid_array(owners));
   }
 
  private:
