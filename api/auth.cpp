@@ -184,10 +184,13 @@ std::optional<UserRecord> find_user_by_email(pqxx::connection& c, const std::str
   return user_of(rows[0]);
 }
 
+bool token_shaped(std::string_view bearer_token) {
+  return bearer_token.size() == kTokenLength && bearer_token.substr(0, kTokenPrefix.size()) == kTokenPrefix;
+}
+
 std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bearer_token) {
   // Anything not shaped like one of our tokens cannot match: no need to ask the database.
-  if (bearer_token.size() != kTokenLength || bearer_token.substr(0, kTokenPrefix.size()) != kTokenPrefix)
-    return std::nullopt;
+  if (!token_shaped(bearer_token)) return std::nullopt;
   // One statement in autocommit: a single round trip per request (a read_transaction would add a
   // BEGIN and a COMMIT). Asked every time rather than cached, so that a revoked token stops at once.
   pqxx::nontransaction tx(c, "authenticate");
@@ -210,18 +213,20 @@ std::string as_user_sql(const Uuid& user_id) {
 
 void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) { tx.exec(as_user_sql(user_id)); }
 
-pqxx::result exec_one_as_user(pqxx::connection& c, const Uuid& user_id, const std::string& sql,
-                              const std::vector<std::optional<std::string>>& params) {
+pqxx::result exec_one_signed_in(pqxx::connection& c, std::string_view bearer_token, const std::string& sql,
+                                const std::vector<std::optional<std::string>>& params) {
+  if (!token_shaped(bearer_token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
   pqxx::nontransaction tx(c, "read as user");
-  const std::string name = events::cached_statement(tx, sql);
-  c.prepare_now(name);  // EXECUTE needs it on the server; a no-op once it is
-  std::string message = "SET TRANSACTION READ ONLY; " + as_user_sql(user_id) + "; EXECUTE " + name;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    message += i == 0 ? "(" : ", ";
-    projections::columns::append_literal(message, tx, params[i]);
+  // SET TRANSACTION must come first; the hash is lowercase hex, a literal that needs no escaping.
+  std::string message = "SET TRANSACTION READ ONLY; SELECT public.tasklog_sign_in('" + token_hash(bearer_token) +
+                        "'); SET LOCAL ROLE tasklog_query; ";
+  projections::columns::append_execute(message, tx, sql, params);
+  try {
+    return tx.exec(message);
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "TL401") throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
+    throw;
   }
-  if (!params.empty()) message.push_back(')');
-  return tx.exec(message);
 }
 
 UserReadTransaction::UserReadTransaction(pqxx::connection& c, const Uuid& user_id) : tx_(c, "read as user") {

@@ -85,14 +85,24 @@ class UserReadTransaction {
   bool done_ = false;
 };
 
-// One statement as the user (begin_as_user's rules) in ONE round trip, for reads of a single
-// resource by id — the most frequent requests. Role, user and statement travel in one simple-query
-// message, which PostgreSQL runs as one implicit read-only transaction: the SET LOCALs end with
-// it, so nothing outlives the message on the pooled connection. The statement itself runs
-// prepared (SQL-level EXECUTE of the statement events::exec_cached prepares under the same
-// transaction name as UserReadTransaction's, so both share one plan). Parameters: NULL or text.
-pqxx::result exec_one_as_user(pqxx::connection& c, const Uuid& user_id, const std::string& sql,
-                              const std::vector<std::optional<std::string>>& params);
+// One statement as the user whose bearer token the router has not looked up (RouteOptions::
+// checks_token_itself), in ONE round trip, for reads of a single resource by id — the most frequent
+// requests. Sign-in (public.tasklog_sign_in, migrations/0006: begin_as_user's rules), role and
+// statement travel in one simple-query message, which PostgreSQL runs as one implicit read-only
+// transaction: the SET LOCALs end with it, so nothing outlives the message on the pooled
+// connection. The token is looked up on every call like authenticate(), so a revoked token stops
+// at once. The statement runs prepared (SQL-level EXECUTE of the statement events::exec_cached
+// prepares under the same transaction name as UserReadTransaction's, so both share one plan).
+// Parameters: NULL or text. Throws DomainError(unauthorized, kUnknownTokenMessage) for an
+// unknown, revoked or expired token.
+pqxx::result exec_one_signed_in(pqxx::connection& c, std::string_view bearer_token, const std::string& sql,
+                                const std::vector<std::optional<std::string>>& params);
+
+// Whether a bearer token has our tokens' shape ("tl_" + 43 characters); others never authenticate.
+bool token_shaped(std::string_view bearer_token);
+
+// The one refusal for a token that does not authenticate, whichever way it was checked.
+inline constexpr const char* kUnknownTokenMessage = "the bearer token is unknown, revoked or expired";
 
 // The caller's role in a project ("owner" | "member" | "viewer"), or nullopt when the project is
 // unknown or not visible to the user. Runs under the caller's transaction (begin_as_user first).

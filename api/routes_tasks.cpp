@@ -157,13 +157,19 @@ Response heartbeat(RequestContext& ctx) {
 }
 
 Response get_task(RequestContext& ctx) {
-  const Uuid task_id = id_param(ctx, 0);
-  // One statement in one round trip: reading needs no more than membership, and row-level
-  // security already hides a task of a project the caller is not a member of (the same 404 as an
-  // unknown id).
+  const auto task_id = parse_uuid(ctx.params.at(0));
+  if (!task_id) {
+    // Refusals keep their order on every route: an unknown token is a 401 before a bad id is a 400.
+    auto connection = ctx.services.pool.acquire();
+    if (!authenticate(*connection, ctx.bearer_token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
+    id_param(ctx, 0);  // throws the 400
+  }
+  // One round trip in all: the token is signed in by the same message that reads (the route checks
+  // its token itself); reading needs no more than membership, and row-level security already hides
+  // a task of a project the caller is not a member of (the same 404 as an unknown id).
   auto connection = ctx.services.pool.acquire();
-  const auto r = exec_one_as_user(*connection, ctx.user().user_id, task_by_id_sql(), {to_string(task_id)});
-  if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", task_id).json());
+  const auto r = exec_one_signed_in(*connection, ctx.bearer_token, task_by_id_sql(), {to_string(*task_id)});
+  if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", *task_id).json());
   return data_response(http::status::ok, r[0][0].as<std::string>(), r[0][1].as<std::int64_t>());
 }
 
@@ -206,7 +212,7 @@ void add_task_routes(Router& router) {
   router.add(verb::post, "/v1/projects/{id}/tasks", with_idempotency(create_task));
   router.add(verb::get, "/v1/projects/{id}/tasks", list_tasks);
   router.add(verb::post, "/v1/projects/{id}/tasks/next", with_idempotency(pick_next));
-  router.add(verb::get, "/v1/tasks/{id}", get_task);
+  router.add(verb::get, "/v1/tasks/{id}", get_task, {.checks_token_itself = true});
   router.add(verb::patch, "/v1/tasks/{id}", patch_task);
   router.add(verb::post, "/v1/tasks/{id}/claim", with_idempotency(claim));
   router.add(verb::post, "/v1/tasks/{id}/heartbeat", with_idempotency(heartbeat));

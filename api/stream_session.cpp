@@ -723,7 +723,7 @@ std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool&
       auto connection = pool.acquire();
       user = authenticate(*connection, *token);
     }
-    if (!user) throw DomainError(ErrorCode::unauthorized, "the bearer token is unknown, revoked or expired");
+    if (!user) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
     return StreamGrant{.user = std::move(*user), .initial = initial_subscription(query), .batch = batch_query(query)};
   } catch (const DomainError& e) {
     return error_response(e);

@@ -17,6 +17,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -164,12 +165,24 @@ struct EventStore::Impl {
     std::unordered_map<Uuid, RecordedEvent, UuidHash> known;       // event_id -> stored/staged event
     std::vector<RecordedEvent> pending;                            // staged, not yet inserted
     std::vector<RecordedEvent> written;                            // inserted in this transaction
+    std::set<Uuid> touched_streams;                                // streams with events in this batch
+    std::any decider_scratch;                                      // AppendContext::scratch
 
     Batch(Impl& s, pqxx::nontransaction& w, bool probe, bool careful_versions)
         : store(s), work(w), probe_ids(probe), careful(careful_versions) {}
 
     pqxx::transaction_base& tx() override {
       flush();
+      return work;
+    }
+    bool touched(const Uuid& id) const override { return touched_streams.contains(id); }
+    std::any& scratch() override { return decider_scratch; }
+    pqxx::transaction_base& tx_for(const std::vector<Uuid>& streams, const std::vector<std::string>& types) override {
+      const bool touched = std::any_of(pending.begin(), pending.end(), [&](const RecordedEvent& e) {
+        return std::find(streams.begin(), streams.end(), e.stream_id) != streams.end() ||
+               std::find(types.begin(), types.end(), e.stream_type) != types.end();
+      });
+      if (touched) flush();
       return work;
     }
     std::int64_t stream_version(const Uuid& id) override {
@@ -242,6 +255,7 @@ struct EventStore::Impl {
 
       AppendResult result;
       for (const auto& s : streams) {
+        if (!s.events.empty()) touched_streams.insert(s.stream_id);
         std::int64_t& version = versions[s.stream_id];
         for (const auto& e : s.events) {
           RecordedEvent r;
@@ -302,9 +316,10 @@ struct EventStore::Impl {
       return std::nullopt;
     }
 
-    // Inserts the staged events in one statement and projects them in the same transaction.
+    // Inserts the staged events in one statement, projects them, and sends both in one round trip.
     // `leader` (BEGIN and the lock, when nothing was sent yet) and `trailer` (NOTIFY and COMMIT)
-    // ride in the same round trip as the insert when there is no projector to run in between.
+    // ride in the same round trip: a batch of plain appends is one round trip in all, and each
+    // decider costs its own reads plus one such round trip.
     void flush(const std::string& leader = {}, const std::string& trailer = {}) {
       if (pending.empty()) {
         if (!leader.empty() || !trailer.empty()) work.exec(leader + trailer);
@@ -321,14 +336,12 @@ struct EventStore::Impl {
       // inside pqxx's inlined quote().
       sql.push_back('\'');
       sql.append(work.esc(buf.GetString(), buf.GetSize()));
-      sql += "')";
-      const bool project = static_cast<bool>(store.options.projector);
-      if (!project && !trailer.empty()) sql.append("; ").append(trailer);
+      sql += "');\n";
+      if (store.options.projector) store.options.projector(work, pending, sql);
+      sql += trailer;
       work.exec(sql);
-      if (project) store.options.projector(work, pending);
       std::move(pending.begin(), pending.end(), std::back_inserter(written));
       pending.clear();
-      if (project && !trailer.empty()) work.exec(trailer);
     }
   };
 

@@ -21,6 +21,7 @@
 
 #include <pqxx/pqxx>
 
+#include <any>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -37,6 +38,17 @@ class AppendContext {
   // Reads through this transaction see everything committed plus the events (and inline
   // projections) of the commands decided earlier in the same batch.
   virtual pqxx::transaction_base& tx() = 0;
+  // The same transaction for reads of rows that only events of `streams`, or of streams of
+  // `stream_types`, change. The batch's staged events are inserted and projected first only when
+  // one of them is on such a stream; otherwise they wait, and a batch of commands on distinct
+  // streams sends its inserts and read-model writes once, with the commit, instead of a round
+  // trip per command.
+  virtual pqxx::transaction_base& tx_for(const std::vector<Uuid>& streams, const std::vector<std::string>& stream_types) = 0;
+  // Whether an event of this batch so far (staged or written) is on the stream.
+  virtual bool touched(const Uuid& stream_id) const = 0;
+  // The deciders' scratch space for one attempt of one batch (empty at its start): rows a decider
+  // read, kept for the later deciders of the same batch while `touched` says nothing changed them.
+  virtual std::any& scratch() = 0;
   // Current version of a stream, including this batch; 0 when it has no events.
   virtual std::int64_t stream_version(const Uuid& stream_id) = 0;
   // The recorded_at the events of this command will get (never before the log's last event).
@@ -49,9 +61,13 @@ class AppendContext {
 // Must only read: it can be run again if its batch is retried.
 using Decider = std::function<std::vector<StreamAppend>(AppendContext&)>;
 
-// Runs inside the append transaction right after a group of events is inserted, so read models
-// commit atomically with the events (read-your-writes for the caller).
-using InlineProjector = std::function<void(pqxx::transaction_base&, const std::vector<RecordedEvent>&)>;
+// Keeps read models in the append transaction, so they commit atomically with the events
+// (read-your-writes for the caller). For each group of staged events it may read through the
+// transaction (rows as they were before the group: the group is not inserted yet) and appends to
+// `sql` the statements that write its rows; the store sends them right after the group's INSERT,
+// in the same round trip (with the NOTIFY and COMMIT when the group is the batch's last).
+using InlineProjector =
+    std::function<void(pqxx::transaction_base&, const std::vector<RecordedEvent>&, std::string& sql)>;
 
 struct AppendOutcome {
   std::optional<AppendResult> result{};

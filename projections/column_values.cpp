@@ -1,6 +1,7 @@
 #include "projections/column_values.hpp"
 
 #include "core/json.hpp"
+#include "events/database.hpp"
 
 #include <fmt/format.h>
 
@@ -80,6 +81,19 @@ void append_literal(std::string& sql, pqxx::transaction_base& tx, const SqlText&
   sql.push_back('\'');
   sql += tx.esc(*value);
   sql.push_back('\'');
+}
+
+void append_execute(std::string& sql, pqxx::transaction_base& tx, const std::string& statement,
+                    const std::vector<SqlText>& values) {
+  const std::string name = events::cached_statement(tx, statement);
+  tx.conn().prepare_now(name);  // a no-op once this connection has it
+  sql += "EXECUTE ";
+  sql += name;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    sql += i == 0 ? "(" : ", ";
+    append_literal(sql, tx, values[i]);
+  }
+  if (!values.empty()) sql.push_back(')');
 }
 
 std::string id_list(pqxx::transaction_base& tx, const std::vector<Uuid>& ids) {

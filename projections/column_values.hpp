@@ -144,6 +144,13 @@ std::string select_expression(std::string_view qualified_column, std::string_vie
 // '…' literal (esc()) or NULL, for VALUES lists built as text.
 void append_literal(std::string& sql, pqxx::transaction_base& tx, const SqlText& value);
 
+// Appends "EXECUTE <name>(v1, …)" for `statement` (its values as literals), preparing it on tx's
+// connection now if it is not yet (events::cached_statement names it). A prepared statement can
+// then ride in a multi-statement round trip: parsed and planned once per connection, yet sent
+// together with other statements instead of in a round trip of its own.
+void append_execute(std::string& sql, pqxx::transaction_base& tx, const std::string& statement,
+                    const std::vector<SqlText>& values);
+
 // "('id1', 'id2', …)" for `column IN …`; never empty ("(NULL)" matches nothing).
 std::string id_list(pqxx::transaction_base& tx, const std::vector<Uuid>& ids);
 

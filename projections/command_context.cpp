@@ -1,7 +1,10 @@
 #include "projections/command_context.hpp"
 
+#include "core/domain_events.hpp"
 #include "projections/read_model_store.hpp"
 
+#include <any>
+#include <map>
 #include <set>
 
 namespace tasklog::projections {
@@ -31,33 +34,58 @@ std::optional<std::vector<Uuid>> named_nodes(const Command& command, const Comma
   return std::vector<Uuid>(nodes.begin(), nodes.end());
 }
 
+// The projects this batch's deciders read, for its later deciders: a project's row and members
+// change only with the project's own stream, so while no event of the batch is on it, the row read
+// earlier under the same lock is still the row. A batch of task creations in one project then
+// reads the project once instead of once per command.
+using ProjectsRead = std::map<Uuid, std::optional<ProjectState>>;
+
+std::optional<ProjectState> project_for(events::AppendContext& append, const Uuid& id, std::string_view schema) {
+  std::any& scratch = append.scratch();
+  if (!scratch.has_value()) scratch = ProjectsRead{};
+  auto& read = std::any_cast<ProjectsRead&>(scratch);
+  if (!append.touched(id))
+    if (const auto it = read.find(id); it != read.end()) return it->second;
+  std::optional<ProjectState> project = load_project(append.tx_for({id}, {}), id, schema);
+  read.insert_or_assign(id, project);
+  return project;
+}
+
 }  // namespace
 
-void load_command_context(pqxx::transaction_base& tx, std::string_view schema, const Command& command,
+void load_command_context(events::AppendContext& append, std::string_view schema, const Command& command,
                           CommandContext& ctx) {
+  // Each read names the streams whose events change the rows it reads, so that the batch's staged
+  // events are written first only when they could change what it sees (AppendContext::tx_for).
+  // A task's row and its dependency list change only with its own stream; a project's row and
+  // members only with its stream. Reads over sets (candidates, the whole graph) see everything.
+  static const std::vector<std::string> kProjectStreams{std::string(stream_type_name(StreamType::project))};
   const ContextNeeds needs = context_needs(command);
   std::optional<Uuid> project_id = needs.project_id;
   if (needs.task_id) {
-    TaskWithProject loaded = load_task_with_project(tx, *needs.task_id, schema);
+    // The task's project is not known before the read: any staged project event counts.
+    TaskWithProject loaded = load_task_with_project(append.tx_for({*needs.task_id}, kProjectStreams), *needs.task_id, schema);
     ctx.task = std::move(loaded.task);
     ctx.project = std::move(loaded.project);
     if (!ctx.task || !ctx.project) return;
     project_id = ctx.task->project_id;
   } else {
     if (!project_id) return;
-    ctx.project = load_project(tx, *project_id, schema);
+    ctx.project = project_for(append, *project_id, schema);
     if (!ctx.project) return;
   }
   if (needs.candidates) {
     const auto* pick = std::get_if<PickNextTask>(&command);
     const PickStrategy strategy = pick ? pick->strategy : PickStrategy::priority;
-    ctx.candidates = load_ready_tasks(tx, *project_id, ctx.now, strategy, kPickCandidates, schema);
+    ctx.candidates = load_ready_tasks(append.tx(), *project_id, ctx.now, strategy, kPickCandidates, schema);
   }
   if (needs.graph) {
-    const auto nodes = named_nodes(command, ctx);
-    ctx.graph = nodes ? load_graph_nodes(tx, *project_id, *nodes, schema) : load_graph(tx, *project_id, schema);
+    if (const auto nodes = named_nodes(command, ctx))
+      ctx.graph = load_graph_nodes(append.tx_for(*nodes, {}), *project_id, *nodes, schema);
+    else
+      ctx.graph = load_graph(append.tx(), *project_id, schema);
   }
-  if (needs.decision_id) ctx.superseded_decision = load_decision(tx, *needs.decision_id, schema);
+  if (needs.decision_id) ctx.superseded_decision = load_decision(append.tx(), *needs.decision_id, schema);
 }
 
 std::int64_t loaded_version(const CommandContext& ctx, const Uuid& stream_id) {

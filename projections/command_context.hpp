@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/decide.hpp"
+#include "events/event_store.hpp"
 
 #include <pqxx/pqxx>
 
@@ -14,9 +15,10 @@ namespace tasklog::projections {
 // (except the dependencies strategy, which ranks by the whole graph and reads them all).
 inline constexpr std::size_t kPickCandidates = 16;
 
-// Fills ctx's loaded parts for `command`; ctx.now must be set (readiness is judged at it).
-// A task or project that does not exist is left empty: decide() refuses with not_found.
-void load_command_context(pqxx::transaction_base& tx, std::string_view schema, const Command& command,
+// Fills ctx's loaded parts for `command` through the append transaction; ctx.now must be set
+// (readiness is judged at it). A task or project that does not exist is left empty: decide()
+// refuses with not_found.
+void load_command_context(events::AppendContext& append, std::string_view schema, const Command& command,
                           CommandContext& ctx);
 
 // The version of `stream_id` as ctx loaded it (0 for a stream ctx does not hold: a new one).

@@ -68,7 +68,8 @@ bool seed_handed_row(ProjectModels& models, const events::RecordedEvent& event) 
 
 }  // namespace
 
-void project_inline(pqxx::transaction_base& tx, std::string_view schema, const std::vector<events::RecordedEvent>& recorded) {
+void project_inline(pqxx::transaction_base& tx, std::string_view schema, const std::vector<events::RecordedEvent>& recorded,
+                    std::string& sql) {
   std::vector<std::pair<DomainEvent, EventMeta>> decoded;
   decoded.reserve(recorded.size());
   RowsToLoad to_load;
@@ -89,16 +90,21 @@ void project_inline(pqxx::transaction_base& tx, std::string_view schema, const s
     fold(models, event, meta);
     changes.add(event);
   }
-  changes.write(tx, schema, [&](const Uuid& project) -> const ProjectModel* {
+  changes.append_execute(sql, tx, schema, [&](const Uuid& project) -> const ProjectModel* {
     const auto it = models.find(project);
     return it == models.end() ? nullptr : &it->second;
   });
 }
 
+void project_inline(pqxx::transaction_base& tx, std::string_view schema, const std::vector<events::RecordedEvent>& recorded) {
+  std::string sql;
+  project_inline(tx, schema, recorded, sql);
+  if (!sql.empty()) tx.exec(sql);
+}
+
 events::InlineProjector make_inline_projector(std::string schema) {
-  return [schema = std::move(schema)](pqxx::transaction_base& tx, const std::vector<events::RecordedEvent>& recorded) {
-    project_inline(tx, schema, recorded);
-  };
+  return [schema = std::move(schema)](pqxx::transaction_base& tx, const std::vector<events::RecordedEvent>& recorded,
+                                      std::string& sql) { project_inline(tx, schema, recorded, sql); };
 }
 
 }  // namespace tasklog::projections

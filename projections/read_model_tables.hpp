@@ -327,15 +327,22 @@ Row decode(const pqxx::row& r, pqxx::row::size_type first_column = 0) {
   return row;
 }
 
+// One row's column values in insert_one_sql's parameter order (NULL as nullopt).
+template <class Row>
+std::vector<columns::SqlText> values_of(const Row& row) {
+  ColumnWriter writer;
+  Table<Row>::columns(writer, row);
+  return std::move(writer.values);
+}
+
 // Appends "(v1, v2, …)" for one row.
 template <class Row>
 void append_values(std::string& sql, pqxx::transaction_base& tx, const Row& row) {
-  ColumnWriter writer;
-  Table<Row>::columns(writer, row);
+  const std::vector<columns::SqlText> values = values_of(row);
   sql.push_back('(');
-  for (std::size_t i = 0; i < writer.values.size(); ++i) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
     if (i) sql += ", ";
-    columns::append_literal(sql, tx, writer.values[i]);
+    columns::append_literal(sql, tx, values[i]);
   }
   sql.push_back(')');
 }
@@ -357,19 +364,11 @@ void append_insert(std::string& sql, pqxx::transaction_base& tx, std::string_vie
 }
 
 // "INSERT INTO schema.table (…) VALUES ($1, …, $n)" (+ the upsert tail): one row as parameters,
-// a fixed text per table and schema that events::exec_cached prepares once per connection.
+// a fixed text per table and schema, prepared once per connection (RowChanges' ExecuteSink).
 std::string insert_one_sql(const std::vector<ColumnInfo>& infos, const std::string& table, std::string_view upsert_key);
 template <class Row>
 std::string insert_one_sql(pqxx::transaction_base& tx, std::string_view schema, bool upsert) {
   return insert_one_sql(column_infos<Row>(), qualified(tx, schema, Table<Row>::name), upsert ? Table<Row>::key : "");
-}
-
-// Runs insert_one_sql's statement for one row (its columns as text parameters, NULL as NULL).
-template <class Row>
-void exec_row(pqxx::transaction_base& tx, const std::string& sql, const Row& row) {
-  ColumnWriter writer;
-  Table<Row>::columns(writer, row);
-  events::exec_cached(tx, sql, pqxx::prepare::make_dynamic_params(writer.values));
 }
 
 std::vector<MemberRow> member_rows(const ProjectState& project);

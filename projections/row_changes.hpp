@@ -27,8 +27,10 @@ class RowChanges {
   // (model_of returns nullptr for a project it does not have; such rows are skipped).
   using ModelOf = std::function<const ProjectModel*(const Uuid& project_id)>;
   void append_sql(std::string& sql, pqxx::transaction_base& tx, std::string_view schema, const ModelOf& model_of) const;
-  // The same rows, written now, one prepared statement per row (see PreparedSink in the .cpp).
-  void write(pqxx::transaction_base& tx, std::string_view schema, const ModelOf& model_of) const;
+  // The same rows as EXECUTEs of statements prepared on tx's connection (one per table and schema,
+  // prepared now if need be), a row each (see ExecuteSink in the .cpp).
+  void append_execute(std::string& sql, pqxx::transaction_base& tx, std::string_view schema,
+                      const ModelOf& model_of) const;
 
  private:
   template <class Sink>
@@ -39,6 +41,7 @@ class RowChanges {
   std::set<Key> member_lists_;      // by project: the whole list is rewritten
   std::set<Key> tasks_;
   std::set<Key> dependency_lists_;  // by task: the whole list is rewritten
+  std::set<Uuid> created_tasks_;    // tasks these events create: no list to delete first
   std::set<Key> artifacts_;
   std::set<Key> checkpoints_;
   std::set<Key> decisions_;

@@ -81,7 +81,7 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
     ctx.new_id = new_id_;
     ctx.expected_version = expected_version;
     ctx.log_position = append.head();
-    load_command_context(append.tx(), kReadSchema, command, ctx);
+    load_command_context(append, kReadSchema, command, ctx);
     if (authorize) authorize(ctx);
     // A batch that is retried runs its deciders again: keep only the last run's events.
     run->decided = decide(ctx, command);

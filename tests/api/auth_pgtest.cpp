@@ -174,11 +174,16 @@ class RowLevelSecurityTest : public projections::testing::EngineTest {
   void SetUp() override {
     EngineTest::SetUp();
     pqxx::connection c(db.conninfo());
-    alice = create_user(c, "alice@example.com", "Alice").first.id;
-    bob = create_user(c, "bob@example.com", "Bob").first.id;
-    carol = create_user(c, "carol@example.com", "Carol").first.id;
+    std::tie(alice, alice_token) = user(c, "alice@example.com", "Alice");
+    std::tie(bob, bob_token) = user(c, "bob@example.com", "Bob");
+    std::tie(carol, carol_token) = user(c, "carol@example.com", "Carol");
     alices_project = populate(alice, "alice's");
     bobs_project = populate(bob, "bob's");
+  }
+
+  static std::pair<Uuid, std::string> user(pqxx::connection& c, const std::string& email, const std::string& name) {
+    auto [record, token] = create_user(c, email, name);
+    return {record.id, token.secret};
   }
 
   projections::CommandOutcome as(const Uuid& user, const Command& command) {
@@ -242,6 +247,7 @@ class RowLevelSecurityTest : public projections::testing::EngineTest {
   }
 
   Uuid alice{}, bob{}, carol{};
+  std::string alice_token, bob_token, carol_token;
   Uuid alices_project{}, bobs_project{};
 };
 
@@ -304,16 +310,18 @@ TEST_F(RowLevelSecurityTest, QueryRoleOnlyReadsAndNothingOutlivesTheTransaction)
   EXPECT_EQ(tx.exec1("SELECT coalesce(current_setting('tasklog.user_id', true), '')")[0].as<std::string>(), "");
 }
 
-// The one-round-trip read: the same rules, and nothing outlives its message. Alternating users on
-// one connection (as the pool does), each sees only their own projects — also when a statement
-// fails halfway — and the connection is back to its own role with no user after every call.
-TEST_F(RowLevelSecurityTest, OneStatementAsTheUserSeesOnlyTheirProjectsAndLeavesNothingBehind) {
+// The one-round-trip read: the token is signed in and the statement runs as its user by one
+// message, with begin_as_user's rules, and nothing outlives that message. Alternating users on one
+// connection (as the pool does), each sees only their own projects — also when a statement fails
+// halfway or a token is refused — and the connection is back to its own role with no user after
+// every call.
+TEST_F(RowLevelSecurityTest, OneStatementSignedInSeesOnlyTheirProjectsAndLeavesNothingBehind) {
   pqxx::connection c(db.conninfo());
   const std::string session_user = query_value(db.conninfo(), "SELECT current_user");
   const std::string sql = "SELECT p.id::text FROM readmodel.projects p WHERE $1::text IS NULL OR p.name = $1 ORDER BY 1";
-  auto ids = [&](const Uuid& user, std::optional<std::string> name) {
+  auto ids = [&](const std::string& token, std::optional<std::string> name) {
     std::vector<std::string> out;
-    for (const auto& row : exec_one_as_user(c, user, sql, {std::move(name)})) out.push_back(row[0].c_str());
+    for (const auto& row : exec_one_signed_in(c, token, sql, {std::move(name)})) out.push_back(row[0].c_str());
     return out;
   };
   auto expect_clean = [&](const std::string& when) {
@@ -322,22 +330,48 @@ TEST_F(RowLevelSecurityTest, OneStatementAsTheUserSeesOnlyTheirProjectsAndLeaves
     EXPECT_EQ(tx.exec1("SELECT coalesce(current_setting('tasklog.user_id', true), '')")[0].as<std::string>(), "") << when;
     EXPECT_EQ(tx.exec1("SELECT current_setting('transaction_read_only')")[0].as<std::string>(), "off") << when;
   };
+  auto expect_refused = [&](const std::string& token, const std::string& when) {
+    try {
+      ids(token, std::nullopt);
+      ADD_FAILURE() << when << ": the token signed in";
+    } catch (const DomainError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::unauthorized) << when;
+      EXPECT_STREQ(e.what(), kUnknownTokenMessage) << when;
+    }
+    expect_clean(when);
+  };
   for (int round = 0; round < 3; ++round) {
-    EXPECT_EQ(ids(alice, std::nullopt), std::vector<std::string>{to_string(alices_project)});
+    EXPECT_EQ(ids(alice_token, std::nullopt), std::vector<std::string>{to_string(alices_project)});
     expect_clean("after alice");
-    EXPECT_EQ(ids(bob, std::nullopt), std::vector<std::string>{to_string(bobs_project)});
-    EXPECT_EQ(ids(bob, "alice's"), std::vector<std::string>{});  // exists, but not bob's
-    EXPECT_EQ(ids(carol, std::nullopt), std::vector<std::string>{});
+    EXPECT_EQ(ids(bob_token, std::nullopt), std::vector<std::string>{to_string(bobs_project)});
+    EXPECT_EQ(ids(bob_token, "alice's"), std::vector<std::string>{});  // exists, but not bob's
+    EXPECT_EQ(ids(carol_token, std::nullopt), std::vector<std::string>{});
     expect_clean("after bob and carol");
   }
   // A quote in a parameter is data, not SQL.
-  EXPECT_EQ(ids(alice, "x'); DELETE FROM readmodel.projects; --"), std::vector<std::string>{});
+  EXPECT_EQ(ids(alice_token, "x'); DELETE FROM readmodel.projects; --"), std::vector<std::string>{});
   // Read-only, and a statement that fails leaves the connection clean as well.
-  EXPECT_THROW(exec_one_as_user(c, alice, "SELECT 1/0", {}), pqxx::sql_error);
+  EXPECT_THROW(exec_one_signed_in(c, alice_token, "SELECT 1/0", {}), pqxx::sql_error);
   expect_clean("after a failed statement");
-  EXPECT_THROW(exec_one_as_user(c, alice, "SELECT count(*) FROM auth.api_tokens", {}), pqxx::insufficient_privilege);
+  EXPECT_THROW(exec_one_signed_in(c, alice_token, "SELECT count(*) FROM auth.api_tokens", {}),
+               pqxx::insufficient_privilege);
   expect_clean("after a refused statement");
-  EXPECT_EQ(ids(alice, std::nullopt), std::vector<std::string>{to_string(alices_project)});
+
+  // Tokens that do not sign in: refused before the statement runs, whatever it would have read.
+  expect_refused("tl_" + std::string(43, 'A'), "an unknown token");
+  expect_refused("not a token at all", "a token of another shape");
+  std::string quoted = alice_token;
+  quoted[10] = '\'';
+  expect_refused(quoted, "a token with a quote in it");
+  const auto tokens = list_tokens(c, bob);
+  ASSERT_EQ(tokens.size(), 1u);
+  revoke_token(c, bob, tokens[0].id);
+  expect_refused(bob_token, "bob's token, revoked");  // at once: nothing is cached
+  const NewToken expired = create_token(c, carol, "expired", std::chrono::time_point_cast<std::chrono::microseconds>(
+                                                                 std::chrono::system_clock::now()) - std::chrono::seconds(1));
+  expect_refused(expired.secret, "an expired token");
+  EXPECT_EQ(ids(alice_token, std::nullopt), std::vector<std::string>{to_string(alices_project)});
+  expect_clean("at the end");
 }
 
 TEST_F(RowLevelSecurityTest, RebuiltReadModelsStillEnforceIt) {

@@ -2,6 +2,10 @@
 // never a 500, and the log is unchanged after each.
 #include "tests/api/routes_fixture.hpp"
 
+#include "api/auth.hpp"
+
+#include <gmock/gmock.h>
+
 namespace tasklog::testing {
 namespace {
 
@@ -91,6 +95,41 @@ TEST_F(MalformedTest, UnauthenticatedRequestsAre401) {
   auto forged = anonymous_client("tl_not-a-real-token");
   EXPECT_EQ(forged->get("/v1/events").status, 401u);
   EXPECT_EQ(head(), 0);
+}
+
+// GET /v1/tasks/{id} signs its token in within its one read (RouteOptions::checks_token_itself):
+// it refuses exactly like every other route — 401 for a missing, foreign-shaped, unknown or revoked
+// token (at once: nothing is cached), also before a malformed id's 400 — and reads for a valid one.
+TEST_F(MalformedTest, TheOneRoundTripTaskReadRefusesTokensLikeEveryRoute) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  const std::string target = "/v1/tasks/" + task;
+  const auto before = head();
+  auto expect_401 = [&](HttpClient& client, const std::string& path, const std::string& what) {
+    const auto r = client.get(path);
+    EXPECT_EQ(r.status, 401u) << what << ": " << r.body;
+    EXPECT_EQ(r.error_code(), "unauthorized") << what;
+    EXPECT_THAT(r.header("www-authenticate"), ::testing::HasSubstr("Bearer")) << what;
+  };
+  auto anonymous = anonymous_client();
+  expect_401(*anonymous, target, "no token");
+  auto foreign = anonymous_client("tl_not-a-real-token");
+  expect_401(*foreign, target, "a token of another shape");
+  auto unknown = anonymous_client("tl_" + std::string(43, 'x'));
+  expect_401(*unknown, target, "an unknown token");
+  expect_401(*unknown, "/v1/tasks/not-a-uuid", "an unknown token and a malformed id");
+  EXPECT_EQ(alice->get("/v1/tasks/not-a-uuid").status, 400u);
+  EXPECT_EQ(alice->get(target).status, 200u);
+
+  const auto carol = create_user("carol");
+  auto carols = carol.client();
+  EXPECT_EQ(carols->get(target).status, 404u);  // valid, but not a member: hidden like an unknown id
+  {
+    pqxx::connection c(conninfo());
+    api::revoke_token(c, carol.id, api::list_tokens(c, carol.id).at(0).id);
+  }
+  expect_401(*carols, target, "a token revoked a moment ago");
+  EXPECT_EQ(head(), before);  // reads only
 }
 
 }  // namespace

@@ -235,6 +235,77 @@ TEST_F(EventLogTest, DeciderRefusalAnswersOnlyItsCaller) {
   EXPECT_EQ(r.events.size(), 1u);
 }
 
+// A decider's read through tx_for writes the batch's staged events first only when one of them is
+// on a stream (or of a stream type) it names: reads of other streams find them not yet inserted,
+// reads of their stream (or type) find them, and every command of the batch commits. The batch
+// also tells its deciders which streams it touched and keeps their scratch space between them.
+TEST_F(EventLogTest, TxForWritesStagedEventsOnlyWhenTheirStreamIsRead) {
+  const Uuid s1 = random_id(), s2 = random_id(), s3 = random_id(), s4 = random_id();
+  auto count_on = [](pqxx::transaction_base& tx, const Uuid& s) {
+    return tx.exec_params1("SELECT count(*) FROM events WHERE stream_id = $1", to_string(s))[0].as<int>();
+  };
+  // The writer holds its first batch until everything else is queued, so the rest is one batch.
+  std::promise<void> entered, release;
+  auto released = release.get_future();
+  std::vector<std::future<AppendOutcome>> outcomes;
+  auto submit = [&](Decider decider) {
+    auto p = std::make_shared<std::promise<AppendOutcome>>();
+    outcomes.push_back(p->get_future());
+    store->async_execute(std::move(decider), [p](AppendOutcome o) { p->set_value(std::move(o)); });
+  };
+  const auto batches_before = store->stats().batches;
+  submit([&](AppendContext&) {
+    entered.set_value();
+    released.wait();
+    return std::vector<StreamAppend>{one_event(random_id(), project)};
+  });
+  entered.get_future().wait();
+  int seen_by_other_stream = -1, seen_by_its_stream = -1, seen_by_its_type = -1, seen_by_other_type = -1;
+  submit([&](AppendContext&) { return std::vector<StreamAppend>{one_event(s1, project)}; });
+  submit([&](AppendContext& ctx) {
+    seen_by_other_stream = count_on(ctx.tx_for({s2}, {"project"}), s1);
+    return std::vector<StreamAppend>{one_event(s2, project)};
+  });
+  submit([&](AppendContext& ctx) {
+    seen_by_its_stream = count_on(ctx.tx_for({s3, s1}, {}), s1);
+    return std::vector<StreamAppend>{StreamAppend{s3, "project", ExpectedVersion::any(), {make_event(project, "Noted", R"({"n":3})")}}};
+  });
+  submit([&](AppendContext& ctx) {
+    seen_by_other_type = count_on(ctx.tx_for({s4}, {"task"}), s3);  // s3's event is of a project stream
+    seen_by_its_type = count_on(ctx.tx_for({}, {"project"}), s3);
+    // What the batch touched so far, and the deciders' scratch space, kept between them.
+    EXPECT_TRUE(ctx.touched(s1) && ctx.touched(s2) && ctx.touched(s3));
+    EXPECT_FALSE(ctx.touched(s4));
+    EXPECT_FALSE(ctx.scratch().has_value());
+    ctx.scratch() = std::string("left by the fourth");
+    return std::vector<StreamAppend>{one_event(s4, project)};
+  });
+  std::string scratch_seen;
+  bool fourth_touched = false;
+  submit([&](AppendContext& ctx) {
+    scratch_seen = std::any_cast<std::string>(ctx.scratch());
+    fourth_touched = ctx.touched(s4);
+    return std::vector<StreamAppend>{};
+  });
+  release.set_value();
+  for (auto& f : outcomes) {
+    const AppendOutcome o = f.get();
+    ASSERT_TRUE(o.result) << "a command failed";
+  }
+  EXPECT_EQ(seen_by_other_stream, 0);  // s1's event waited: nothing read it
+  EXPECT_EQ(seen_by_its_stream, 1);
+  EXPECT_EQ(seen_by_other_type, 0);
+  EXPECT_EQ(seen_by_its_type, 1);
+  EXPECT_EQ(scratch_seen, "left by the fourth");
+  EXPECT_TRUE(fourth_touched);
+  EXPECT_EQ(store->stats().batches, batches_before + 2);  // the held one, and the five in one transaction
+  EXPECT_EQ(count_events(), 5);
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_TRUE(verify_chain(tx).ok);
+  for (const Uuid& s : {s1, s2, s3, s4}) EXPECT_EQ(count_on(tx, s), 1);
+}
+
 TEST_F(EventLogTest, AFaultingCommandFailsAloneAfterTheBatchIsSplit) {
   // A decider whose SQL fails aborts the shared transaction; the others must still commit.
   std::vector<std::future<AppendOutcome>> futures;

@@ -2,6 +2,8 @@
 // append transaction wrote equal the fold of the log, and refusals leave both untouched.
 #include "tests/projections/engine_fixture.hpp"
 
+#include <gmock/gmock.h>
+
 #include <future>
 
 namespace tasklog::projections::testing {
@@ -258,6 +260,79 @@ TEST_F(InlineProjectorTest, ConcurrentCommandsShareBatches) {
   expect_consistent("after the concurrent commands");
   EXPECT_LT(store->stats().batches, store->stats().commands);  // some commands did share a batch
   EXPECT_EQ(query("SELECT count(*) FROM readmodel.tasks WHERE status = 'done'")[0][0].as<int>(), kTasks);
+}
+
+// The commands of one batch see each other's effects although the batch writes its events only
+// when a read needs them (AppendContext::tx_for): a task created earlier in the batch is a
+// dependency, a parent and claimable for later commands, a project renamed earlier is read
+// renamed and one archived earlier refuses a later creation (although the batch's first commands
+// read it, unarchived), and afterwards the read models equal the fold of the log.
+TEST_F(InlineProjectorTest, CommandsOfOneBatchSeeEachOthersEffects) {
+  const Uuid project = create_project();
+  const Uuid existing = create_task(project, "existing");
+  // This engine's ids are predictable, so that a command can name a task an earlier command of the
+  // same batch creates: the batch's first id is the first task's.
+  int next = 0;  // the writer thread is the only caller
+  TaskEngine same_batch(*store, [&next] { return derived_uuid("batch:" + std::to_string(next++)); });
+  const Uuid first = derived_uuid("batch:0");
+
+  // The writer holds a batch until every command is queued, so that they all share the next one.
+  std::promise<void> entered, release;
+  auto released = release.get_future();
+  std::promise<events::AppendOutcome> held;
+  const auto batches_before = store->stats().batches;
+  store->async_execute(
+      [&](events::AppendContext&) {
+        entered.set_value();
+        released.wait();
+        return std::vector<events::StreamAppend>{};
+      },
+      [&](events::AppendOutcome o) { held.set_value(std::move(o)); });
+  entered.get_future().wait();
+  std::vector<std::future<CommandOutcome>> outcomes;
+  auto submit = [&](const Command& command) {
+    auto p = std::make_shared<std::promise<CommandOutcome>>();
+    outcomes.push_back(p->get_future());
+    same_batch.async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
+      if (o) p->set_value(std::move(*o));
+      else p->set_exception(e);
+    });
+  };
+  submit(CreateTask{.project_id = project, .title = "first"});
+  submit(CreateTask{.project_id = project, .title = "second", .dependencies = {first}});
+  submit(CreateTask{.project_id = project, .title = "child", .parent_task_id = first});
+  submit(ClaimTask{.task_id = first, .agent = "a"});
+  submit(UpdateProject{.project_id = project, .project_name = "renamed"});
+  submit(CreateTask{.project_id = project, .title = "after the rename"});
+  submit(ClaimTask{.task_id = existing, .agent = "b"});
+  submit(ArchiveProject{.project_id = project});
+  submit(CreateTask{.project_id = project, .title = "after the archive"});  // the project read again: refused
+  release.set_value();
+  EXPECT_TRUE(held.get_future().get().result);
+  std::vector<CommandOutcome> done;
+  for (std::size_t i = 0; i + 1 < outcomes.size(); ++i) {
+    try {
+      done.push_back(outcomes[i].get());
+    } catch (const DomainError& e) {
+      FAIL() << "command " << i << " of the batch was refused: " << e.what();
+    }
+  }
+  try {
+    outcomes.back().get();
+    ADD_FAILURE() << "a task was created in an archived project";
+  } catch (const DomainError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("archived"));
+  }
+  EXPECT_EQ(std::get<TaskCreated>(done.at(0).events.at(0)).task_id, first);
+  EXPECT_EQ(store->stats().batches, batches_before + 2);  // the held one, and the nine in one transaction
+  expect_consistent("after the batch");
+  EXPECT_EQ(query("SELECT count(*) FROM readmodel.task_dependencies WHERE depends_on = '" + to_string(first) + "'")[0][0]
+                .as<int>(),
+            1);
+  EXPECT_EQ(query("SELECT status FROM readmodel.tasks WHERE id = '" + to_string(first) + "'")[0][0].as<std::string>(),
+            "in_progress");
+  EXPECT_EQ(query("SELECT name FROM readmodel.projects WHERE id = '" + to_string(project) + "'")[0][0].as<std::string>(),
+            "renamed");
 }
 
 }  // namespace
