@@ -178,11 +178,11 @@ struct EventStore::Impl {
     bool touched(const Uuid& id) const override { return touched_streams.contains(id); }
     std::any& scratch() override { return decider_scratch; }
     pqxx::transaction_base& tx_for(const std::vector<Uuid>& streams, const std::vector<std::string>& types) override {
-      const bool touched = std::any_of(pending.begin(), pending.end(), [&](const RecordedEvent& e) {
+      const bool staged_on_them = std::any_of(pending.begin(), pending.end(), [&](const RecordedEvent& e) {
         return std::find(streams.begin(), streams.end(), e.stream_id) != streams.end() ||
                std::find(types.begin(), types.end(), e.stream_type) != types.end();
       });
-      if (touched) flush();
+      if (staged_on_them) flush();
       return work;
     }
     std::int64_t stream_version(const Uuid& id) override {

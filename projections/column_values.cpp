@@ -83,27 +83,32 @@ void append_literal(std::string& sql, pqxx::transaction_base& tx, const SqlText&
   sql.push_back('\'');
 }
 
+void append_literal_list(std::string& sql, pqxx::transaction_base& tx, const std::vector<SqlText>& values) {
+  sql.push_back('(');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) sql += ", ";
+    append_literal(sql, tx, values[i]);
+  }
+  sql.push_back(')');
+}
+
 void append_execute(std::string& sql, pqxx::transaction_base& tx, const std::string& statement,
                     const std::vector<SqlText>& values) {
   const std::string name = events::cached_statement(tx, statement);
   tx.conn().prepare_now(name);  // a no-op once this connection has it
   sql += "EXECUTE ";
   sql += name;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    sql += i == 0 ? "(" : ", ";
-    append_literal(sql, tx, values[i]);
-  }
-  if (!values.empty()) sql.push_back(')');
+  if (!values.empty()) append_literal_list(sql, tx, values);
 }
 
 std::string id_list(pqxx::transaction_base& tx, const std::vector<Uuid>& ids) {
   if (ids.empty()) return "(NULL)";
-  std::string out = "(";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ", ";
-    append_literal(out, tx, text_of(ids[i]));
-  }
-  return out + ")";
+  std::vector<SqlText> values;
+  values.reserve(ids.size());
+  for (const Uuid& id : ids) values.emplace_back(text_of(id));
+  std::string out;
+  append_literal_list(out, tx, values);
+  return out;
 }
 
 }  // namespace tasklog::projections::columns

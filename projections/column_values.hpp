@@ -144,6 +144,10 @@ std::string select_expression(std::string_view qualified_column, std::string_vie
 // '…' literal (esc()) or NULL, for VALUES lists built as text.
 void append_literal(std::string& sql, pqxx::transaction_base& tx, const SqlText& value);
 
+// Appends "(v1, v2, …)": the values as append_literal writes them (a VALUES row, an IN list, the
+// arguments of an EXECUTE).
+void append_literal_list(std::string& sql, pqxx::transaction_base& tx, const std::vector<SqlText>& values);
+
 // Appends "EXECUTE <name>(v1, …)" for `statement` (its values as literals), preparing it on tx's
 // connection now if it is not yet (events::cached_statement names it). A prepared statement can
 // then ride in a multi-statement round trip: parsed and planned once per connection, yet sent

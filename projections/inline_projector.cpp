@@ -96,12 +96,6 @@ void project_inline(pqxx::transaction_base& tx, std::string_view schema, const s
   });
 }
 
-void project_inline(pqxx::transaction_base& tx, std::string_view schema, const std::vector<events::RecordedEvent>& recorded) {
-  std::string sql;
-  project_inline(tx, schema, recorded, sql);
-  if (!sql.empty()) tx.exec(sql);
-}
-
 events::InlineProjector make_inline_projector(std::string schema) {
   return [schema = std::move(schema)](pqxx::transaction_base& tx, const std::vector<events::RecordedEvent>& recorded,
                                       std::string& sql) { project_inline(tx, schema, recorded, sql); };

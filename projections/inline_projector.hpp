@@ -19,8 +19,6 @@ namespace tasklog::projections {
 // behind the log.
 void project_inline(pqxx::transaction_base& tx, std::string_view schema, const std::vector<events::RecordedEvent>& events,
                     std::string& sql);
-// The same, with the statements run at once.
-void project_inline(pqxx::transaction_base& tx, std::string_view schema, const std::vector<events::RecordedEvent>& events);
 
 // project_inline as an EventStoreOptions::projector. Stateless, so any number of stores may share it.
 events::InlineProjector make_inline_projector(std::string schema = std::string(kReadSchema));

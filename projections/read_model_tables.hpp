@@ -338,13 +338,7 @@ std::vector<columns::SqlText> values_of(const Row& row) {
 // Appends "(v1, v2, …)" for one row.
 template <class Row>
 void append_values(std::string& sql, pqxx::transaction_base& tx, const Row& row) {
-  const std::vector<columns::SqlText> values = values_of(row);
-  sql.push_back('(');
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) sql += ", ";
-    columns::append_literal(sql, tx, values[i]);
-  }
-  sql.push_back(')');
+  columns::append_literal_list(sql, tx, values_of(row));
 }
 
 // Multi-row INSERT statements of `rows`, into `sql`. upsert: replace rows with the same key.

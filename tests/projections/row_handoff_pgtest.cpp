@@ -26,6 +26,13 @@ class RowHandoffTest : public ::testing::Test {
     tx.commit();
   }
 
+  // Projects one event as the store does: the projector's statements, then run.
+  static void project(pqxx::transaction_base& tx, const events::RecordedEvent& event) {
+    std::string sql;
+    project_inline(tx, kReadSchema, {event}, sql);
+    tx.exec(sql);
+  }
+
   // The next event of the task's stream, as the log would hand it to the projector.
   events::RecordedEvent next_event() {
     const TaskState& task = world.task(task_id);
@@ -62,7 +69,7 @@ TEST_F(RowHandoffTest, HandedRowAtTheVersionBeforeTheEventIsUsedInsteadOfARead) 
   handed.description = "only in the handed row";
   RowHandoff::instance().put(event.event_id, handed);
   pqxx::work tx(connection);
-  project_inline(tx, kReadSchema, {event});
+  project(tx, event);
   tx.commit();
   EXPECT_EQ(stored_task().description, "only in the handed row");
   EXPECT_EQ(stored_task().title, "renamed");
@@ -76,7 +83,7 @@ TEST_F(RowHandoffTest, HandedRowAtAnotherVersionIsIgnored) {
   stale.version -= 1;
   RowHandoff::instance().put(event.event_id, stale);
   pqxx::work tx(connection);
-  project_inline(tx, kReadSchema, {event});
+  project(tx, event);
   tx.commit();
   EXPECT_EQ(stored_task().description, world.task(task_id).description);
   EXPECT_EQ(stored_task().title, "renamed");
