@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--database-url", url, "measure on this PostgreSQL instead of an embedded one");
   app.add_option("--seconds", seconds, "seconds per measurement")->check(CLI::PositiveNumber);
   app.add_option("--producers", producers, "concurrent producers")->delimiter(',');
+  std::size_t depth = events::EventStoreOptions{}.pipeline_depth;
+  app.add_option("--pipeline-depth", depth, "flights in the air at once (0: one batch at a time)");
   CLI11_PARSE(app, argc, argv);
 
   bench::BenchDatabase database(url);
@@ -33,7 +35,7 @@ int main(int argc, char** argv) {
     const std::string conninfo = database.fresh_database(fmt::format("append_bench_{}", n));
     // Raw first, then ours, on the same database, so both see the same cluster state.
     const auto raw = bench::raw_append(conninfo, n, seconds, "one");
-    events::EventStore store({.conninfo = conninfo});
+    events::EventStore store({.conninfo = conninfo, .pipeline_depth = depth});
     const Uuid project = boost::uuids::random_generator{}();
     std::vector<Uuid> streams(n);
     for (auto& s : streams) s = boost::uuids::random_generator{}();

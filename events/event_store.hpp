@@ -1,13 +1,21 @@
 // EventStore: the only writer of the `events` table.
 //
-// One writer thread per EventStore (one per process) owns one connection and appends in batches:
-// every command that arrives while a batch commits joins the next one (group commit). A batch is
-// one transaction that takes the append advisory lock, reads the head, decides each command in
-// arrival order against state that includes the earlier commands of the same batch, assigns
-// positions and hashes, inserts, runs the inline projector, NOTIFYs and commits — then answers
-// every caller. Because positions are assigned under a lock held until commit, no position can
-// become visible after a larger one: readers following `position > cursor` never skip an event,
-// also with several processes appending to one database.
+// One writer thread per EventStore (one per process) appends in batches: every command that
+// arrives while a batch commits joins the next one (group commit). A batch is one transaction that
+// takes the append advisory lock, reads the head, decides each command in arrival order against
+// state that includes the earlier commands of the same batch, assigns positions and hashes,
+// inserts, runs the inline projector, NOTIFYs and commits — then answers every caller. Because
+// positions are assigned under a lock held until commit, no position can become visible after a
+// larger one: readers following `position > cursor` never skip an event, also with several
+// processes appending to one database.
+//
+// Batches of fixed appends to streams the writer knows (append/async_append) are staged from its
+// memory of its last commit and sent as flights on a second connection in pipeline mode
+// (AppendPipeline): while one flight is inserted and committed, the writer stages and sends the
+// next, which PostgreSQL starts the moment the first has committed. Flights still take the lock
+// and commit in order; a flight that fails takes the ones behind it down with it (none can leave
+// a gap), and their commands run again the serial way. Deciders (execute/async_execute) read
+// through the transaction, so they wait for every flight to land and run serially.
 //
 // A command that is refused (version conflict, idempotency conflict, a domain refusal from its
 // decider) answers only its own caller. An unexpected database error fails the batch's
@@ -80,6 +88,13 @@ struct EventStoreOptions {
   std::optional<std::string> role = "tasklog_app";  // SET ROLE after connecting
   std::size_t max_batch = 1024;                     // commands per transaction at most
   int max_attempts = 4;                             // tries of a batch on retryable database errors
+  // Batches of fixed appends in flight at once on the writer's pipeline connection
+  // (AppendPipeline): the next is staged and sent while the previous ones are inserted and
+  // committed. 0: every batch waits for the previous one's commit (one connection, no pipeline).
+  std::size_t pipeline_depth = 2;
+  // Whether the writer chooses between pipeline_depth and one flight at a time as it measures
+  // commits and the gaps between them (see the writer); false: always pipeline_depth (tests).
+  bool pipeline_adapts = true;
   std::function<Timestamp()> clock{};                 // defaults to the system clock
   InlineProjector projector{};                        // optional
 };
@@ -89,6 +104,9 @@ struct EventStoreStats {
   std::uint64_t commands = 0;
   std::uint64_t events = 0;
   std::uint64_t largest_batch = 0;
+  std::uint64_t flights = 0;         // batches that committed as flights of the pipeline (included in batches)
+  std::uint64_t flights_failed = 0;  // flights that did not commit (their commands ran again the serial way)
+  std::size_t flights_in_air = 0;    // sent and not landed, now
 };
 
 class EventStore {

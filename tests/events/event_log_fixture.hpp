@@ -1,6 +1,7 @@
 // Shared set-up for event-log tests: a fresh database, an EventStore on it, and event builders.
 #pragma once
 
+#include "events/chain.hpp"
 #include "events/event_store.hpp"
 #include "tests/support/test_cluster.hpp"
 
@@ -32,6 +33,15 @@ inline NewEvent make_event(const Uuid& project, std::string type = "Noted", std:
 inline StreamAppend one_event(const Uuid& stream, const Uuid& project, ExpectedVersion expected = ExpectedVersion::any(),
                               std::string payload = R"({"n":1})") {
   return StreamAppend{stream, "task", expected, {make_event(project, "Noted", std::move(payload))}};
+}
+
+// The hash chain of the whole log verifies, up to `head`.
+inline void expect_chain_verifies(const std::string& conninfo, Position head) {
+  pqxx::connection c(conninfo);
+  pqxx::read_transaction tx(c);
+  const auto report = verify_chain(tx);
+  EXPECT_TRUE(report.ok) << report.reason;
+  EXPECT_EQ(report.checked_up_to, head);
 }
 
 class EventLogTest : public ::testing::Test {
