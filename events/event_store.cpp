@@ -268,6 +268,10 @@ struct EventStore::Impl {
       return transaction();
     }
     bool touched(const Uuid& id) const override { return touched_streams.contains(id); }
+    std::size_t event_count() const override { return written.size() + pending.size(); }
+    const RecordedEvent& event(std::size_t index) const override {
+      return index < written.size() ? written[index] : pending.at(index - written.size());
+    }
     std::any& scratch() override { return decider_scratch; }
     pqxx::transaction_base& tx_for(const std::vector<Uuid>& streams, const std::vector<std::string>& types) override {
       const bool staged_on_them = std::any_of(pending.begin(), pending.end(), [&](const RecordedEvent& e) {

@@ -54,6 +54,10 @@ class AppendContext {
   virtual pqxx::transaction_base& tx_for(const std::vector<Uuid>& streams, const std::vector<std::string>& stream_types) = 0;
   // Whether an event of this batch so far (staged or written) is on the stream.
   virtual bool touched(const Uuid& stream_id) const = 0;
+  // The events of this batch so far (written and staged), in order: a decider that keeps rows it
+  // read for later deciders tells from them what changed since (event(i) for i < event_count()).
+  virtual std::size_t event_count() const = 0;
+  virtual const RecordedEvent& event(std::size_t index) const = 0;
   // The deciders' scratch space for one attempt of one batch (empty at its start): rows a decider
   // read, kept for the later deciders of the same batch while `touched` says nothing changed them.
   virtual std::any& scratch() = 0;

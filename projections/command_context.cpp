@@ -3,6 +3,7 @@
 #include "core/domain_events.hpp"
 #include "projections/read_model_store.hpp"
 
+#include <algorithm>
 #include <any>
 #include <map>
 #include <set>
@@ -34,21 +35,89 @@ std::optional<std::vector<Uuid>> named_nodes(const Command& command, const Comma
   return std::vector<Uuid>(nodes.begin(), nodes.end());
 }
 
-// The projects this batch's deciders read, for its later deciders: a project's row and members
-// change only with the project's own stream, so while no event of the batch is on it, the row read
-// earlier under the same lock is still the row. A batch of task creations in one project then
-// reads the project once instead of once per command.
-using ProjectsRead = std::map<Uuid, std::optional<ProjectState>>;
+// What this batch's deciders read, for its later deciders (AppendContext::scratch).
+//
+// Projects: a project's row and members change only with the project's own stream, so while no
+// event of the batch is on it, the row read earlier under the same lock is still the row. A batch
+// of task creations in one project then reads the project once instead of once per command.
+//
+// Pick candidates: the best ready tasks of a project, as read (and the project's "some todo task
+// waits on a dependency" at that moment). A later pick of the same batch takes them again unless
+// an event since could have made a task ready that was not (a task created, released, reopened,
+// unblocked, failed for a retry, reprioritized, its dependencies changed — or completed while
+// some task waits on dependencies), or changed a candidate's row; a candidate that was claimed,
+// blocked, cancelled or completed since is only struck off. The rest keep their order, and every
+// task they were read ahead of is still behind them. A batch of picks in one project then reads
+// its candidates once instead of writing the batch's events and reading them again per pick.
+struct CandidatesRead {
+  Uuid project{};
+  PickStrategy strategy = PickStrategy::priority;
+  Timestamp now{};
+  std::vector<TaskState> tasks{};  // best first; struck off as they stop being candidates
+  bool waiting = true;             // some todo task of the project waited on a dependency
+  std::size_t seen = 0;            // the batch's events up to here are accounted for
+};
+
+struct BatchReads {
+  std::map<Uuid, std::optional<ProjectState>> projects;
+  std::vector<CandidatesRead> candidates;
+};
+
+BatchReads& batch_reads(events::AppendContext& append) {
+  std::any& scratch = append.scratch();
+  if (!scratch.has_value()) scratch = BatchReads{};
+  return std::any_cast<BatchReads&>(scratch);
+}
 
 std::optional<ProjectState> project_for(events::AppendContext& append, const Uuid& id, std::string_view schema) {
-  std::any& scratch = append.scratch();
-  if (!scratch.has_value()) scratch = ProjectsRead{};
-  auto& read = std::any_cast<ProjectsRead&>(scratch);
+  auto& read = batch_reads(append).projects;
   if (!append.touched(id))
     if (const auto it = read.find(id); it != read.end()) return it->second;
   std::optional<ProjectState> project = load_project(append.tx_for({id}, {}), id, schema);
   read.insert_or_assign(id, project);
   return project;
+}
+
+// Whether `read` still holds after the batch's events since it was last brought up to date;
+// strikes off the candidates those events took away.
+bool still_holds(events::AppendContext& append, CandidatesRead& read) {
+  for (; read.seen < append.event_count(); ++read.seen) {
+    const events::RecordedEvent& e = append.event(read.seen);
+    if (e.project_id != read.project) continue;
+    const auto candidate = std::find_if(read.tasks.begin(), read.tasks.end(),
+                                        [&](const TaskState& t) { return e.task_id && t.id == *e.task_id; });
+    const std::string_view type = e.type;
+    if (type == "TaskClaimed" || type == "TaskBlocked" || type == "TaskCancelled" || type == "TaskCompleted") {
+      // No longer ready, whatever it was. A completion readies the tasks that waited on it.
+      if (candidate != read.tasks.end()) read.tasks.erase(candidate);
+      if (type == "TaskCompleted" && read.waiting) return false;
+    } else if (type == "TaskLeaseExtended" || type == "TaskCriterionMet" || type == "TaskGatesEvaluated" ||
+               type == "TaskScopeAsserted" || type == "TaskMessageAppended" || type == "TaskGitInfoRecorded" ||
+               type == "TaskUsageRecorded" || type == "ArtifactAppended" || type == "CheckpointCreated" ||
+               type == "DecisionRecorded" || type == "DecisionSuperseded") {
+      // Readiness is untouched; a candidate's row (its version) is not.
+      if (candidate != read.tasks.end()) return false;
+    } else {
+      return false;
+    }
+  }
+  return !read.tasks.empty();
+}
+
+std::vector<TaskState> candidates_for(events::AppendContext& append, const Uuid& project_id, Timestamp now,
+                                      PickStrategy strategy, std::string_view schema) {
+  // The dependencies strategy ranks the whole graph: nothing to keep.
+  if (strategy == PickStrategy::dependencies)
+    return load_ready_tasks(append.tx(), project_id, now, strategy, kPickCandidates, schema);
+  auto& kept = batch_reads(append).candidates;
+  auto it = std::find_if(kept.begin(), kept.end(), [&](const CandidatesRead& r) {
+    return r.project == project_id && r.strategy == strategy && r.now == now;
+  });
+  if (it != kept.end() && still_holds(append, *it)) return it->tasks;
+  if (it == kept.end()) it = kept.insert(kept.end(), CandidatesRead{.project = project_id, .strategy = strategy, .now = now});
+  it->tasks = load_ready_tasks(append.tx(), project_id, now, strategy, kPickCandidates, schema, &it->waiting);
+  it->seen = append.event_count();  // tx() wrote every staged event: the read includes them all
+  return it->tasks;
 }
 
 }  // namespace
@@ -77,7 +146,7 @@ void load_command_context(events::AppendContext& append, std::string_view schema
   if (needs.candidates) {
     const auto* pick = std::get_if<PickNextTask>(&command);
     const PickStrategy strategy = pick ? pick->strategy : PickStrategy::priority;
-    ctx.candidates = load_ready_tasks(append.tx(), *project_id, ctx.now, strategy, kPickCandidates, schema);
+    ctx.candidates = candidates_for(append, *project_id, ctx.now, strategy, schema);
   }
   if (needs.graph) {
     if (const auto nodes = named_nodes(command, ctx))

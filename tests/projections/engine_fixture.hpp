@@ -14,6 +14,9 @@
 #include "tests/support/test_cluster.hpp"
 
 #include <gtest/gtest.h>
+
+#include <functional>
+#include <future>
 #include <pqxx/pqxx>
 
 #include <atomic>
@@ -134,6 +137,25 @@ class EngineTest : public ::testing::Test {
                                                  .dependencies = std::move(dependencies)})
                                      .events.at(0))
         .task_id;
+  }
+
+  // Holds the writer in a batch of its own while `queue` submits commands, so that they all share
+  // the next batch; returns once the held batch has committed.
+  void hold_writer_while(const std::function<void()>& queue) {
+    std::promise<void> entered, release;
+    auto released = release.get_future();
+    std::promise<events::AppendOutcome> held;
+    store->async_execute(
+        [&](events::AppendContext&) {
+          entered.set_value();
+          released.wait();
+          return std::vector<events::StreamAppend>{};
+        },
+        [&](events::AppendOutcome o) { held.set_value(std::move(o)); });
+    entered.get_future().wait();
+    queue();
+    release.set_value();
+    EXPECT_TRUE(held.get_future().get().result);
   }
 
   Uuid claim(const Uuid& task, const std::string& agent = "agent-1", std::int64_t seconds = 60) {

@@ -277,18 +277,7 @@ TEST_F(InlineProjectorTest, CommandsOfOneBatchSeeEachOthersEffects) {
   const Uuid first = derived_uuid("batch:0");
 
   // The writer holds a batch until every command is queued, so that they all share the next one.
-  std::promise<void> entered, release;
-  auto released = release.get_future();
-  std::promise<events::AppendOutcome> held;
   const auto batches_before = store->stats().batches;
-  store->async_execute(
-      [&](events::AppendContext&) {
-        entered.set_value();
-        released.wait();
-        return std::vector<events::StreamAppend>{};
-      },
-      [&](events::AppendOutcome o) { held.set_value(std::move(o)); });
-  entered.get_future().wait();
   std::vector<std::future<CommandOutcome>> outcomes;
   auto submit = [&](const Command& command) {
     auto p = std::make_shared<std::promise<CommandOutcome>>();
@@ -298,17 +287,17 @@ TEST_F(InlineProjectorTest, CommandsOfOneBatchSeeEachOthersEffects) {
       else p->set_exception(e);
     });
   };
-  submit(CreateTask{.project_id = project, .title = "first"});
-  submit(CreateTask{.project_id = project, .title = "second", .dependencies = {first}});
-  submit(CreateTask{.project_id = project, .title = "child", .parent_task_id = first});
-  submit(ClaimTask{.task_id = first, .agent = "a"});
-  submit(UpdateProject{.project_id = project, .project_name = "renamed"});
-  submit(CreateTask{.project_id = project, .title = "after the rename"});
-  submit(ClaimTask{.task_id = existing, .agent = "b"});
-  submit(ArchiveProject{.project_id = project});
-  submit(CreateTask{.project_id = project, .title = "after the archive"});  // the project read again: refused
-  release.set_value();
-  EXPECT_TRUE(held.get_future().get().result);
+  hold_writer_while([&] {
+    submit(CreateTask{.project_id = project, .title = "first"});
+    submit(CreateTask{.project_id = project, .title = "second", .dependencies = {first}});
+    submit(CreateTask{.project_id = project, .title = "child", .parent_task_id = first});
+    submit(ClaimTask{.task_id = first, .agent = "a"});
+    submit(UpdateProject{.project_id = project, .project_name = "renamed"});
+    submit(CreateTask{.project_id = project, .title = "after the rename"});
+    submit(ClaimTask{.task_id = existing, .agent = "b"});
+    submit(ArchiveProject{.project_id = project});
+    submit(CreateTask{.project_id = project, .title = "after the archive"});  // the project read again: refused
+  });
   std::vector<CommandOutcome> done;
   for (std::size_t i = 0; i + 1 < outcomes.size(); ++i) {
     try {
