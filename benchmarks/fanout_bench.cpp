@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -223,6 +224,28 @@ std::vector<std::int64_t> fast_event_positions(std::string_view m) {
     out.push_back(p);
   }
   return out;
+}
+
+// The server's stream counters from GET /metrics ("tasklog_stream_…" lines), for the report.
+std::string stream_metrics(const tcp::endpoint& server) {
+  try {
+    net::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect(server);
+    beast::http::request<beast::http::empty_body> request(beast::http::verb::get, "/metrics", 11);
+    request.set(beast::http::field::host, "127.0.0.1");
+    beast::http::write(stream, request);
+    beast::flat_buffer buffer;
+    beast::http::response<beast::http::string_body> response;
+    beast::http::read(stream, buffer, response);
+    std::string out;
+    std::istringstream lines(response.body());
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("tasklog_stream_", 0) == 0) out += (out.empty() ? "" : ", ") + line.substr(15);
+    return out;
+  } catch (const std::exception& e) {
+    return std::string("unavailable: ") + e.what();
+  }
 }
 
 // One WebSocket subscriber: connect, upgrade with the bearer token and the project subscription
@@ -550,6 +573,7 @@ int main(int argc, char** argv) {
   }
   const std::int64_t expected = events * connected;
   const std::int64_t lost = std::max<std::int64_t>(0, expected - (received - out_of_order));
+  const auto server_stream = stream_metrics(endpoint);
   subs.clear();
   server.stop();
 
@@ -561,6 +585,7 @@ int main(int argc, char** argv) {
   std::cerr << fmt::format("{} frames with events ({:.1f} events per frame, {:.0f} frames/s over the writing); {} receipts "
                            "without a commit time\n",
                            frames, frames ? double(received) / double(frames) : 0.0, double(frames) / write_s, unresolved);
+  std::cerr << "server: " << server_stream << "\n";
   if (!run.first_error.empty()) std::cerr << "first error: " << run.first_error << "\n";
 
   bench::report_figure(fmt::format("fanout_p99_ms@{}x{}", subscribers, rate), latency.percentile_ms(0.99));
