@@ -426,6 +426,9 @@ int main(int argc, char** argv) {
                  "event");
   int send_buffer = api::StreamOptions{}.send_buffer_bytes;
   app.add_option("--send-buffer", send_buffer, "SO_SNDBUF of the server's WebSocket connections (0: the system's)");
+  auto wake_interval_ms = api::StreamOptions{}.wake_interval.count();
+  app.add_option("--wake-interval", wake_interval_ms,
+                 "ms: the server reads the log and wakes its sessions at most once per this interval");
   app.add_option("--server-workers", server_workers, "the server's handler threads (and pooled database connections)")
       ->check(CLI::PositiveNumber);
   app.add_option("--server-io-threads", server_io_threads, "the server's I/O threads (0: one per core)");
@@ -441,6 +444,7 @@ int main(int argc, char** argv) {
   options.worker_threads = server_workers;
   options.io_threads = server_io_threads;
   options.stream.send_buffer_bytes = send_buffer;
+  options.stream.wake_interval = std::chrono::milliseconds(wake_interval_ms);
   api::ApiServer server(std::move(options));
   server.start();
   const auto endpoint = server.endpoint();
@@ -593,10 +597,11 @@ int main(int argc, char** argv) {
   bench::report_figure(fmt::format("fanout_peak_rss_mib@{}x{}", subscribers, events), hwm_kib / 1024.0);
   std::cout << fmt::format(
       "fanout_bench ({}; {} subscribers on one project, {} events/s for {} s over {} tasks through a "
-      "TaskEngine on the same database; in-process ApiServer: {} worker threads, I/O threads {}; Beast WebSocket "
-      "client: {} thread(s), {}; server, subscribers, writer and PostgreSQL all share this machine's {} cores)\n\n",
+      "TaskEngine on the same database; in-process ApiServer: {} worker threads, I/O threads {}, wake interval {} ms; "
+      "Beast WebSocket client: {} thread(s), {}; server, subscribers, writer and PostgreSQL all share this machine's {} "
+      "cores)\n\n",
       bench::today(), subscribers, rate, seconds, tasks, server_workers,
-      server_io_threads ? std::to_string(server_io_threads) : "one per core", client_threads,
+      server_io_threads ? std::to_string(server_io_threads) : "one per core", wake_interval_ms, client_threads,
       batch ? "batch frames (?batch=true)" : "a frame per event",
       std::thread::hardware_concurrency());
   std::cout << "| subscribers | events/s (achieved) | events | receipts | p50 ms | p99 ms | max ms | lost | "
