@@ -20,6 +20,9 @@ using namespace std::chrono_literals;
 // How long the LISTEN thread waits per call: bounds how long stop() takes.
 constexpr auto kFeedWait = 200ms;
 
+// After the wake interval, how long the next read may wait for the sessions to take the last one.
+constexpr auto kRoundWait = 1s;
+
 // Frame bodies kept for the sessions that wake later in the same round. Sessions in step need the
 // last few; the bound keeps memory flat when they are not.
 constexpr std::size_t kFrameCacheBytes = 4 * 1024 * 1024;
@@ -195,10 +198,10 @@ void StreamHub::start() {
 
 void StreamHub::stop() {
   {
-    std::lock_guard lock(stop_mutex_);
+    std::lock_guard lock(feed_mutex_);
     stopping_ = true;
   }
-  stop_requested_.notify_all();
+  feed_wakeup_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -223,11 +226,19 @@ void StreamHub::run(events::Position start) {
     try {
       // At most one read per wake_interval: what commits meanwhile waits for the next read, which
       // returns all of it (next() reads from the cursor before it waits for a notification), so
-      // a burst reaches the sessions as one wake-up and nothing waits for the poll.
+      // a burst reaches the sessions as one wake-up and nothing waits for the poll. Under load,
+      // also not before every session woken by the last read has taken it: a read on top of an
+      // unfinished round only piles up work and makes the sessions fall out of step (each then
+      // joins a frame body of its own), while one read later brings the same events in fewer,
+      // shared frames. The interval thus grows with the fan-out's cost, and is wake_interval
+      // when the sessions keep up.
       {
-        std::unique_lock lock(stop_mutex_);
-        if (stop_requested_.wait_until(lock, last_read + options_.wake_interval, [&] { return stopping_.load(); }))
-          break;
+        std::unique_lock lock(feed_mutex_);
+        const auto earliest = last_read + options_.wake_interval;
+        if (feed_wakeup_.wait_until(lock, earliest, [&] { return stopping_.load(); })) break;
+        feed_wakeup_.wait_until(lock, earliest + kRoundWait,
+                                [&] { return stopping_.load() || wakes_pending_.load() <= 0; });
+        if (stopping_) break;
       }
       auto batch = subscription.next(kFeedWait);
       if (batch.empty()) continue;
@@ -281,7 +292,16 @@ std::vector<std::shared_ptr<StreamListener>> StreamHub::snapshot() {
 
 void StreamHub::notify_all() {
   // Outside the registry lock: a session destroyed by our last reference unregisters itself.
-  for (const auto& listener : snapshot()) listener->on_log_advanced();
+  for (const auto& listener : snapshot()) {
+    ++wakes_pending_;  // before the post: its handler may run at once
+    if (!listener->on_log_advanced()) --wakes_pending_;
+  }
+}
+
+void StreamHub::wake_done() {
+  if (--wakes_pending_ > 0) return;
+  std::lock_guard lock(feed_mutex_);  // so that the LISTEN thread cannot miss it between its check and its wait
+  feed_wakeup_.notify_all();
 }
 
 std::uint64_t StreamHub::add_listener(const std::shared_ptr<StreamListener>& listener, bool& going_away) {

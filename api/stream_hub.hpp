@@ -49,8 +49,10 @@ bool changes_membership(const StreamEvent& e);
 class StreamListener {
  public:
   virtual ~StreamListener() = default;
-  virtual void on_log_advanced() = 0;  // the ring has new events
-  virtual void go_away() = 0;          // the server stops: close with 1001
+  // The ring has new events. True when this posted a wake-up, whose handler calls
+  // StreamHub::wake_done() once the session has taken what it can; false when one is still pending.
+  virtual bool on_log_advanced() = 0;
+  virtual void go_away() = 0;  // the server stops: close with 1001
 };
 
 // Figures for /metrics; updated by the sessions.
@@ -124,6 +126,9 @@ class StreamHub {
   // per-session event copies; the ring's are shared already).
   std::shared_ptr<const std::string> shared_json(const events::RecordedEvent& e);
 
+  // A wake-up posted by on_log_advanced() has run.
+  void wake_done();
+
   // Sessions.
   // Registers a session; `going_away` is set when go_away_all() already ran (the session must
   // close at once: it was not in that snapshot).
@@ -178,8 +183,9 @@ class StreamHub {
   bool going_away_ = false;                                           // guarded by listeners_mutex_
 
   std::atomic<bool> stopping_{false};
-  std::mutex stop_mutex_;                    // with stop_requested_: the LISTEN thread's waits end at stop()
-  std::condition_variable stop_requested_;
+  std::atomic<std::int64_t> wakes_pending_{0};  // wake-ups posted to sessions and not run yet
+  std::mutex feed_mutex_;                        // with feed_wakeup_: the LISTEN thread's waits (interval, round, stop)
+  std::condition_variable feed_wakeup_;
   std::thread thread_;
 };
 

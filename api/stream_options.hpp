@@ -36,7 +36,8 @@ struct StreamOptions {
   // reading a frame costs about as much as an event in it (~10 µs here), and 1,000 sessions at
   // 1,000 events/s were 1,000,000 frames/s, more than the machine had. The price is up to this much
   // added latency while events arrive faster than the interval; after a quiet interval the next
-  // notification is read at once. 0: read on every notification.
+  // notification is read at once. Under load a read also waits until the sessions have taken the
+  // last one (StreamHub::run), so the interval grows with the fan-out's cost. 0: no interval.
   std::chrono::milliseconds wake_interval{5};
   // SO_SNDBUF of WebSocket connections (0 keeps the system's; tests shrink it). Bounded by default:
   // Linux wakes a blocked writer only after much of a full send buffer has drained, and with an

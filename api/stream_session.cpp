@@ -288,13 +288,15 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     ws_.async_accept(request_, beast::bind_front_handler(&StreamSession::on_accept, shared_from_this()));
   }
 
-  void on_log_advanced() override {
+  bool on_log_advanced() override {
     // Coalesced: one wake-up waits on the strand however many bursts arrive meanwhile.
-    if (wake_pending_.exchange(true)) return;
+    if (wake_pending_.exchange(true)) return false;
     net::post(ws_.get_executor(), [self = shared_from_this()] {
       self->wake_pending_ = false;
       self->pump();
+      self->ctx_.hub.wake_done();  // its frame is written (or waits for the write in flight)
     });
+    return true;
   }
 
   void go_away() override {

@@ -3,6 +3,7 @@
 // the upgrade, slow and silent readers with a bounded queue, two servers on one database, and
 // 1001 going away on stop.
 #include "api/api_server.hpp"
+#include "api/stream_hub.hpp"
 #include "tests/api/routes_fixture.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/ws_client.hpp"
@@ -498,6 +499,51 @@ TEST_F(PacedStreamTest, ConcurrentWritersReachEverySubscriberOnceInOrderWithBoun
   std::cout << expected - 5 << " live events in " << reads << " reads of the log over "
             << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms; " << batch_frames
             << " batch frames to " << kBatchClients << " subscribers from " << bodies << " joined bodies\n";
+}
+
+// A session as the hub sees it, whose wake-ups the test runs (StreamHub::wake_done) when it wants.
+class HeldWakeListener : public api::StreamListener {
+ public:
+  bool on_log_advanced() override {
+    ++wakes;
+    return true;
+  }
+  void go_away() override {}
+  std::atomic<int> wakes{0};
+};
+
+// Under load the hub reads less often rather than piling reads onto sessions that have not taken
+// the last one: while a session's wake-up has not run, the next read waits (for at most a second,
+// kRoundWait in api/stream_hub.cpp); once it has run, the next read brings everything committed
+// meanwhile. The bound on reads comes from the time the test took, so a slow machine only loosens it.
+TEST_F(StreamTest, ASessionThatHasNotTakenTheLastReadHoldsTheNextReadBack) {
+  api::StreamOptions options;
+  options.wake_interval = 0ms;  // only the wait for the round
+  api::StreamHub hub(conninfo(), options);
+  hub.start();
+  auto listener = std::make_shared<HeldWakeListener>();
+  bool going_away = false;
+  const auto id = hub.add_listener(listener, going_away);
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  ASSERT_TRUE(eventually([&] { return listener->wakes.load() >= 1; }));
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto reads_before = hub.counters().feed_reads.load();
+  for (int i = 0; i < 40; ++i) post_message(*alice, task);
+  const auto reads = hub.counters().feed_reads.load() - reads_before;
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LE(reads, static_cast<std::uint64_t>(elapsed / 1s) + 1) << "40 commits while a wake-up was held";
+
+  // The wake-ups run: the next read comes, with every event committed meanwhile.
+  const auto last = positions_of(rest_events(*alice, "/v1/projects/" + project + "/events")).back();
+  for (int released = 0; hub.head() < last;) {
+    for (const int wakes = listener->wakes.load(); released < wakes; ++released) hub.wake_done();
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(hub.head(), last);
+  hub.remove_listener(id);
+  hub.stop();
 }
 
 // The LISTEN thread reads once, then not for an hour: the ring lags the log for the whole test.
