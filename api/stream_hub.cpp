@@ -20,6 +20,13 @@ using namespace std::chrono_literals;
 // How long the LISTEN thread waits per call: bounds how long stop() takes.
 constexpr auto kFeedWait = 200ms;
 
+// After the wake interval, how long the next read may wait for the sessions to take the last one.
+constexpr auto kRoundWait = 1s;
+
+// Frame bodies kept for the sessions that wake later in the same round. Sessions in step need the
+// last few; the bound keeps memory flat when they are not.
+constexpr std::size_t kFrameCacheBytes = 4 * 1024 * 1024;
+
 void put_string(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& text) {
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
@@ -77,6 +84,74 @@ void StreamCounters::note_queue_depth(std::int64_t depth) {
   }
 }
 
+StreamHub::Frame StreamHub::take_frame(const FrameQuery& query) {
+  Frame frame;
+  frame.cursor = query.cursor;
+  std::shared_lock lock(ring_mutex_);
+  frame.head = head_;
+  if (query.cursor < floor_) {
+    frame.missed = true;
+    return frame;
+  }
+  if (query.cursor >= head_) return frame;
+  // Positions are gapless, so the index is arithmetic; the check keeps us right if they were not.
+  auto begin = static_cast<std::size_t>(query.cursor - floor_);
+  if (begin >= ring_.size() || ring_[begin]->position != query.cursor + 1) {
+    begin = 0;
+    while (begin < ring_.size() && ring_[begin]->position <= query.cursor) ++begin;
+  }
+  const auto wanted = [&](const StreamEvent& e) {
+    return e.project_id == query.project && (!query.task || e.task_id == query.task);
+  };
+  std::size_t first = 0, last = 0, bytes = 0;
+  for (auto i = begin; i < ring_.size(); ++i) {
+    const auto& e = *ring_[i];
+    if (e.project_id == query.project && e.position > query.checked_through && changes_membership(e)) {
+      frame.membership_change = e.position;
+      break;
+    }
+    if (wanted(e)) {
+      const auto size = e.json->size() + (frame.events > 0 ? 1 : 0);  // and a comma
+      if (frame.events > 0 && (frame.events >= query.max_events || bytes + size > query.max_bytes)) break;
+      if (frame.events == 0) first = i;
+      last = i;
+      bytes += size;
+      ++frame.events;
+    }
+    frame.cursor = e.position;
+  }
+  if (frame.events == 0) return frame;
+  ++counters_.live_frames;
+  if (frame.events == 1) {
+    frame.body = ring_[first]->json;
+    return frame;
+  }
+  const FrameKey key{ring_[last]->position, ring_[first]->position, query.project, query.task};
+  std::lock_guard frames_lock(frames_mutex_);
+  if (const auto it = frames_.find(key); it != frames_.end()) {
+    frame.body = it->second;
+    return frame;
+  }
+  // Joined under the lock: the sessions after this one wait a memcpy's time and find it.
+  auto body = std::make_shared<std::string>();
+  body->reserve(bytes);
+  for (auto i = first; i <= last; ++i) {
+    const auto& e = *ring_[i];
+    if (!wanted(e)) continue;
+    if (!body->empty()) body->push_back(',');
+    body->append(*e.json);
+  }
+  ++counters_.frame_bodies;
+  frames_bytes_ += body->size();
+  frame.body = frames_.emplace(key, std::move(body)).first->second;
+  // The oldest first: bodies that end before the ring's floor no session can ask for any more.
+  while (!frames_.empty() && (frames_bytes_ > kFrameCacheBytes || frames_.begin()->first.last <= floor_)) {
+    frames_bytes_ -= frames_.begin()->second->size();
+    frames_.erase(frames_.begin());
+  }
+  return frame;
+}
+
 std::shared_ptr<const std::string> StreamHub::shared_json(const events::RecordedEvent& e) {
   {
     std::lock_guard lock(shared_json_mutex_);
@@ -122,7 +197,11 @@ void StreamHub::start() {
 }
 
 void StreamHub::stop() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(feed_mutex_);
+    stopping_ = true;
+  }
+  feed_wakeup_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -142,10 +221,28 @@ void StreamHub::run(events::Position start) {
   subscription_options.after = start;
   subscription_options.poll_interval = options_.poll_interval;
   events::Subscription subscription(std::move(subscription_options));
+  auto last_read = std::chrono::steady_clock::now() - options_.wake_interval;  // the first read waits for nothing
   while (!stopping_) {
     try {
+      // At most one read per wake_interval: what commits meanwhile waits for the next read, which
+      // returns all of it (next() reads from the cursor before it waits for a notification), so
+      // a burst reaches the sessions as one wake-up and nothing waits for the poll. Under load,
+      // also not before every session woken by the last read has taken it: a read on top of an
+      // unfinished round only piles up work and makes the sessions fall out of step (each then
+      // joins a frame body of its own), while one read later brings the same events in fewer,
+      // shared frames. The interval thus grows with the fan-out's cost, and is wake_interval
+      // when the sessions keep up.
+      {
+        std::unique_lock lock(feed_mutex_);
+        const auto earliest = last_read + options_.wake_interval;
+        if (feed_wakeup_.wait_until(lock, earliest, [&] { return stopping_.load(); })) break;
+        feed_wakeup_.wait_until(lock, earliest + kRoundWait,
+                                [&] { return stopping_.load() || wakes_pending_.load() <= 0; });
+        if (stopping_) break;
+      }
       auto batch = subscription.next(kFeedWait);
       if (batch.empty()) continue;
+      last_read = std::chrono::steady_clock::now();
       ++counters_.feed_reads;
       publish(std::move(batch));
     } catch (const std::exception& e) {
@@ -195,7 +292,16 @@ std::vector<std::shared_ptr<StreamListener>> StreamHub::snapshot() {
 
 void StreamHub::notify_all() {
   // Outside the registry lock: a session destroyed by our last reference unregisters itself.
-  for (const auto& listener : snapshot()) listener->on_log_advanced();
+  for (const auto& listener : snapshot()) {
+    ++wakes_pending_;  // before the post: its handler may run at once
+    if (!listener->on_log_advanced()) --wakes_pending_;
+  }
+}
+
+void StreamHub::wake_done() {
+  if (--wakes_pending_ > 0) return;
+  std::lock_guard lock(feed_mutex_);  // so that the LISTEN thread cannot miss it between its check and its wait
+  feed_wakeup_.notify_all();
 }
 
 std::uint64_t StreamHub::add_listener(const std::shared_ptr<StreamListener>& listener, bool& going_away) {
@@ -239,10 +345,15 @@ std::string StreamHub::metrics_text() {
   };
   std::size_t ring_events = 0;
   events::Position head = 0;
+  std::size_t frame_cache_bytes = 0;
   {
     std::shared_lock lock(ring_mutex_);
     ring_events = ring_.size();
     head = head_;
+  }
+  {
+    std::lock_guard lock(frames_mutex_);
+    frame_cache_bytes = frames_bytes_;
   }
   put("tasklog_stream_sessions", "gauge", "Open WebSocket sessions (GET /v1/stream).", listener_count());
   put("tasklog_stream_subscriptions", "gauge", "Subscriptions over all WebSocket sessions.", counters_.subscriptions.load());
@@ -253,6 +364,8 @@ std::string StreamHub::metrics_text() {
   put("tasklog_stream_queue_bound", "gauge", "The per-session queue bound (messages).", options_.queue_messages);
   put("tasklog_stream_ring_events", "gauge", "Recent events held in memory for catch-up.", ring_events);
   put("tasklog_stream_head_position", "gauge", "The last log position the stream has seen.", head);
+  put("tasklog_stream_frame_cache_bytes", "gauge", "Bytes of recent live frame bodies kept for sessions to share.",
+      frame_cache_bytes);
   put("tasklog_stream_messages_sent_total", "counter", "Messages written to WebSocket clients (an event in a batch frame counts once).", counters_.messages_sent.load());
   put("tasklog_stream_ring_misses_total", "counter",
       "Subscriptions that fell behind the ring and went back to catch-up from the table.", counters_.ring_misses.load());
@@ -262,8 +375,14 @@ std::string StreamHub::metrics_text() {
       counters_.catchup_reads.load());
   put("tasklog_stream_slow_closes_total", "counter", "Sessions closed because the client did not read.",
       counters_.slow_closes.load());
-  put("tasklog_stream_feed_reads_total", "counter", "Log reads by the LISTEN thread (one per notification burst).",
+  put("tasklog_stream_feed_reads_total", "counter",
+      "Log reads by the LISTEN thread (one per notification burst, at most one per wake interval).",
       counters_.feed_reads.load());
+  put("tasklog_stream_live_frames_total", "counter", "Frames of live events taken from the ring by sessions.",
+      counters_.live_frames.load());
+  put("tasklog_stream_frame_bodies_total", "counter",
+      "Bodies of several events joined for live frames (the other frames of several events shared one).",
+      counters_.frame_bodies.load());
   return out;
 }
 

@@ -1,9 +1,11 @@
 // StreamHub: the process's one follower of the log for live timelines. A thread LISTENs through
-// events::Subscription (one read per notification burst, whatever the number of subscribers),
-// keeps the most recent events in a ring, and wakes every WebSocket session. Sessions pull from
-// the ring on their own strands (shape of Beast's chat-multi example: weak_ptr snapshot under the
-// registry lock, the wake-up posted to each session's strand), each at its own pace, so a slow
-// session never holds the others back and never makes the hub buffer for it.
+// events::Subscription (one read per notification burst, at most one per wake_interval, whatever
+// the number of subscribers), keeps the most recent events in a ring, and wakes every WebSocket
+// session. Sessions pull from the ring on their own strands (shape of Beast's chat-multi example:
+// weak_ptr snapshot under the registry lock, the wake-up posted to each session's strand), each at
+// its own pace, so a slow session never holds the others back and never makes the hub buffer for
+// it. A session takes a frame's worth of events at a time (take_frame); sessions at the same
+// cursor get the same frame body, joined once.
 //
 // Thread-safety: every public member may be called from any thread.
 #pragma once
@@ -13,6 +15,7 @@
 #include "events/event.hpp"
 
 #include <atomic>
+#include <compare>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -46,8 +49,10 @@ bool changes_membership(const StreamEvent& e);
 class StreamListener {
  public:
   virtual ~StreamListener() = default;
-  virtual void on_log_advanced() = 0;  // the ring has new events
-  virtual void go_away() = 0;          // the server stops: close with 1001
+  // The ring has new events. True when this posted a wake-up, whose handler calls
+  // StreamHub::wake_done() once the session has taken what it can; false when one is still pending.
+  virtual bool on_log_advanced() = 0;
+  virtual void go_away() = 0;  // the server stops: close with 1001
 };
 
 // Figures for /metrics; updated by the sessions.
@@ -61,6 +66,8 @@ struct StreamCounters {
   std::atomic<std::uint64_t> catchup_reads{0};      // table reads by sessions (subscribe, catch-up, membership)
   std::atomic<std::uint64_t> slow_closes{0};        // sessions closed because the client did not read
   std::atomic<std::uint64_t> feed_reads{0};         // reads by the LISTEN thread (one per burst)
+  std::atomic<std::uint64_t> live_frames{0};        // frames of events taken from the ring (take_frame)
+  std::atomic<std::uint64_t> frame_bodies{0};       // bodies of several events joined for them (the rest shared)
 
   void note_queue_depth(std::int64_t depth);
 };
@@ -85,36 +92,42 @@ class StreamHub {
   events::Position head() const;
   events::Position floor() const;
 
-  struct Scan {
-    bool missed = false;         // the ring no longer holds cursor + 1: read the table
-    events::Position head = 0;   // the ring's head during the scan
+  // What a subscription asks of the ring for its next frame.
+  struct FrameQuery {
+    Uuid project{};
+    std::optional<Uuid> task{};           // only this task's events
+    events::Position cursor = 0;          // the last position the subscription has looked at
+    events::Position checked_through = 0;  // membership changes up to here need no new access check
+    std::size_t max_events = 1;           // 1: a frame per event
+    std::size_t max_bytes = 0;            // the body stops before this size (it has at least one event)
   };
-  // Calls visit(const StreamEvent&) for the ring's events after `cursor` in position order until
-  // it returns false. Runs under the ring's shared lock: visit must be quick and must not call
-  // back into the hub.
-  template <class Visit>
-  Scan scan_after(events::Position cursor, Visit&& visit) const {
-    std::shared_lock lock(ring_mutex_);
-    if (cursor < floor_) return Scan{true, head_};
-    if (cursor >= head_) return Scan{false, head_};
-    auto it = ring_.begin();
-    // Positions are gapless, so the index is arithmetic; the check keeps us right if they were not.
-    const auto skip = static_cast<std::size_t>(cursor - floor_);
-    if (skip < ring_.size() && ring_[skip]->position == cursor + 1) {
-      it += static_cast<std::ptrdiff_t>(skip);
-    } else {
-      while (it != ring_.end() && (*it)->position <= cursor) ++it;
-    }
-    for (; it != ring_.end(); ++it)
-      if (!visit(**it)) break;
-    return Scan{false, head_};
-  }
+  struct Frame {
+    bool missed = false;        // the ring no longer holds cursor + 1: read the table
+    events::Position head = 0;  // the ring's head during the take
+    events::Position cursor = 0;  // the subscription's cursor after this frame (the last position looked at)
+    // The frame stops before this event of the project: a member was added or removed, the access
+    // check must run again (a table read as the user) before it or anything after it is sent.
+    std::optional<events::Position> membership_change{};
+    std::size_t events = 0;     // events in the body (0: nothing to send)
+    // The event objects, comma-separated. Immutable and shared: every subscription of the project
+    // that takes the same events gets the same body.
+    std::shared_ptr<const std::string> body{};
+  };
+  // The next events after query.cursor that the subscription sends, as one frame body. The log is
+  // immutable and gapless, so (project, task, first, last position) names a body exactly, and a
+  // body joined once serves every session at the same cursor — a thousand sessions on one project
+  // cost one join and no copy per wake-up. Recent bodies are kept (a few MiB at most, whatever the
+  // number of sessions or events) so the sessions that wake later in the same round find them.
+  Frame take_frame(const FrameQuery& query);
 
   // The JSON of an event a session read from the table, shared with every other session that
   // holds the same event at the same time: a thousand sessions catching up over one range keep
   // one copy of each event, not a thousand (table catch-up pages are the stream's only
   // per-session event copies; the ring's are shared already).
   std::shared_ptr<const std::string> shared_json(const events::RecordedEvent& e);
+
+  // A wake-up posted by on_log_advanced() has run.
+  void wake_done();
 
   // Sessions.
   // Registers a session; `going_away` is set when go_away_all() already ran (the session must
@@ -129,9 +142,20 @@ class StreamHub {
   // The Prometheus text of the gauges and counters (a Metrics collector).
   std::string metrics_text();
 
- private:
-  void run(events::Position start);
+  // Appends events that follow head() to the ring and wakes every session. The LISTEN thread's;
+  // public so that tests can feed a hub that was not started.
   void publish(std::vector<events::RecordedEvent> batch);
+
+ private:
+  struct FrameKey {
+    events::Position last = 0;  // first member: the cache forgets the oldest bodies first
+    events::Position first = 0;
+    Uuid project{};
+    std::optional<Uuid> task{};
+    std::weak_ordering operator<=>(const FrameKey&) const = default;  // Boost's uuid has only == and <
+  };
+
+  void run(events::Position start);
   void notify_all();
   std::vector<std::shared_ptr<StreamListener>> snapshot();
 
@@ -144,6 +168,10 @@ class StreamHub {
   events::Position floor_ = 0;                            // guarded by ring_mutex_
   events::Position head_ = 0;                             // guarded by ring_mutex_
 
+  std::mutex frames_mutex_;  // taken while ring_mutex_ is held (never the other way round)
+  std::map<FrameKey, std::shared_ptr<const std::string>> frames_;  // guarded by frames_mutex_
+  std::size_t frames_bytes_ = 0;                                   // guarded by frames_mutex_
+
   std::mutex shared_json_mutex_;
   std::unordered_map<events::Position, std::weak_ptr<const std::string>> shared_json_;  // guarded by it
   std::size_t shared_json_prune_at_ = 4096;                                           // guarded by it
@@ -155,6 +183,9 @@ class StreamHub {
   bool going_away_ = false;                                           // guarded by listeners_mutex_
 
   std::atomic<bool> stopping_{false};
+  std::atomic<std::int64_t> wakes_pending_{0};  // wake-ups posted to sessions and not run yet
+  std::mutex feed_mutex_;                        // with feed_wakeup_: the LISTEN thread's waits (interval, round, stop)
+  std::condition_variable feed_wakeup_;
   std::thread thread_;
 };
 

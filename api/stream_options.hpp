@@ -30,6 +30,15 @@ struct StreamOptions {
   // Beast's keep-alive: a ping after half of this with nothing received, closed after all of it.
   std::chrono::seconds idle_timeout{300};
   std::chrono::milliseconds poll_interval{500};  // the LISTEN connection re-reads without a notification
+  // The LISTEN thread reads the log (and wakes the sessions) at most once per this interval. Events
+  // that commit closer together reach each session as one wake-up and, with batch frames, one frame,
+  // so the frames per second a session costs are bounded whatever the event rate: writing and
+  // reading a frame costs about as much as an event in it (~10 µs here), and 1,000 sessions at
+  // 1,000 events/s were 1,000,000 frames/s, more than the machine had. The price is up to this much
+  // added latency while events arrive faster than the interval; after a quiet interval the next
+  // notification is read at once. Under load a read also waits until the sessions have taken the
+  // last one (StreamHub::run), so the interval grows with the fan-out's cost. 0: no interval.
+  std::chrono::milliseconds wake_interval{5};
   // SO_SNDBUF of WebSocket connections (0 keeps the system's; tests shrink it). Bounded by default:
   // Linux wakes a blocked writer only after much of a full send buffer has drained, and with an
   // auto-tuned buffer of several MiB a client that reads slowly but steadily (~20 KB/s) saw one

@@ -4,11 +4,14 @@
 // Every member of a session is touched only on its strand. A subscription follows a cursor (the
 // last position it has looked at) in one of two modes:
 //   table: a worker checks the caller's access and, when the cursor is older than the ring, reads
-//          the next events from the table as the user (row-level security applies);
-//   ring:  events after the cursor are pulled from the hub's ring and filtered by project/task.
+//          the next events from the table as the user (row-level security applies); the page
+//          waits in the session's bounded queue;
+//   ring:  live. The ring is the subscription's queue: when the session has nothing else to write,
+//          it takes the next frame's events after the cursor from the hub (a shared body, see
+//          StreamHub::take_frame) and writes it with one gather write, no copy and nothing queued.
 // Pulling (rather than the hub pushing into every session) is what bounds memory: a subscription
-// takes events only while its session's queue has room, and when it resumes and its cursor has
-// left the ring meanwhile it reads the table again from that cursor. Nothing is dropped.
+// takes events only when its session can write them, and when its cursor has left the ring
+// meanwhile it reads the table again from that cursor. Nothing is dropped.
 //
 // Visibility of live events: the subscription's project was visible when it subscribed. When a
 // member is added to or removed from that project, the subscription goes back to the table at
@@ -37,6 +40,7 @@
 #include <array>
 #include <charconv>
 #include <deque>
+#include <limits>
 
 namespace tasklog::api {
 namespace {
@@ -49,6 +53,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kStreamPath = "/v1/stream";
 constexpr std::string_view kEventTail = "}";
+constexpr std::string_view kEventsTail = "]}";
 
 // ---- the upgrade request ----
 
@@ -192,8 +197,12 @@ struct TableRead {
   bool complete = false;         // the ring has everything after `cursor`
 };
 
+// `subscribing`: the subscription has not come up to date yet. Its catch-up then reads the table
+// even when the ring holds the cursor: the ring may not have every event that committed before
+// the subscription yet (it is read once per wake interval), and every such event must come
+// before caught_up.
 TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe& what, events::Position cursor,
-                     std::size_t limit) {
+                     std::size_t limit, bool subscribing) {
   TableRead r;
   r.cursor = cursor;
   try {
@@ -212,7 +221,7 @@ TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe
       require_project_access(tx, *what.project, Access::read);
       r.project = *what.project;
     }
-    if (cursor >= floor) {
+    if (cursor >= floor && !subscribing) {
       r.complete = true;  // the ring holds everything after the cursor: no read
       return r;
     }
@@ -256,11 +265,13 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   void run(Request request) {
     listener_id_ = ctx_.hub.add_listener(shared_from_this(), go_away_pending_);
     registered_ = true;
-    if (options_.send_buffer_bytes > 0) {
-      beast::error_code ignored;
+    beast::error_code ignored;
+    if (options_.send_buffer_bytes > 0)
       beast::get_lowest_layer(ws_).socket().set_option(net::socket_base::send_buffer_size(options_.send_buffer_bytes),
                                                        ignored);
-    }
+    // A frame leaves when it is written: with Nagle's algorithm a frame smaller than a segment
+    // waits for the acknowledgement of the previous one, which a client may delay by up to 40 ms.
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     // Beast's own timeouts from here on (the tcp_stream's must be off): keep-alive pings, idle close.
     beast::get_lowest_layer(ws_).expires_never();
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -270,17 +281,22 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
         [](websocket::response_type& response) { response.set(http::field::server, "tasklog"); }));
     ws_.read_message_max(options_.max_message_bytes);
     ws_.text(true);
+    // A message is one frame and one write. Beast's default splits a server's message into 4 KiB
+    // frames, each its own write (and read on the other side): a batch frame of 64 KiB was 16.
+    ws_.auto_fragment(false);
     request_ = std::move(request);
     ws_.async_accept(request_, beast::bind_front_handler(&StreamSession::on_accept, shared_from_this()));
   }
 
-  void on_log_advanced() override {
+  bool on_log_advanced() override {
     // Coalesced: one wake-up waits on the strand however many bursts arrive meanwhile.
-    if (wake_pending_.exchange(true)) return;
+    if (wake_pending_.exchange(true)) return false;
     net::post(ws_.get_executor(), [self = shared_from_this()] {
       self->wake_pending_ = false;
       self->pump();
+      self->ctx_.hub.wake_done();  // its frame is written (or waits for the write in flight)
     });
+    return true;
   }
 
   void go_away() override {
@@ -302,12 +318,13 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     // An event message's head, shared by every queued message of the subscription: a queue of
     // 1,024 events costs 1,024 pointers, not 1,024 copies (and as many mallocs).
     std::shared_ptr<const std::string> event_head{};
-    std::string events_head{};      // batch frames
+    std::shared_ptr<const std::string> events_head{};  // batch frames
     Uuid project{};                 // known after the first access check
     events::Position cursor = 0;    // the last position this subscription has looked at
     Mode mode = Mode::table;
     bool reading = false;           // a table read is on a worker
     bool live = false;              // caught_up was sent (and it has not fallen behind since)
+    bool up_to_date = false;        // a table read came up to the log's head once
     // Membership events up to here were re-checked (the access check ran after they committed).
     events::Position recheck_at = 0;
     events::Position checked_through = 0;
@@ -431,7 +448,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     sub.key = ++next_key_;
     sub.cursor = asked.after;
     sub.event_head = std::make_shared<const std::string>(event_head(asked.id_json));
-    sub.events_head = events_head(asked.id_json);
+    sub.events_head = std::make_shared<const std::string>(events_head(asked.id_json));
     sub.asked = std::move(asked);
     subs_.push_back(std::move(sub));
     ++counters().subscriptions;
@@ -455,62 +472,59 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   // ---- moving events into the queue ----
 
+  // Starts the table reads that have room, then writes what is next.
   void pump() {
     if (!open_ || closing_ || ended_) return;
     const bool was_paused = paused_;
     paused_ = false;
     for (auto& sub : subs_) {
-      if (sub.reading) continue;
-      if (sub.mode == Mode::table) {
-        if (room() > 0) start_table_read(sub);
-        else paused_ = true;
-        continue;
-      }
-      bool full = false, resync = false;
-      const auto scan = ctx_.hub.scan_after(sub.cursor, [&](const StreamEvent& e) {
-        if (room() == 0) {
-          full = true;
-          return false;
-        }
-        if (e.project_id == sub.project && e.position > sub.checked_through && changes_membership(e)) {
-          sub.recheck_at = e.position;
-          resync = true;  // the table read decides, as the user, whether this and what follows is visible
-          return false;
-        }
-        sub.cursor = e.position;
-        if (e.project_id == sub.project && (!sub.asked.task || e.task_id == sub.asked.task)) {
-          enqueue(Outgoing{sub.event_head, e.json, sub.key});
-        }
-        return true;
-      });
-      if (scan.missed) {
-        // Fell behind (or started behind): back to the table from the cursor.
-        ++counters().ring_misses;
-        sub.mode = Mode::table;
-        sub.live = false;
-        if (room() > 0) start_table_read(sub);
-        else paused_ = true;
-        continue;
-      }
-      if (resync) {
-        sub.mode = Mode::table;
-        if (room() > 0) start_table_read(sub);
-        else paused_ = true;
-        continue;
-      }
-      if (full) {
-        paused_ = true;
-        continue;
-      }
-      if (!sub.live && sub.cursor >= scan.head && room() > 0) {
-        sub.live = true;
-        enqueue(Outgoing{fmt::format(R"({{"type":"caught_up","subscription":{},"position":{}}})", sub.asked.id_json,
-                                     sub.cursor),
-                         nullptr, sub.key});
-      }
+      if (sub.reading || sub.mode != Mode::table) continue;
+      if (room() > 0) start_table_read(sub);
+      else paused_ = true;
     }
     if (paused_ && !was_paused) ++counters().queue_full;
     write_next();
+  }
+
+  // A live subscription's next step, taken when the session has nothing queued to write: a frame
+  // of events from the ring (the write starts), caught_up (queued), or back to the table when it
+  // fell out of the ring or a membership change needs a new access check.
+  void take_live(Subscription& sub) {
+    const auto frame = ctx_.hub.take_frame({
+        .project = sub.project,
+        .task = sub.asked.task,
+        .cursor = sub.cursor,
+        .checked_through = sub.checked_through,
+        .max_events = batch_ ? std::numeric_limits<std::size_t>::max() : 1,
+        .max_bytes = batch_ ? options_.batch_bytes : std::numeric_limits<std::size_t>::max(),
+    });
+    if (frame.missed) {
+      // Fell behind (or started behind): back to the table from the cursor.
+      ++counters().ring_misses;
+      sub.mode = Mode::table;
+      sub.live = false;
+      return to_table(sub);
+    }
+    sub.cursor = frame.cursor;
+    if (frame.events > 0) return write_live(sub, frame);
+    if (frame.membership_change) {
+      // The table read decides, as the user, whether this event and what follows is visible.
+      sub.recheck_at = *frame.membership_change;
+      sub.mode = Mode::table;
+      return to_table(sub);
+    }
+    if (!sub.live && sub.cursor >= frame.head && room() > 0) {
+      sub.live = true;
+      enqueue(Outgoing{fmt::format(R"({{"type":"caught_up","subscription":{},"position":{}}})", sub.asked.id_json,
+                                   sub.cursor),
+                       nullptr, sub.key});
+    }
+  }
+
+  void to_table(Subscription& sub) {
+    if (room() > 0) return start_table_read(sub);
+    if (!paused_) ++counters().queue_full;
+    paused_ = true;
   }
 
   void start_table_read(Subscription& sub) {
@@ -518,8 +532,9 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     sub.reading = true;
     reserved_ += limit;
     ++counters().catchup_reads;
-    net::post(ctx_.workers, [self = shared_from_this(), key = sub.key, asked = sub.asked, cursor = sub.cursor, limit] {
-      auto result = read_table(self->ctx_, self->user_.user_id, asked, cursor, limit);
+    net::post(ctx_.workers, [self = shared_from_this(), key = sub.key, asked = sub.asked, cursor = sub.cursor, limit,
+                             subscribing = !sub.up_to_date] {
+      auto result = read_table(self->ctx_, self->user_.user_id, asked, cursor, limit, subscribing);
       net::post(self->ws_.get_executor(), [self, key, limit, result = std::move(result)]() mutable {
         self->on_table_read(key, limit, std::move(result));
       });
@@ -543,7 +558,10 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     sub.checked_through = std::max(sub.checked_through, sub.recheck_at);
     for (auto& json : result.events) enqueue(Outgoing{sub.event_head, std::move(json), sub.key});
     sub.cursor = std::max(sub.cursor, result.cursor);
-    if (result.complete) sub.mode = Mode::ring;
+    if (result.complete) {
+      sub.mode = Mode::ring;
+      sub.up_to_date = true;
+    }
     pump();
   }
 
@@ -563,7 +581,15 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   // ---- writing ----
 
   void write_next() {
-    if (writing_ || closing_ || ended_ || queue_.empty()) return;
+    if (writing_ || closing_ || ended_) return;
+    // Queued messages first (replies, caught_up, table pages): a subscription's caught_up and the
+    // pages before it leave before its live events.
+    for (std::size_t n = 0; queue_.empty() && n < subs_.size() && !writing_ && !closing_; ++n) {
+      // Round robin, so that one busy subscription does not starve the others of a connection.
+      auto& sub = subs_[next_live_++ % subs_.size()];
+      if (sub.mode == Mode::ring && !sub.reading) take_live(sub);
+    }
+    if (writing_ || queue_.empty()) return;
     writing_ = true;
     write_started_ = Clock::now();
     const auto& m = queue_.front();
@@ -576,10 +602,23 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
   }
 
+  // Live events: the subscription's head, the shared body, the tail — one gather write (a server
+  // does not mask, so Beast sends the buffers as they are).
+  void write_live(const Subscription& sub, const StreamHub::Frame& frame) {
+    writing_ = true;
+    write_started_ = Clock::now();
+    live_in_flight_ = frame.events;
+    live_head_ = batch_ ? sub.events_head : sub.event_head;
+    live_body_ = frame.body;
+    const auto tail = batch_ ? kEventsTail : kEventTail;
+    buffers_ = {net::buffer(*live_head_), net::buffer(*live_body_), net::buffer(tail.data(), tail.size())};
+    ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
+  }
+
   // The events of `sub` at the front of the queue, up to batch_bytes, as one frame. Copied into
   // one buffer: a frame of hundreds of events would be more iovecs than one writev takes.
   void write_batch(const Subscription& sub) {
-    batch_buffer_.assign(sub.events_head);
+    batch_buffer_.assign(*sub.events_head);
     in_flight_ = 0;
     for (const auto& m : queue_) {
       if (!m.event || m.subscription != sub.key) break;
@@ -588,7 +627,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
       batch_buffer_.append(*m.event);
       ++in_flight_;
     }
-    batch_buffer_.append("]}");
+    batch_buffer_.append(kEventsTail);
     ws_.async_write(net::buffer(batch_buffer_), beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
   }
 
@@ -602,8 +641,11 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     if (ec) return;  // the pending read fails as well and ends the session
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
     counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
-    counters().messages_sent += in_flight_;
+    counters().messages_sent += in_flight_ + live_in_flight_;
     in_flight_ = 0;
+    live_in_flight_ = 0;
+    live_head_.reset();
+    live_body_.reset();
     // A session with nothing more to send gives its frame buffer back: a thousand idle sessions
     // must not each keep one.
     if (queue_.empty() && batch_buffer_.capacity() > 0) std::string().swap(batch_buffer_);
@@ -684,6 +726,11 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   std::array<net::const_buffer, 3> buffers_{};  // the message being written
   std::string batch_buffer_;                     // or the batch frame being written
   std::size_t in_flight_ = 0;                    // queued messages the write in progress carries
+  // A live frame being written: its parts are held here, as the subscription may end meanwhile.
+  std::shared_ptr<const std::string> live_head_{};
+  std::shared_ptr<const std::string> live_body_{};
+  std::size_t live_in_flight_ = 0;  // events in it
+  std::size_t next_live_ = 0;       // where the round robin over subscriptions goes on
   Clock::time_point write_started_{};
 
   std::uint64_t listener_id_ = 0;

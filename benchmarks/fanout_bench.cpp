@@ -5,7 +5,8 @@
 // to the client's read of the event frame) over every subscriber × event — p50, p99, max — the
 // events lost (every subscriber must receive every appended event, once, in order) and the
 // process's resident memory (VmRSS) before the subscribers connect, once they are all caught up,
-// and after the run. Server, client, writer and PostgreSQL all share this machine.
+// and after the run, and the frames that carried the events (events per frame). Server, client,
+// writer and PostgreSQL all share this machine.
 //
 //   fanout_bench [--database-url URL] [--subscribers 1000] [--rate 1000] [--seconds 10]
 //                [--client-threads N] [--server-workers N] [--server-io-threads N]
@@ -35,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -77,8 +79,9 @@ void raise_file_limit(int subscribers) {
                              lim.rlim_cur, want);
 }
 
-// Latencies in 10 µs buckets up to 1 s, then 1 ms buckets up to 120 s (beyond: the last bucket),
-// shared by the client threads.
+// Latencies in 10 µs buckets up to 1 s, then 1 ms buckets up to 120 s (beyond: the last bucket).
+// One per client thread (HistogramShards), merged after the run, so that a million receipts per
+// second do not contend on shared counters.
 class Histogram {
  public:
   static constexpr std::int64_t kFineNs = 10'000;
@@ -88,22 +91,25 @@ class Histogram {
   Histogram() : buckets_(kFine + kCoarse) {}
   void add(std::int64_t ns) {
     if (ns < 0) ns = 0;
-    buckets_[index(ns)].fetch_add(1, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
-    auto max = max_.load(std::memory_order_relaxed);
-    while (ns > max && !max_.compare_exchange_weak(max, ns, std::memory_order_relaxed)) {
-    }
+    ++buckets_[index(ns)];
+    ++count_;
+    max_ = std::max(max_, ns);
   }
-  std::uint64_t count() const { return count_.load(); }
-  double max_ms() const { return double(max_.load()) / 1e6; }
+  void merge(const Histogram& other) {
+    for (std::size_t b = 0; b < buckets_.size(); ++b) buckets_[b] += other.buckets_[b];
+    count_ += other.count_;
+    max_ = std::max(max_, other.max_);
+  }
+  std::uint64_t count() const { return count_; }
+  double max_ms() const { return double(max_) / 1e6; }
   // The upper edge of the bucket holding the p-quantile, in ms (never above the max).
   double percentile_ms(double p) const {
-    const std::uint64_t n = count_.load();
+    const std::uint64_t n = count_;
     if (n == 0) return 0;
     const auto rank = static_cast<std::uint64_t>(p * double(n - 1)) + 1;
     std::uint64_t seen = 0;
     for (std::size_t b = 0; b < buckets_.size(); ++b) {
-      seen += buckets_[b].load(std::memory_order_relaxed);
+      seen += buckets_[b];
       if (seen >= rank) return std::min(double(upper_ns(b)) / 1e6, max_ms());
     }
     return max_ms();
@@ -122,24 +128,79 @@ class Histogram {
   }
 
  private:
-  std::vector<std::atomic<std::uint64_t>> buckets_;
-  std::atomic<std::uint64_t> count_{0};
-  std::atomic<std::int64_t> max_{0};
+  std::vector<std::uint64_t> buckets_;
+  std::uint64_t count_ = 0;
+  std::int64_t max_ = 0;
 };
 
-// What the writer recorded and the subscribers measure against: the commit time of each appended
-// position (0: not committed yet), by position - base.
+// A histogram per thread that records (the client threads, and main after the run).
+class HistogramShards {
+ public:
+  Histogram& local() {
+    thread_local Histogram* shard = nullptr;  // one HistogramShards per process
+    if (!shard) {
+      std::lock_guard lock(mutex_);
+      shard = shards_.emplace_back(std::make_unique<Histogram>()).get();
+    }
+    return *shard;
+  }
+  // After the recording threads have stopped.
+  Histogram merged() {
+    std::lock_guard lock(mutex_);
+    Histogram all;
+    for (const auto& shard : shards_) all.merge(*shard);
+    return all;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Histogram>> shards_;
+};
+
+// The commit time of each appended position, recorded by the writer, read by the subscribers: a
+// window of the most recent positions (a slot is reused kWindow positions later), so the run's
+// memory does not grow with the number of events. A receipt kWindow events late would have no
+// commit time; with the drain bounded to seconds it cannot happen at the rates measured.
+class CommitTimes {
+ public:
+  static constexpr std::size_t kWindow = 1 << 18;
+  explicit CommitTimes(events::Position base) : base_(base), slots_(kWindow) {}
+  void record(events::Position position, std::int64_t ns) {
+    auto& slot = slots_[index(position)];
+    slot.ns.store(ns, std::memory_order_relaxed);
+    slot.position.store(position, std::memory_order_release);
+  }
+  // 0: not recorded yet (or no longer).
+  std::int64_t at(events::Position position) const {
+    const auto& slot = slots_[index(position)];
+    if (slot.position.load(std::memory_order_acquire) != position) return 0;
+    return slot.ns.load(std::memory_order_relaxed);
+  }
+  bool ours(events::Position position) const { return position > base_; }
+
+ private:
+  struct Slot {
+    std::atomic<events::Position> position{0};
+    std::atomic<std::int64_t> ns{0};
+  };
+  std::size_t index(events::Position position) const {
+    return static_cast<std::size_t>(position - base_ - 1) % kWindow;
+  }
+  events::Position base_;
+  std::vector<Slot> slots_;
+};
+
+// What the writer recorded and the subscribers measure against.
 struct Run {
   events::Position base = 0;           // the subscribers' `after`: every later event is ours
-  std::vector<std::atomic<std::int64_t>> commit_ns;  // steady-clock ns; 0 until committed
-  Histogram latency;
+  std::optional<CommitTimes> commits;  // made once base is known
+  HistogramShards latency;
   std::atomic<int> caught_up{0};
   std::atomic<int> failed{0};
   std::atomic<int> setup_failed{0};  // before caught_up (also counted in caught_up)
   std::mutex error_mutex;
   std::string first_error;
 
-  explicit Run(std::size_t capacity) : commit_ns(capacity) {}
   void fail(const std::string& what) {
     failed.fetch_add(1);
     std::lock_guard lock(error_mutex);
@@ -163,6 +224,28 @@ std::vector<std::int64_t> fast_event_positions(std::string_view m) {
     out.push_back(p);
   }
   return out;
+}
+
+// The server's stream counters from GET /metrics ("tasklog_stream_…" lines), for the report.
+std::string stream_metrics(const tcp::endpoint& server) {
+  try {
+    net::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect(server);
+    beast::http::request<beast::http::empty_body> request(beast::http::verb::get, "/metrics", 11);
+    request.set(beast::http::field::host, "127.0.0.1");
+    beast::http::write(stream, request);
+    beast::flat_buffer buffer;
+    beast::http::response<beast::http::string_body> response;
+    beast::http::read(stream, buffer, response);
+    std::string out;
+    std::istringstream lines(response.body());
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("tasklog_stream_", 0) == 0) out += (out.empty() ? "" : ", ") + line.substr(15);
+    return out;
+  } catch (const std::exception& e) {
+    return std::string("unavailable: ") + e.what();
+  }
 }
 
 // One WebSocket subscriber: connect, upgrade with the bearer token and the project subscription
@@ -191,9 +274,21 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
   }
 
   std::int64_t received = 0;
+  std::int64_t frames = 0;  // messages that carried events
   std::atomic<std::int64_t> last_position{0};  // read by main while the run drains
   std::int64_t out_of_order = 0;  // duplicates or positions going backwards
-  std::vector<std::pair<events::Position, std::int64_t>> unresolved{};  // (position, receipt ns)
+  // (position, receipt ns) of receipts that beat the writer's commit callback; resolved as the
+  // callbacks arrive, so the list stays short.
+  std::vector<std::pair<events::Position, std::int64_t>> unresolved{};
+
+  // Records the receipts whose commit time is known now; false for those still unknown.
+  void resolve(Histogram& latency) {
+    std::erase_if(unresolved, [&](const auto& receipt) {
+      const auto commit = run_.commits->at(receipt.first);
+      if (commit != 0) latency.add(receipt.second - commit);
+      return commit != 0;
+    });
+  }
 
  private:
   void on_connect(beast::error_code ec) {
@@ -231,7 +326,10 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
         return fail("event position misread: " + std::string(message.substr(0, 300)));
     }
     if (!positions.empty()) {
-      for (const auto position : positions) on_event(position, at);
+      ++frames;
+      auto& latency = run_.latency.local();
+      if (!unresolved.empty()) resolve(latency);
+      for (const auto position : positions) on_event(position, at, latency);
     } else if (message.find(R"("type":"caught_up")") != std::string_view::npos) {
       if (!caught_up_) {
         caught_up_ = true;
@@ -244,18 +342,17 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
     read();
   }
 
-  void on_event(std::int64_t position, std::int64_t at) {
+  void on_event(std::int64_t position, std::int64_t at, Histogram& latency) {
     ++received;
     const auto last = last_position.load(std::memory_order_relaxed);
     if (position <= last) ++out_of_order;
     else last_position.store(position, std::memory_order_relaxed);
-    const auto index = position - run_.base - 1;
-    if (index < 0 || static_cast<std::size_t>(index) >= run_.commit_ns.size()) return;
-    const auto commit = run_.commit_ns[static_cast<std::size_t>(index)].load(std::memory_order_acquire);
+    if (!run_.commits->ours(position)) return;
+    const auto commit = run_.commits->at(position);
     if (commit == 0)
       unresolved.emplace_back(position, at);
     else
-      run_.latency.add(at - commit);
+      latency.add(at - commit);
   }
 
   static std::vector<std::int64_t> full_event_positions(std::string_view message) {
@@ -329,6 +426,9 @@ int main(int argc, char** argv) {
                  "event");
   int send_buffer = api::StreamOptions{}.send_buffer_bytes;
   app.add_option("--send-buffer", send_buffer, "SO_SNDBUF of the server's WebSocket connections (0: the system's)");
+  auto wake_interval_ms = api::StreamOptions{}.wake_interval.count();
+  app.add_option("--wake-interval", wake_interval_ms,
+                 "ms: the server reads the log and wakes its sessions at most once per this interval");
   app.add_option("--server-workers", server_workers, "the server's handler threads (and pooled database connections)")
       ->check(CLI::PositiveNumber);
   app.add_option("--server-io-threads", server_io_threads, "the server's I/O threads (0: one per core)");
@@ -344,6 +444,7 @@ int main(int argc, char** argv) {
   options.worker_threads = server_workers;
   options.io_threads = server_io_threads;
   options.stream.send_buffer_bytes = send_buffer;
+  options.stream.wake_interval = std::chrono::milliseconds(wake_interval_ms);
   api::ApiServer server(std::move(options));
   server.start();
   const auto endpoint = server.endpoint();
@@ -374,8 +475,9 @@ int main(int argc, char** argv) {
   }
 
   const std::int64_t planned = std::int64_t(rate) * seconds;
-  Run run(static_cast<std::size_t>(planned) * 4 + 1000);
+  Run run;
   run.base = setup_position;
+  run.commits.emplace(run.base);
 
   const std::int64_t rss_before_kib = proc_status_kib("VmRSS");
 
@@ -424,9 +526,7 @@ int main(int argc, char** argv) {
             write_failures.fetch_add(1);
           } else {
             for (const auto& e : outcome->append.events) {
-              const auto index = e.position - run.base - 1;
-              if (index >= 0 && static_cast<std::size_t>(index) < run.commit_ns.size())
-                run.commit_ns[static_cast<std::size_t>(index)].store(at, std::memory_order_release);
+              if (run.commits->ours(e.position)) run.commits->record(e.position, at);
               appended.fetch_add(1);
               auto last = last_position.load();
               while (e.position > last && !last_position.compare_exchange_weak(last, e.position)) {
@@ -459,19 +559,25 @@ int main(int argc, char** argv) {
   for (auto& s : subs) s->close();
 
   // Receipts that beat their commit record.
-  for (const auto& s : subs)
-    for (const auto& [position, at] : s->unresolved)
-      if (const auto commit = run.commit_ns[static_cast<std::size_t>(position - run.base - 1)].load()) run.latency.add(at - commit);
+  std::size_t unresolved = 0;
+  for (const auto& s : subs) {
+    s->resolve(run.latency.local());
+    unresolved += s->unresolved.size();
+  }
+  const Histogram latency = run.latency.merged();
 
   const std::int64_t events = appended.load();
   std::int64_t received = 0;
   std::int64_t out_of_order = 0;
+  std::int64_t frames = 0;
   for (const auto& s : subs) {
     received += s->received;
     out_of_order += s->out_of_order;
+    frames += s->frames;
   }
   const std::int64_t expected = events * connected;
   const std::int64_t lost = std::max<std::int64_t>(0, expected - (received - out_of_order));
+  const auto server_stream = stream_metrics(endpoint);
   subs.clear();
   server.stop();
 
@@ -480,17 +586,22 @@ int main(int argc, char** argv) {
       "out of order or duplicate {}; the last receipt {:.2f} s after the last commit\n",
       events, write_s, double(events) / write_s, write_failures.load(), received, expected, lost, out_of_order,
       drain_s);
+  std::cerr << fmt::format("{} frames with events ({:.1f} events per frame, {:.0f} frames/s over the writing); {} receipts "
+                           "without a commit time\n",
+                           frames, frames ? double(received) / double(frames) : 0.0, double(frames) / write_s, unresolved);
+  std::cerr << "server: " << server_stream << "\n";
   if (!run.first_error.empty()) std::cerr << "first error: " << run.first_error << "\n";
 
-  bench::report_figure(fmt::format("fanout_p99_ms@{}x{}", subscribers, rate), run.latency.percentile_ms(0.99));
+  bench::report_figure(fmt::format("fanout_p99_ms@{}x{}", subscribers, rate), latency.percentile_ms(0.99));
   bench::report_figure(fmt::format("fanout_lost@{}x{}", subscribers, rate), double(lost + out_of_order));
   bench::report_figure(fmt::format("fanout_peak_rss_mib@{}x{}", subscribers, events), hwm_kib / 1024.0);
   std::cout << fmt::format(
       "fanout_bench ({}; {} subscribers on one project, {} events/s for {} s over {} tasks through a "
-      "TaskEngine on the same database; in-process ApiServer: {} worker threads, I/O threads {}; Beast WebSocket "
-      "client: {} thread(s), {}; server, subscribers, writer and PostgreSQL all share this machine's {} cores)\n\n",
+      "TaskEngine on the same database; in-process ApiServer: {} worker threads, I/O threads {}, wake interval {} ms; "
+      "Beast WebSocket client: {} thread(s), {}; server, subscribers, writer and PostgreSQL all share this machine's {} "
+      "cores)\n\n",
       bench::today(), subscribers, rate, seconds, tasks, server_workers,
-      server_io_threads ? std::to_string(server_io_threads) : "one per core", client_threads,
+      server_io_threads ? std::to_string(server_io_threads) : "one per core", wake_interval_ms, client_threads,
       batch ? "batch frames (?batch=true)" : "a frame per event",
       std::thread::hardware_concurrency());
   std::cout << "| subscribers | events/s (achieved) | events | receipts | p50 ms | p99 ms | max ms | lost | "
@@ -498,8 +609,8 @@ int main(int argc, char** argv) {
   std::cout << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   std::cout << fmt::format("| {} | {:.0f} | {} | {} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {:.1f} | {:.1f} | {:.1f} | "
                            "{:.1f} |\n",
-                           connected, double(events) / write_s, events, received, run.latency.percentile_ms(0.50),
-                           run.latency.percentile_ms(0.99), run.latency.max_ms(), lost, out_of_order,
+                           connected, double(events) / write_s, events, received, latency.percentile_ms(0.50),
+                           latency.percentile_ms(0.99), latency.max_ms(), lost, out_of_order,
                            rss_before_kib / 1024.0, rss_connected_kib / 1024.0, rss_after_kib / 1024.0,
                            hwm_kib / 1024.0);
   std::cout << fmt::format("\nLatency: engine commit callback to the client's read of the event frame (steady clock), over "
