@@ -213,16 +213,13 @@ std::string as_user_sql(const Uuid& user_id) {
 
 void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) { tx.exec(as_user_sql(user_id)); }
 
-pqxx::result exec_one_signed_in(pqxx::connection& c, std::string_view bearer_token, const std::string& sql,
-                                const std::vector<std::optional<std::string>>& params) {
+pqxx::result read_task_signed_in(pqxx::connection& c, std::string_view bearer_token, const Uuid& task_id) {
   if (!token_shaped(bearer_token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
+  // Autocommit: the statement is its own transaction, so the function's SET LOCALs end with it.
   pqxx::nontransaction tx(c, "read as user");
-  // SET TRANSACTION must come first; the hash is lowercase hex, a literal that needs no escaping.
-  std::string message = "SET TRANSACTION READ ONLY; SELECT public.tasklog_sign_in('" + token_hash(bearer_token) +
-                        "'); SET LOCAL ROLE tasklog_query; ";
-  projections::columns::append_execute(message, tx, sql, params);
   try {
-    return tx.exec(message);
+    return events::exec_cached(tx, "SELECT * FROM public.tasklog_read_task($1, $2)", token_hash(bearer_token),
+                               to_string(task_id));
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "TL401") throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
     throw;

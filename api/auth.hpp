@@ -85,18 +85,14 @@ class UserReadTransaction {
   bool done_ = false;
 };
 
-// One statement as the user whose bearer token the router has not looked up (RouteOptions::
-// checks_token_itself), in ONE round trip, for reads of a single resource by id — the most frequent
-// requests. Sign-in (public.tasklog_sign_in, migrations/0006: begin_as_user's rules), role and
-// statement travel in one simple-query message, which PostgreSQL runs as one implicit read-only
-// transaction: the SET LOCALs end with it, so nothing outlives the message on the pooled
-// connection. The token is looked up on every call like authenticate(), so a revoked token stops
-// at once. The statement runs prepared (SQL-level EXECUTE of the statement events::exec_cached
-// prepares under the same transaction name as UserReadTransaction's, so both share one plan).
-// Parameters: NULL or text. Throws DomainError(unauthorized, kUnknownTokenMessage) for an
-// unknown, revoked or expired token.
-pqxx::result exec_one_signed_in(pqxx::connection& c, std::string_view bearer_token, const std::string& sql,
-                                const std::vector<std::optional<std::string>>& params);
+// GET /v1/tasks/{id}'s read, for a route that checks its token itself (RouteOptions::
+// checks_token_itself): the token is signed in and the task read as its user by ONE prepared
+// statement, public.tasklog_read_task (migrations/0007: begin_as_user's rules, row-level security,
+// read only, nothing outliving the statement on the pooled connection). The token is looked up on
+// every call like authenticate(), so a revoked token stops at once. The row's columns are
+// api/task_json.hpp's kTaskColumns; no row when the task is unknown or not the user's to see.
+// Throws DomainError(unauthorized, kUnknownTokenMessage) for an unknown, revoked or expired token.
+pqxx::result read_task_signed_in(pqxx::connection& c, std::string_view bearer_token, const Uuid& task_id);
 
 // Whether a bearer token has our tokens' shape ("tl_" + 43 characters); others never authenticate.
 bool token_shaped(std::string_view bearer_token);

@@ -1,6 +1,8 @@
 // The parts every /v1 handler shares: request reading (body, path ids, query parameters,
 // If-Match), access checks under row-level security, running a command, and the response envelope.
 #include "api/route_support.hpp"
+
+#include "api/task_json.hpp"
 #include "events/database.hpp"
 
 #include "core/command_parser.hpp"
@@ -244,44 +246,12 @@ std::string sql_ts(std::string_view column) {
   return fmt::format(R"(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))", column);
 }
 
-std::string task_json_sql(std::string_view alias) {
-  const std::string a(alias);
-  auto c = [&](std::string_view column) { return fmt::format("{}.{}", a, column); };
-  auto t = [&](std::string_view column) { return sql_ts(c(column)); };
-  return fmt::format(
-      R"(json_build_object(
-  'id', {a}.id, 'project_id', {a}.project_id, 'title', {a}.title, 'description', {a}.description, 'type', {a}.type,
-  'priority', {a}.priority, 'status', {a}.status, 'version', {a}.version,
-  'lease', CASE WHEN {a}.lease_token IS NULL THEN NULL ELSE json_build_object(
-             'agent', {a}.lease_agent, 'acquired_at', {acquired}, 'expires_at', {expires}, 'attempt', {a}.lease_attempt) END,
-  'attempts', {a}.attempts, 'next_retry_at', {retry}, 'acceptance_criteria', {a}.acceptance_criteria,
-  'constraints', {a}.constraints, 'parent_task_id', {a}.parent_task_id, 'timebox_seconds', {a}.timebox_seconds,
-  'dependencies', coalesce((SELECT json_agg(d.depends_on ORDER BY d.ordinal) FROM readmodel.task_dependencies d
-                             WHERE d.task_id = {a}.id), '[]'::json),
-  'git', {a}.git, 'usage', json_build_object('tokens', {a}.usage_tokens, 'cost_usd', {a}.usage_cost_usd),
-  'gate_results', {a}.gate_results, 'gates_evaluated_at', {gates}, 'last_scope_check', {a}.last_scope_check,
-  'artifacts', {a}.artifact_refs, 'message_count', {a}.message_count, 'completion_summary', {a}.completion_summary,
-  'result_artifact_ids', {a}.result_artifact_ids, 'failure_reason', {a}.failure_reason,
-  'block_reason', {a}.block_reason, 'needs_human', {a}.needs_human, 'cancel_reason', {a}.cancel_reason,
-  'created_by', {a}.created_by, 'created_at', {created}, 'updated_at', {updated}, 'started_at', {started},
-  'completed_at', {completed}))",
-      fmt::arg("a", a), fmt::arg("acquired", t("lease_acquired_at")), fmt::arg("expires", t("lease_expires_at")),
-      fmt::arg("retry", t("next_retry_at")), fmt::arg("gates", t("gates_evaluated_at")),
-      fmt::arg("created", t("created_at")), fmt::arg("updated", t("updated_at")), fmt::arg("started", t("started_at")),
-      fmt::arg("completed", t("completed_at")));
-}
-
-const std::string& task_by_id_sql() {
-  static const std::string sql =
-      fmt::format("SELECT {}::text, t.version FROM readmodel.tasks t WHERE t.id = $1", task_json_sql());
-  return sql;
-}
-
 std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id, std::int64_t* version) {
-  const auto r = events::exec_cached(tx, task_by_id_sql(), to_string(task_id));
+  static const std::string sql = "SELECT " + task_columns_sql() + " FROM readmodel.tasks t WHERE t.id = $1";
+  const auto r = events::exec_cached(tx, sql, to_string(task_id));
   if (r.empty()) return std::nullopt;
-  if (version) *version = r[0][1].as<std::int64_t>();
-  return r[0][0].as<std::string>();
+  if (version) *version = r[0]["version"].as<std::int64_t>();
+  return task_json(r[0]);
 }
 
 std::string project_json_sql(std::string_view alias) {
@@ -330,24 +300,35 @@ CreatedCursorParams created_cursor_params(const std::optional<CreatedCursor>& cu
 
 namespace {
 // The first `limit` rows' JSON, and the cursor of the last one kept when a further row exists.
-template <class NextCursor>
-Response page(const pqxx::result& rows, std::size_t limit, NextCursor next_cursor) {
+template <class Item, class NextCursor>
+Response page(const pqxx::result& rows, std::size_t limit, Item item, NextCursor next_cursor) {
   std::vector<std::string> items;
-  for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(rows[i][0].as<std::string>());
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(item(rows[i]));
   std::optional<std::string> next;
   if (rows.size() > limit) next = next_cursor(rows[limit - 1]);
   return list_response(items, next);
 }
+
+std::string first_column(const pqxx::row& row) { return row[0].as<std::string>(); }
 }  // namespace
 
 Response creation_page(const pqxx::result& rows, std::size_t limit) {
-  return page(rows, limit, [](const pqxx::row& last) {
+  return page(rows, limit, first_column, [](const pqxx::row& last) {
     return format_created_cursor(last[1].as<std::int64_t>(), last[2].as<std::string>());
   });
 }
 
+Response task_page(const pqxx::result& rows, std::size_t limit) {
+  return page(
+      rows, limit, [](const pqxx::row& row) { return task_json(row); },
+      [](const pqxx::row& last) {
+        // task_columns_sql selects created_at as epoch microseconds: the cursor's own form.
+        return format_created_cursor(last["created_at"].as<std::int64_t>(), last["id"].as<std::string>());
+      });
+}
+
 Response position_page(const pqxx::result& rows, std::size_t limit) {
-  return page(rows, limit, [](const pqxx::row& last) { return last[1].as<std::string>(); });
+  return page(rows, limit, first_column, [](const pqxx::row& last) { return last[1].as<std::string>(); });
 }
 
 void query_uuid_into_body(const RequestContext& ctx, rapidjson::Document& body, std::string_view name) {

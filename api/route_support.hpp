@@ -116,10 +116,7 @@ std::string sql_ts(std::string_view column);
 
 // ---- resource reads (under the caller's row-level security) ----
 
-// The JSON object of a task row aliased `t` (every column but the lease token).
-std::string task_json_sql(std::string_view alias = "t");
-// "SELECT <task json>::text, version FROM readmodel.tasks WHERE id = $1".
-const std::string& task_by_id_sql();
+// A task's JSON (api/task_json.hpp), read as whoever `tx` runs as.
 // `version` (when given) receives the row's version, for an ETag.
 std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id,
                                           std::int64_t* version = nullptr);
@@ -158,6 +155,9 @@ CreatedCursorParams created_cursor_params(const std::optional<CreatedCursor>& cu
 // A page read as up to limit + 1 rows -> list_response. Rows of a creation-ordered list are
 // (item JSON, created_at micros, id); rows of a log-ordered list are (item JSON, position).
 Response creation_page(const pqxx::result& rows, std::size_t limit);
+// The same for rows of task_columns_sql (api/task_json.hpp): items by task_json, the cursor from
+// their created_at and id.
+Response task_page(const pqxx::result& rows, std::size_t limit);
 Response position_page(const pqxx::result& rows, std::size_t limit);
 // DELETE bodies are often dropped by proxies: ?name=<uuid>, when given, goes into the body (400
 // when it is not a UUID).

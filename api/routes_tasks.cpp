@@ -3,6 +3,7 @@
 #include "api/idempotency.hpp"
 #include "events/database.hpp"
 #include "api/route_support.hpp"
+#include "api/task_json.hpp"
 #include "core/error_details.hpp"
 
 #include <fmt/format.h>
@@ -87,7 +88,7 @@ Response list_tasks(RequestContext& ctx) {
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
     require_project_access(tx, project_id, Access::read);
     static const std::string sql = fmt::format(
-        R"(SELECT {}::text, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id
+        R"(SELECT {}
   FROM readmodel.tasks t
  WHERE t.project_id = $1
    AND ($2::text IS NULL OR t.status = $2)
@@ -101,15 +102,15 @@ Response list_tasks(RequestContext& ctx) {
    AND ($5::bigint IS NULL OR (t.created_at, t.id) > ('epoch'::timestamptz + $5 * interval '1 microsecond', $6::uuid))
  ORDER BY t.created_at, t.id
  LIMIT $7)",
-        task_json_sql());
+        task_columns_sql());
     const std::optional<std::string> status_filter =
         status == ctx.query.end() ? std::nullopt : std::optional<std::string>(status->second);
     const std::optional<std::string> priority_filter =
         priority == ctx.query.end() ? std::nullopt : std::optional<std::string>(priority->second);
     const auto c = created_cursor_params(cursor);
-    return creation_page(events::exec_cached(tx, sql, to_string(project_id), status_filter, priority_filter, ready, c.micros,
-                                        c.id, static_cast<std::int64_t>(limit + 1)),
-                         limit);
+    const auto rows = events::exec_cached(tx, sql, to_string(project_id), status_filter, priority_filter, ready,
+                                          c.micros, c.id, static_cast<std::int64_t>(limit + 1));
+    return task_page(rows, limit);
   });
 }
 
@@ -168,9 +169,9 @@ Response get_task(RequestContext& ctx) {
   // its token itself); reading needs no more than membership, and row-level security already hides
   // a task of a project the caller is not a member of (the same 404 as an unknown id).
   auto connection = ctx.services.pool.acquire();
-  const auto r = exec_one_signed_in(*connection, ctx.bearer_token, task_by_id_sql(), {to_string(*task_id)});
+  const auto r = read_task_signed_in(*connection, ctx.bearer_token, *task_id);
   if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", *task_id).json());
-  return data_response(http::status::ok, r[0][0].as<std::string>(), r[0][1].as<std::int64_t>());
+  return data_response(http::status::ok, task_json(r[0]), r[0]["version"].as<std::int64_t>());
 }
 
 Response patch_task(RequestContext& ctx) {

@@ -3,8 +3,12 @@
 // SELECTs on every read model table, view and the event log, all of A's rows and none of B's —
 // also after the read models were rebuilt into a new schema.
 #include "api/auth.hpp"
+#include "api/task_json.hpp"
 
+#include "core/codec.hpp"
 #include "core/sha256.hpp"
+#include "core/time.hpp"
+#include "projections/read_model_store.hpp"
 #include "projections/rebuild.hpp"
 #include "tests/projections/engine_fixture.hpp"
 #include "tests/support/sql.hpp"
@@ -13,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/uuid/random_generator.hpp>
+#include <rapidjson/document.h>
 
 #include <set>
 
@@ -310,20 +315,25 @@ TEST_F(RowLevelSecurityTest, QueryRoleOnlyReadsAndNothingOutlivesTheTransaction)
   EXPECT_EQ(tx.exec1("SELECT coalesce(current_setting('tasklog.user_id', true), '')")[0].as<std::string>(), "");
 }
 
-// The one-round-trip read: the token is signed in and the statement runs as its user by one
-// message, with begin_as_user's rules, and nothing outlives that message. Alternating users on one
-// connection (as the pool does), each sees only their own projects — also when a statement fails
-// halfway or a token is refused — and the connection is back to its own role with no user after
-// every call.
-TEST_F(RowLevelSecurityTest, OneStatementSignedInSeesOnlyTheirProjectsAndLeavesNothingBehind) {
+// The one-statement read of GET /v1/tasks/{id} (migrations/0007 tasklog_read_task): the token is
+// signed in and the task read as its user with begin_as_user's rules, and nothing outlives the
+// statement. Alternating users on one connection (as the pool does), each reads only the tasks of
+// their own projects — also right after a token is refused — and the connection is back to its
+// own role, no user and read-write after every call.
+TEST_F(RowLevelSecurityTest, TheSignedInTaskReadSeesOnlyTheirTasksAndLeavesNothingBehind) {
   pqxx::connection c(db.conninfo());
   const std::string session_user = query_value(db.conninfo(), "SELECT current_user");
-  const std::string sql = "SELECT p.id::text FROM readmodel.projects p WHERE $1::text IS NULL OR p.name = $1 ORDER BY 1";
-  auto ids = [&](const std::string& token, std::optional<std::string> name) {
-    std::vector<std::string> out;
-    for (const auto& row : exec_one_signed_in(c, token, sql, {std::move(name)})) out.push_back(row[0].c_str());
+  auto tasks_of = [&](const Uuid& project) {
+    std::vector<Uuid> out;
+    for (const auto& row : pqxx::nontransaction(c).exec_params(
+             "SELECT id FROM readmodel.tasks WHERE project_id = $1 ORDER BY title", to_string(project)))
+      out.push_back(*parse_uuid(row[0].c_str()));
     return out;
   };
+  const auto alices_tasks = tasks_of(alices_project);
+  const auto bobs_tasks = tasks_of(bobs_project);
+  ASSERT_EQ(alices_tasks.size(), 3u);
+  auto reads = [&](const std::string& token, const Uuid& task) { return read_task_signed_in(c, token, task).size() == 1; };
   auto expect_clean = [&](const std::string& when) {
     pqxx::nontransaction tx(c);
     EXPECT_EQ(tx.exec1("SELECT current_user")[0].as<std::string>(), session_user) << when;
@@ -332,7 +342,7 @@ TEST_F(RowLevelSecurityTest, OneStatementSignedInSeesOnlyTheirProjectsAndLeavesN
   };
   auto expect_refused = [&](const std::string& token, const std::string& when) {
     try {
-      ids(token, std::nullopt);
+      read_task_signed_in(c, token, alices_tasks[0]);
       ADD_FAILURE() << when << ": the token signed in";
     } catch (const DomainError& e) {
       EXPECT_EQ(e.code(), ErrorCode::unauthorized) << when;
@@ -341,23 +351,40 @@ TEST_F(RowLevelSecurityTest, OneStatementSignedInSeesOnlyTheirProjectsAndLeavesN
     expect_clean(when);
   };
   for (int round = 0; round < 3; ++round) {
-    EXPECT_EQ(ids(alice_token, std::nullopt), std::vector<std::string>{to_string(alices_project)});
-    expect_clean("after alice");
-    EXPECT_EQ(ids(bob_token, std::nullopt), std::vector<std::string>{to_string(bobs_project)});
-    EXPECT_EQ(ids(bob_token, "alice's"), std::vector<std::string>{});  // exists, but not bob's
-    EXPECT_EQ(ids(carol_token, std::nullopt), std::vector<std::string>{});
-    expect_clean("after bob and carol");
+    for (const auto& task : alices_tasks) {
+      EXPECT_TRUE(reads(alice_token, task));
+      EXPECT_FALSE(reads(bob_token, task));  // exists, but not bob's
+      EXPECT_FALSE(reads(carol_token, task));
+    }
+    expect_clean("after alice, bob and carol");
+    for (const auto& task : bobs_tasks) {
+      EXPECT_TRUE(reads(bob_token, task));
+      EXPECT_FALSE(reads(alice_token, task));
+    }
+    EXPECT_FALSE(reads(alice_token, *parse_uuid("00000000-0000-4000-8000-000000000000")));  // no such task
+    expect_clean("after bob");
   }
-  // A quote in a parameter is data, not SQL.
-  EXPECT_EQ(ids(alice_token, "x'); DELETE FROM readmodel.projects; --"), std::vector<std::string>{});
-  // Read-only, and a statement that fails leaves the connection clean as well.
-  EXPECT_THROW(exec_one_signed_in(c, alice_token, "SELECT 1/0", {}), pqxx::sql_error);
-  expect_clean("after a failed statement");
-  EXPECT_THROW(exec_one_signed_in(c, alice_token, "SELECT count(*) FROM auth.api_tokens", {}),
-               pqxx::insufficient_privilege);
-  expect_clean("after a refused statement");
 
-  // Tokens that do not sign in: refused before the statement runs, whatever it would have read.
+  // The function's columns are api/task_json.hpp's, in its order, and read the same values as the
+  // server's own select of them (task_columns_sql): a task with a lease, a dependency, an artifact
+  // and a message, and tasks without.
+  for (const auto& task : alices_tasks) {
+    const auto signed_in = read_task_signed_in(c, alice_token, task);
+    ASSERT_EQ(signed_in.columns(), kTaskColumns.size());
+    for (std::size_t i = 0; i < kTaskColumns.size(); ++i)
+      EXPECT_EQ(signed_in.column_name(static_cast<pqxx::row::size_type>(i)), kTaskColumns[i].name);
+    const auto own = pqxx::nontransaction(c).exec_params(
+        "SELECT " + task_columns_sql() + " FROM readmodel.tasks t WHERE t.id = $1", to_string(task));
+    ASSERT_EQ(own.size(), 1u);
+    EXPECT_EQ(task_json(signed_in[0]), task_json(own[0]));
+    for (std::size_t i = 0; i < kTaskColumns.size(); ++i) {
+      const auto n = static_cast<pqxx::row::size_type>(i);
+      EXPECT_EQ(signed_in[0][n].is_null(), own[0][n].is_null()) << kTaskColumns[i].name;
+      EXPECT_EQ(std::string(signed_in[0][n].c_str()), std::string(own[0][n].c_str())) << kTaskColumns[i].name;
+    }
+  }
+
+  // Tokens that do not sign in: refused before anything is read.
   expect_refused("tl_" + std::string(43, 'A'), "an unknown token");
   expect_refused("not a token at all", "a token of another shape");
   std::string quoted = alice_token;
@@ -370,8 +397,169 @@ TEST_F(RowLevelSecurityTest, OneStatementSignedInSeesOnlyTheirProjectsAndLeavesN
   const NewToken expired = create_token(c, carol, "expired", std::chrono::time_point_cast<std::chrono::microseconds>(
                                                                  std::chrono::system_clock::now()) - std::chrono::seconds(1));
   expect_refused(expired.secret, "an expired token");
-  EXPECT_EQ(ids(alice_token, std::nullopt), std::vector<std::string>{to_string(alices_project)});
+  EXPECT_TRUE(reads(alice_token, alices_tasks[0]));
   expect_clean("at the end");
+}
+
+// Every key of a task's JSON (api/task_json.cpp, from columns) says what the read model holds for
+// it, read back independently as a TaskState (projections/column_values): a task with every field
+// set and tasks that failed, were blocked, cancelled and completed — so that a column read under
+// the wrong key, or a timestamp, number or null written wrongly, fails here.
+TEST_F(RowLevelSecurityTest, TheTaskJsonSaysWhatTheReadModelHolds) {
+  const Uuid parent = std::get<TaskCreated>(as(alice, CreateTask{.project_id = alices_project, .title = "parent"})
+                                                .events.at(0)).task_id;
+  const Uuid dep = std::get<TaskCreated>(as(alice, CreateTask{.project_id = alices_project, .title = "dep"}).events.at(0))
+                       .task_id;
+  auto create = [&](const std::string& title) {
+    return std::get<TaskCreated>(as(alice, CreateTask{.project_id = alices_project,
+                                                      .title = title,
+                                                      .description = "with \"quotes\", a \\ and ünïcode\n",
+                                                      .type = "bug",
+                                                      .priority = Priority::critical,
+                                                      .acceptance_criteria = {"builds", "tests pass"},
+                                                      .constraints = {"no new deps"},
+                                                      .dependencies = {dep},
+                                                      .parent_task_id = parent,
+                                                      .timebox_seconds = 900})
+                                     .events.at(0))
+        .task_id;
+  };
+  auto claim = [&](const Uuid& task) {
+    return std::get<TaskClaimed>(as(alice, ClaimTask{.task_id = task, .agent = "agent-7"}).events.at(0)).lease_token;
+  };
+  as(alice, CompleteTask{.task_id = dep, .lease_token = claim(dep), .summary = "dep done"});
+
+  const Uuid rich = create("rich");
+  const Uuid lease = claim(rich);
+  as(alice, RecordGitInfo{.task_id = rich,
+                          .git = {.branch = "feat/x", .pr_number = 42, .commit_hash = "abc123"},
+                          .lease_token = lease});
+  as(alice, RecordUsage{.task_id = rich, .tokens = 12345, .cost_usd = 0.1, .lease_token = lease});
+  as(alice, RecordUsage{.task_id = rich, .tokens = 5, .cost_usd = 1e-05, .lease_token = lease});
+  const Uuid artifact = std::get<ArtifactAppended>(as(alice, AppendArtifact{.task_id = rich, .type = ArtifactType::diff,
+                                                                           .ref = "a.diff", .summary = "d",
+                                                                           .lease_token = lease})
+                                                       .events.at(0))
+                            .artifact_id;
+  as(alice, AppendMessage{.task_id = rich, .role = MessageRole::assistant, .content = "hi", .lease_token = lease});
+  as(alice, MarkCriterionMet{.task_id = rich, .index = 1, .evidence = "ci", .lease_token = lease});
+  as(alice, AssertScope{.task_id = rich, .files_changed = {"src/a.cpp"}, .lease_token = lease});
+  as(alice, EvaluateGates{.task_id = rich, .lease_token = lease});
+
+  const Uuid failed = create("failed");
+  as(alice, FailTask{.task_id = failed, .lease_token = claim(failed), .error = "it broke"});
+  const Uuid blocked = create("blocked");
+  as(alice, BlockTask{.task_id = blocked, .reason = "needs a key", .needs_human = true});
+  const Uuid cancelled = create("cancelled");
+  as(alice, CancelTask{.task_id = cancelled, .reason = "not needed"});
+  const Uuid done = create("done");
+  const Uuid done_lease = claim(done);
+  const Uuid result = std::get<ArtifactAppended>(as(alice, AppendArtifact{.task_id = done, .type = ArtifactType::pr,
+                                                                         .ref = "pr/1", .summary = "the pr",
+                                                                         .lease_token = done_lease})
+                                                     .events.at(0))
+                          .artifact_id;
+  as(alice, CompleteTask{.task_id = done, .lease_token = done_lease, .summary = "shipped", .artifact_ids = {result}});
+
+  auto parse = [](const std::string& text) {
+    rapidjson::Document d;
+    d.Parse(text.c_str(), text.size());
+    EXPECT_FALSE(d.HasParseError()) << text;
+    return d;
+  };
+  pqxx::connection c(db.conninfo());
+  for (const Uuid& id : {rich, failed, blocked, cancelled, done, parent}) {
+    const auto rows = read_task_signed_in(c, alice_token, id);
+    ASSERT_EQ(rows.size(), 1u);
+    const std::string text = task_json(rows[0]);
+    const auto json = parse(text);
+    std::optional<TaskState> state;
+    {
+      pqxx::work tx(c);
+      state = projections::load_task(tx, id);
+    }
+    ASSERT_TRUE(state);
+    const TaskState& t = *state;
+    SCOPED_TRACE(t.title + ": " + text);
+    auto str = [&](const char* key) { return std::string(json[key].GetString()); };
+    auto ts = [](const std::optional<Timestamp>& v) { return v ? format_timestamp(*v) : std::string("null"); };
+    auto ts_at = [&](const rapidjson::Value& v) { return v.IsNull() ? std::string("null") : std::string(v.GetString()); };
+    auto same_json = [&](const char* key, const std::string& expected) {
+      EXPECT_EQ(json[key], parse(expected)) << key << " expected " << expected;
+    };
+    ASSERT_EQ(json.MemberCount(), 34u);
+    EXPECT_EQ(str("id"), to_string(t.id));
+    EXPECT_EQ(str("project_id"), to_string(t.project_id));
+    EXPECT_EQ(str("title"), t.title);
+    EXPECT_EQ(str("description"), t.description);
+    EXPECT_EQ(str("type"), t.type);
+    EXPECT_EQ(str("priority"), enum_name(t.priority));
+    EXPECT_EQ(str("status"), enum_name(t.status));
+    EXPECT_EQ(json["version"].GetInt64(), t.version);
+    if (t.lease) {
+      EXPECT_EQ(std::string(json["lease"]["agent"].GetString()), t.lease->agent);
+      EXPECT_EQ(ts_at(json["lease"]["acquired_at"]), format_timestamp(t.lease->acquired_at));
+      EXPECT_EQ(ts_at(json["lease"]["expires_at"]), format_timestamp(t.lease->expires_at));
+      EXPECT_EQ(json["lease"]["attempt"].GetInt64(), t.lease->attempt);
+      EXPECT_EQ(json["lease"].MemberCount(), 4u);  // never the token
+    } else {
+      EXPECT_TRUE(json["lease"].IsNull());
+    }
+    EXPECT_EQ(json["attempts"].GetInt64(), t.attempts);
+    EXPECT_EQ(ts_at(json["next_retry_at"]), ts(t.next_retry_at));
+    same_json("acceptance_criteria", to_json_text(t.acceptance_criteria));
+    same_json("constraints", to_json_text(t.constraints));
+    same_json("dependencies", to_json_text(t.dependencies));
+    if (t.parent_task_id)
+      EXPECT_EQ(str("parent_task_id"), to_string(*t.parent_task_id));
+    else
+      EXPECT_TRUE(json["parent_task_id"].IsNull());
+    if (t.timebox_seconds)
+      EXPECT_EQ(json["timebox_seconds"].GetInt64(), *t.timebox_seconds);
+    else
+      EXPECT_TRUE(json["timebox_seconds"].IsNull());
+    same_json("git", to_json_text(t.git));
+    EXPECT_EQ(json["usage"]["tokens"].GetInt64(), t.usage.tokens);
+    EXPECT_EQ(json["usage"]["cost_usd"].GetDouble(), t.usage.cost_usd);
+    same_json("gate_results", to_json_text(t.gate_results));
+    EXPECT_EQ(ts_at(json["gates_evaluated_at"]), ts(t.gates_evaluated_at));
+    if (t.last_scope_check)
+      same_json("last_scope_check", to_json_text(*t.last_scope_check));
+    else
+      EXPECT_TRUE(json["last_scope_check"].IsNull());
+    same_json("artifacts", to_json_text(t.artifacts));
+    EXPECT_EQ(json["message_count"].GetInt64(), t.message_count);
+    EXPECT_EQ(str("completion_summary"), t.completion_summary);
+    same_json("result_artifact_ids", to_json_text(t.result_artifact_ids));
+    auto optional_text = [&](const char* key, const std::optional<std::string>& v) {
+      if (v)
+        EXPECT_EQ(str(key), *v) << key;
+      else
+        EXPECT_TRUE(json[key].IsNull()) << key;
+    };
+    optional_text("failure_reason", t.failure_reason);
+    optional_text("block_reason", t.block_reason);
+    optional_text("cancel_reason", t.cancel_reason);
+    EXPECT_EQ(json["needs_human"].GetBool(), t.needs_human);
+    EXPECT_EQ(str("created_by"), to_string(t.created_by));
+    EXPECT_EQ(str("created_at"), format_timestamp(t.created_at));
+    EXPECT_EQ(str("updated_at"), format_timestamp(t.updated_at));
+    EXPECT_EQ(ts_at(json["started_at"]), ts(t.started_at));
+    EXPECT_EQ(ts_at(json["completed_at"]), ts(t.completed_at));
+  }
+  // The values above are not defaults: each task really carries what it was given.
+  const auto rich_json = parse(task_json(read_task_signed_in(c, alice_token, rich)[0]));
+  EXPECT_EQ(rich_json["usage"]["tokens"].GetInt64(), 12350);
+  EXPECT_EQ(rich_json["usage"]["cost_usd"].GetDouble(), 0.1 + 1e-05);
+  EXPECT_EQ(std::string(rich_json["git"]["branch"].GetString()), "feat/x");
+  EXPECT_EQ(std::string(rich_json["artifacts"][0]["id"].GetString()), to_string(artifact));
+  EXPECT_EQ(std::string(rich_json["dependencies"][0].GetString()), to_string(dep));
+  EXPECT_FALSE(rich_json["lease"].IsNull());
+  EXPECT_FALSE(rich_json["gates_evaluated_at"].IsNull());
+  EXPECT_TRUE(rich_json["last_scope_check"]["in_scope"].GetBool());
+  EXPECT_TRUE(rich_json["acceptance_criteria"][1]["met"].GetBool());
+  const auto done_json = parse(task_json(read_task_signed_in(c, alice_token, done)[0]));
+  EXPECT_EQ(std::string(done_json["result_artifact_ids"][0].GetString()), to_string(result));
 }
 
 TEST_F(RowLevelSecurityTest, RebuiltReadModelsStillEnforceIt) {
