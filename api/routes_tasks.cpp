@@ -40,6 +40,9 @@ std::string lease_json(const Uuid& token, const std::string& agent, Timestamp ex
 Response task_command_response(RequestContext& ctx, const Uuid& task_id, const CommandOutcome& outcome,
                                http::status status = http::status::ok,
                                const std::optional<std::string>& lease = std::nullopt) {
+  // The engine hands back the row its events left the task in (what the projector wrote, read-your-
+  // writes without a read); a command that appended nothing to the task reads it.
+  if (outcome.task && outcome.task->id == task_id) return command_response(status, task_json(*outcome.task), outcome, lease);
   auto task = read_after_command(ctx, [&](pqxx::transaction_base& tx) { return load_task_json(tx, task_id); });
   return command_response(status, task, outcome, lease);
 }
@@ -146,15 +149,12 @@ Response heartbeat(RequestContext& ctx) {
   const CommandOutcome outcome = run_command(ctx, "heartbeat", body, {{"task_id", task_id}});
   const auto* extended = find_event<TaskLeaseExtended>(outcome);
   if (!extended) throw DomainError(ErrorCode::internal, "heartbeat appended no TaskLeaseExtended");
-  const auto lease = read_after_command(ctx, [&](pqxx::transaction_base& tx) {
-    const auto r = events::exec_cached(tx, "SELECT coalesce(lease_agent, ''), coalesce(lease_attempt, 1) FROM readmodel.tasks "
-                                  "WHERE id = $1",
-                                  to_string(task_id));
-    return r.empty() ? std::pair<std::string, std::int64_t>{"", 1}
-                     : std::pair{r[0][0].as<std::string>(), r[0][1].as<std::int64_t>()};
-  });
+  // Agent and attempt from the row the extension left (CommandOutcome::task): the event carries
+  // only the token and the new expiry.
+  if (!outcome.task || !outcome.task->lease) throw DomainError(ErrorCode::internal, "heartbeat left the task without a lease");
+  const Lease& lease = *outcome.task->lease;
   return task_command_response(ctx, task_id, outcome, http::status::ok,
-                               lease_json(extended->lease_token, lease.first, extended->expires_at, lease.second));
+                               lease_json(extended->lease_token, lease.agent, extended->expires_at, lease.attempt));
 }
 
 Response get_task(RequestContext& ctx) {

@@ -14,6 +14,8 @@
 // test holds the two together.
 #pragma once
 
+#include "core/task.hpp"
+
 #include <pqxx/pqxx>
 
 #include <array>
@@ -74,6 +76,12 @@ inline constexpr std::array kTaskColumns{
 
 // "<expr> AS id, <expr> AS project_id, …" over the tasks row aliased t: kTaskColumns as a select list.
 const std::string& task_columns_sql();
+
+// The same object from a TaskState, as the inline projector would write its row (the state a
+// command left its task in: projections::CommandOutcome::task), so that a command's answer needs no
+// read after the commit. Same keys and values as task_json of the row; jsonb's own key order and
+// spacing inside the nested values aside.
+std::string task_json(const TaskState& task);
 
 // The task object of a row whose columns `first`, first + 1, … are kTaskColumns (a row may carry
 // more columns after them, e.g. a list's cursor).

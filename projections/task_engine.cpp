@@ -2,6 +2,7 @@
 
 #include "core/codec.hpp"
 #include "core/decide.hpp"
+#include "core/evolve.hpp"
 #include "projections/command_context.hpp"
 #include "projections/inline_projector.hpp"
 #include "projections/row_handoff.hpp"
@@ -50,10 +51,29 @@ std::optional<HandedRow> target_row(const CommandContext& ctx, const Uuid& strea
   return std::nullopt;
 }
 
+// The task row the projector will write for these events, when they are on a task's stream: the
+// row as loaded (or a new one for TaskCreated) folded with them. recorded_at is the batch's stamp
+// (append.now()), the events' own; versions follow the loaded one, as the exact expected version
+// of to_appends makes them.
+std::optional<TaskState> task_after(const CommandContext& ctx, const std::vector<events::StreamAppend>& appends,
+                                    const std::vector<DomainEvent>& decided, Timestamp recorded_at) {
+  if (appends.empty() || appends.front().stream_type != stream_type_name(StreamType::task)) return std::nullopt;
+  const Uuid& stream = appends.front().stream_id;
+  TaskState task;
+  if (auto row = target_row(ctx, stream)) {
+    if (auto* loaded = std::get_if<TaskState>(&*row)) task = std::move(*loaded);
+  }
+  std::int64_t version = loaded_version(ctx, stream);
+  for (const DomainEvent& event : decided)
+    evolve(task, event, EventMeta{.position = 0, .version = ++version, .actor_id = ctx.actor, .recorded_at = recorded_at});
+  return task;
+}
+
 }  // namespace
 
 struct TaskEngine::Run {
   std::vector<DomainEvent> decided;
+  std::optional<TaskState> task;  // CommandOutcome::task
   std::vector<Uuid> handed;  // first event ids of every run of the decider (a batch may be retried)
 
   ~Run() {
@@ -86,6 +106,7 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
     // A batch that is retried runs its deciders again: keep only the last run's events.
     run->decided = decide(ctx, command);
     std::vector<events::StreamAppend> appends = to_appends(run->decided, ctx, command);
+    run->task = task_after(ctx, appends, run->decided, append.now());
     if (!appends.empty())
       if (auto row = target_row(ctx, appends.front().stream_id)) {
         const Uuid& first = appends.front().events.front().event_id;
@@ -100,7 +121,7 @@ CommandOutcome TaskEngine::execute(const Command& command, const Uuid& actor, st
                                    Authorizer authorize) {
   auto run = std::make_shared<Run>();
   events::AppendResult result = store_.execute(decider(command, actor, expected_version, std::move(authorize), run));
-  return CommandOutcome{std::move(result), std::move(run->decided)};
+  return CommandOutcome{std::move(result), std::move(run->decided), std::move(run->task)};
 }
 
 void TaskEngine::async_execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
@@ -113,7 +134,8 @@ void TaskEngine::async_execute(const Command& command, const Uuid& actor, std::o
                            done(std::nullopt, outcome.error);
                            return;
                          }
-                         done(CommandOutcome{std::move(*outcome.result), std::move(run->decided)}, nullptr);
+                         done(CommandOutcome{std::move(*outcome.result), std::move(run->decided), std::move(run->task)},
+                              nullptr);
                        });
 }
 

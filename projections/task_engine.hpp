@@ -25,6 +25,10 @@ namespace tasklog::projections {
 struct CommandOutcome {
   events::AppendResult append;
   std::vector<DomainEvent> events;  // what decide() produced, in append order
+  // When the events are on a task's stream: that task's row right after them — the row the decider
+  // loaded under the append lock, folded with them by the same evolve() the inline projector
+  // writes it with. A command's answer is built from it without reading the row back.
+  std::optional<TaskState> task;
 };
 
 // Options for an EventStore that the engine drives: the application role and the inline projector

@@ -402,7 +402,8 @@ TEST_F(RowLevelSecurityTest, TheSignedInTaskReadSeesOnlyTheirTasksAndLeavesNothi
 }
 
 // Every key of a task's JSON (api/task_json.cpp, from columns) says what the read model holds for
-// it, read back independently as a TaskState (projections/column_values): a task with every field
+// it, read back independently as a TaskState (projections/column_values), and the JSON written from
+// that TaskState (a command's answer) is the same object: a task with every field
 // set and tasks that failed, were blocked, cancelled and completed — so that a column read under
 // the wrong key, or a timestamp, number or null written wrongly, fails here.
 TEST_F(RowLevelSecurityTest, TheTaskJsonSaysWhatTheReadModelHolds) {
@@ -481,6 +482,8 @@ TEST_F(RowLevelSecurityTest, TheTaskJsonSaysWhatTheReadModelHolds) {
     ASSERT_TRUE(state);
     const TaskState& t = *state;
     SCOPED_TRACE(t.title + ": " + text);
+    // A command's answer writes the same object from the TaskState its events left (no read back).
+    EXPECT_EQ(parse(task_json(t)), json) << task_json(t);
     auto str = [&](const char* key) { return std::string(json[key].GetString()); };
     auto ts = [](const std::optional<Timestamp>& v) { return v ? format_timestamp(*v) : std::string("null"); };
     auto ts_at = [&](const rapidjson::Value& v) { return v.IsNull() ? std::string("null") : std::string(v.GetString()); };

@@ -271,6 +271,62 @@ TEST_F(TaskRoutesTest, CriteriaGatesAndScope) {
   EXPECT_EQ(r.status, 200u) << r.body;
 }
 
+// A command's answer carries the task as its events left it, built without reading it back
+// (projections::CommandOutcome::task): the same object a GET reads right after, command by command.
+TEST_F(TaskRoutesTest, EveryCommandAnswersWithTheTaskAGetReadsRightAfter) {
+  const auto dep = create_task(*alice, project, R"({"title":"dep"})");
+  const auto created = alice->post("/v1/projects/" + project + "/tasks",
+                                   R"({"title":"t","description":"d \"q\" \u00e9","priority":"critical",)"
+                                   R"("acceptance_criteria":["builds"],"constraints":["c"],"timebox_seconds":60,)"
+                                   R"("dependencies":[")" + dep + R"("]})");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const auto id = str_at(created, "/data/id");
+  const auto task = "/v1/tasks/" + id;
+  auto expect_same_as_get = [&](const HttpResult& r, const std::string& step) {
+    ASSERT_LT(r.status, 300u) << step << ": " << r.body;
+    const auto got = alice->get(task);
+    ASSERT_EQ(got.status, 200u) << got.body;
+    EXPECT_EQ(r.json()["data"], got.json()["data"]) << step << "\n answer: " << r.body << "\n get:    " << got.body;
+    EXPECT_EQ(int_at(r, "/version"), int_at(got, "/data/version")) << step;
+  };
+  expect_same_as_get(created, "create");
+  expect_same_as_get(alice->patch(task, R"({"title":"renamed","priority":"low"})"), "update");
+  expect_same_as_get(alice->del(task + "/dependencies?depends_on=" + dep), "remove dependency");
+  expect_same_as_get(alice->post(task + "/dependencies", R"({"depends_on":")" + dep + R"("})"), "add dependency");
+  expect_same_as_get(alice->post(task + "/block", R"({"reason":"wait","needs_human":true})"), "block");
+  expect_same_as_get(alice->post(task + "/unblock", R"({"note":"go"})"), "unblock");
+  alice->post("/v1/tasks/" + dep + "/cancel", R"({"reason":"not needed"})");
+  alice->post("/v1/tasks/" + dep + "/reopen", R"({"reason":"needed"})");
+  const auto dep_token = claim(*alice, dep);
+  alice->post("/v1/tasks/" + dep + "/complete", R"({"lease_token":")" + dep_token + R"(","summary":"ok"})");
+  const auto claimed = alice->post(task + "/claim", R"({"agent":"agent-9"})");
+  expect_same_as_get(claimed, "claim");
+  const auto token = str_at(claimed, "/lease/token");
+  const auto lease = R"("lease_token":")" + token + R"(")";
+  const auto beat = alice->post(task + "/heartbeat", "{" + lease + "}");
+  expect_same_as_get(beat, "heartbeat");
+  EXPECT_EQ(str_at(beat, "/lease/agent"), "agent-9");
+  EXPECT_EQ(int_at(beat, "/lease/attempt"), 1);
+  expect_same_as_get(alice->post(task + "/criteria/0", R"({"evidence":"ci",)" + lease + "}"), "criterion");
+  expect_same_as_get(alice->post(task + "/scope", R"({"files_changed":["a.cpp"],)" + lease + "}"), "scope");
+  expect_same_as_get(alice->post(task + "/gates/evaluate", "{" + lease + "}"), "gates");
+  expect_same_as_get(alice->post(task + "/fail", R"({"error":"broke",)" + lease + "}"), "fail");
+  const auto again = alice->post(task + "/claim", R"({"agent":"agent-9"})");
+  if (again.status == 200u) {  // unless the failure's back-off still holds it
+    expect_same_as_get(again, "claim again");
+    const auto lease2 = R"("lease_token":")" + str_at(again, "/lease/token") + R"(")";
+    expect_same_as_get(alice->post(task + "/release", R"({"reason":"later",)" + lease2 + "}"), "release");
+  }
+  expect_same_as_get(alice->post(task + "/cancel", R"({"reason":"dropped"})"), "cancel");
+  expect_same_as_get(alice->post(task + "/reopen", R"({"reason":"back"})"), "reopen");
+  const auto picked = alice->post("/v1/projects/" + project + "/tasks/next", R"({"agent":"agent-3"})");
+  if (picked.status == 200u) {
+    const auto picked_id = str_at(picked, "/data/id");
+    const auto got = alice->get("/v1/tasks/" + picked_id);
+    EXPECT_EQ(picked.json()["data"], got.json()["data"]) << "pick\n answer: " << picked.body << "\n get: " << got.body;
+  }
+}
+
 TEST_F(TaskRoutesTest, MoreRefusalsAppendNothing) {
   const auto id = create_task(*alice, project);
   const auto task = "/v1/tasks/" + id;

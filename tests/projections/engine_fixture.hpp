@@ -113,7 +113,21 @@ class EngineTest : public ::testing::Test {
   CommandOutcome step(const Command& command) {
     CommandOutcome outcome = run(command);
     expect_consistent(std::string(command_name(command)));
+    expect_outcome_task_is_stored(outcome, std::string(command_name(command)));
     return outcome;
+  }
+
+  // A command on a task's stream hands back that task's row after its events (the HTTP answer is
+  // built from it): exactly the row the inline projector wrote.
+  void expect_outcome_task_is_stored(const CommandOutcome& outcome, const std::string& step) {
+    const bool on_a_task = !outcome.events.empty() && route(outcome.events.front()).stream_type == StreamType::task;
+    ASSERT_EQ(outcome.task.has_value(), on_a_task) << step;
+    if (!outcome.task) return;
+    pqxx::connection c(db.conninfo());
+    pqxx::read_transaction tx(c);
+    const auto stored = load_task(tx, outcome.task->id);
+    ASSERT_TRUE(stored) << step;
+    EXPECT_TRUE(*stored == *outcome.task) << step << ": the outcome's task is not the row the projector wrote";
   }
 
   pqxx::result query(const std::string& sql) {
