@@ -246,14 +246,6 @@ std::string sql_ts(std::string_view column) {
   return fmt::format(R"(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))", column);
 }
 
-std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id, std::int64_t* version) {
-  static const std::string sql = "SELECT " + task_columns_sql() + " FROM readmodel.tasks t WHERE t.id = $1";
-  const auto r = events::exec_cached(tx, sql, to_string(task_id));
-  if (r.empty()) return std::nullopt;
-  if (version) *version = r[0]["version"].as<std::int64_t>();
-  return task_json(r[0]);
-}
-
 std::string project_json_sql(std::string_view alias) {
   const std::string a(alias);
   return fmt::format(

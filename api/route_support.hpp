@@ -116,10 +116,6 @@ std::string sql_ts(std::string_view column);
 
 // ---- resource reads (under the caller's row-level security) ----
 
-// A task's JSON (api/task_json.hpp), read as whoever `tx` runs as.
-// `version` (when given) receives the row's version, for an ETag.
-std::optional<std::string> load_task_json(pqxx::transaction_base& tx, const Uuid& task_id,
-                                          std::int64_t* version = nullptr);
 // A project with its members and the caller's role.
 std::string project_json_sql(std::string_view alias = "p");
 std::optional<std::string> load_project_json(pqxx::transaction_base& tx, const Uuid& project_id,

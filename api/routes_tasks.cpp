@@ -37,14 +37,14 @@ std::string lease_json(const Uuid& token, const std::string& agent, Timestamp ex
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-Response task_command_response(RequestContext& ctx, const Uuid& task_id, const CommandOutcome& outcome,
+Response task_command_response(const Uuid& task_id, const CommandOutcome& outcome,
                                http::status status = http::status::ok,
                                const std::optional<std::string>& lease = std::nullopt) {
-  // The engine hands back the row its events left the task in (what the projector wrote, read-your-
-  // writes without a read); a command that appended nothing to the task reads it.
-  if (outcome.task && outcome.task->id == task_id) return command_response(status, task_json(*outcome.task), outcome, lease);
-  auto task = read_after_command(ctx, [&](pqxx::transaction_base& tx) { return load_task_json(tx, task_id); });
-  return command_response(status, task, outcome, lease);
+  // The engine hands back the row its events left the task in (what the projector wrote: read-your-
+  // writes without a read). Every command answered here appends to the task's own stream.
+  if (!outcome.task || outcome.task->id != task_id)
+    throw DomainError(ErrorCode::internal, "the command left no row of the task it answers with");
+  return command_response(status, task_json(*outcome.task), outcome, lease);
 }
 
 // POST /v1/tasks/{id}/<verb>: the body plus the path's task id is the command's input.
@@ -53,7 +53,7 @@ Handler task_command(std::string_view command_name) {
     const Uuid task_id = id_param(ctx, 0);
     auto body = json_body(ctx);
     const CommandOutcome outcome = run_command(ctx, command_name, body, {{"task_id", task_id}});
-    return task_command_response(ctx, task_id, outcome);
+    return task_command_response(task_id, outcome);
   };
 }
 
@@ -63,7 +63,7 @@ Response create_task(RequestContext& ctx) {
   const CommandOutcome outcome = run_command(ctx, "create_task", body, {{"project_id", project_id}});
   const auto* created = find_event<TaskCreated>(outcome);
   if (!created) throw DomainError(ErrorCode::internal, "create_task appended no TaskCreated");
-  return task_command_response(ctx, created->task_id, outcome, http::status::created);
+  return task_command_response(created->task_id, outcome, http::status::created);
 }
 
 template <class E>
@@ -128,7 +128,7 @@ Response pick_next(RequestContext& ctx) {
     response.prepare_payload();
     return response;
   }
-  return task_command_response(ctx, claimed->task_id, outcome, http::status::ok,
+  return task_command_response(claimed->task_id, outcome, http::status::ok,
                                lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
 }
 
@@ -138,7 +138,7 @@ Response claim(RequestContext& ctx) {
   const CommandOutcome outcome = run_command(ctx, "claim_task", body, {{"task_id", task_id}});
   const auto* claimed = find_event<TaskClaimed>(outcome);
   if (!claimed) throw DomainError(ErrorCode::internal, "claim_task appended no TaskClaimed");
-  return task_command_response(ctx, task_id, outcome, http::status::ok,
+  return task_command_response(task_id, outcome, http::status::ok,
                                lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
 }
 
@@ -153,7 +153,7 @@ Response heartbeat(RequestContext& ctx) {
   // only the token and the new expiry.
   if (!outcome.task || !outcome.task->lease) throw DomainError(ErrorCode::internal, "heartbeat left the task without a lease");
   const Lease& lease = *outcome.task->lease;
-  return task_command_response(ctx, task_id, outcome, http::status::ok,
+  return task_command_response(task_id, outcome, http::status::ok,
                                lease_json(extended->lease_token, lease.agent, extended->expires_at, lease.attempt));
 }
 
@@ -179,7 +179,7 @@ Response patch_task(RequestContext& ctx) {
   const auto expected = if_match(ctx);
   auto body = json_body(ctx);
   const CommandOutcome outcome = run_command(ctx, "update_task", body, {{"task_id", task_id}}, expected);
-  return task_command_response(ctx, task_id, outcome);
+  return task_command_response(task_id, outcome);
 }
 
 // DELETE may name the dependency as ?depends_on= (bodies on DELETE are often dropped by
@@ -189,7 +189,7 @@ Response remove_dependency(RequestContext& ctx) {
   auto body = json_body(ctx);
   query_uuid_into_body(ctx, body, "depends_on");
   const CommandOutcome outcome = run_command(ctx, "remove_dependency", body, {{"task_id", task_id}});
-  return task_command_response(ctx, task_id, outcome);
+  return task_command_response(task_id, outcome);
 }
 
 Response mark_criterion(RequestContext& ctx) {
@@ -203,7 +203,7 @@ Response mark_criterion(RequestContext& ctx) {
   body.RemoveMember("index");
   body.AddMember("index", rapidjson::Value(index), body.GetAllocator());
   const CommandOutcome outcome = run_command(ctx, "mark_criterion_met", body, {{"task_id", task_id}});
-  return task_command_response(ctx, task_id, outcome);
+  return task_command_response(task_id, outcome);
 }
 
 }  // namespace

@@ -28,55 +28,41 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 using ColumnTexts = std::array<std::optional<std::string_view>, kTaskColumns.size()>;
 enum class Timestamps { epoch_micros, formatted };
 
+// Writes one column's key and value by its kind (NULL is null).
 class ColumnsWriter {
  public:
   ColumnsWriter(Writer& w, const ColumnTexts& values, Timestamps timestamps)
       : w_(w), values_(values), timestamps_(timestamps) {}
 
-  bool is_null(std::size_t column) const { return !values_[column]; }
+  void key(std::string_view key) { w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
 
-  // Text columns (and uuids, whose text needs no escaping but goes through the same path).
-  void text(std::string_view key, std::size_t column) {
-    if (!key_or_null(key, column)) return;
-    w_.String(values_[column]->data(), static_cast<rapidjson::SizeType>(values_[column]->size()));
-  }
-
-  // PostgreSQL's text of a bigint or a float8 (shortest round-trip form, as fmt writes a double)
-  // is a JSON number; a jsonb's text is JSON. Both go through as they are.
-  void raw(std::string_view key, std::size_t column, rapidjson::Type type) {
-    if (!key_or_null(key, column)) return;
-    w_.RawValue(values_[column]->data(), values_[column]->size(), type);
-  }
-  void number(std::string_view key, std::size_t column) { raw(key, column, rapidjson::kNumberType); }
-  void json(std::string_view key, std::size_t column) { raw(key, column, rapidjson::kObjectType); }
-
-  void boolean(std::string_view key, std::size_t column) {
-    if (!key_or_null(key, column)) return;
-    w_.Bool(values_[column]->starts_with('t'));  // PostgreSQL's "t", or "true"
-  }
-
-  void timestamp(std::string_view key, std::size_t column) {
-    if (!key_or_null(key, column)) return;
-    const std::string_view value = *values_[column];
-    if (timestamps_ == Timestamps::formatted) {
-      w_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  void column(std::size_t index) {
+    const TaskColumn& c = kTaskColumns[index];
+    key(c.key.empty() ? c.name : c.key);
+    if (!values_[index]) {
+      w_.Null();
       return;
     }
-    std::int64_t micros = 0;
-    const char* end = value.data() + value.size();
-    if (const auto [p, ec] = std::from_chars(value.data(), end, micros); ec != std::errc() || p != end)
-      throw std::runtime_error(fmt::format("task column {} is not epoch microseconds: {}", key, value));
-    const std::string text = format_timestamp(Timestamp(std::chrono::microseconds(micros)));
-    w_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    const std::string_view value = *values_[index];
+    switch (c.kind) {
+      case TaskColumn::Kind::text: string(value); break;
+      case TaskColumn::Kind::number: w_.RawValue(value.data(), value.size(), rapidjson::kNumberType); break;
+      case TaskColumn::Kind::json: w_.RawValue(value.data(), value.size(), rapidjson::kObjectType); break;
+      case TaskColumn::Kind::boolean: w_.Bool(value.starts_with('t')); break;  // PostgreSQL's "t", or "true"
+      case TaskColumn::Kind::timestamp: timestamp(c.name, value); break;
+    }
   }
 
  private:
-  // Writes the key, and null when the column is NULL; true when the value is still to write.
-  bool key_or_null(std::string_view key, std::size_t column) {
-    w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    if (values_[column]) return true;
-    w_.Null();
-    return false;
+  void string(std::string_view value) { w_.String(value.data(), static_cast<rapidjson::SizeType>(value.size())); }
+
+  void timestamp(std::string_view name, std::string_view value) {
+    if (timestamps_ == Timestamps::formatted) return string(value);
+    std::int64_t micros = 0;
+    const char* end = value.data() + value.size();
+    if (const auto [p, ec] = std::from_chars(value.data(), end, micros); ec != std::errc() || p != end)
+      throw std::runtime_error(fmt::format("task column {} is not epoch microseconds: {}", name, value));
+    string(format_timestamp(Timestamp(std::chrono::microseconds(micros))));
   }
 
   Writer& w_;
@@ -84,60 +70,33 @@ class ColumnsWriter {
   Timestamps timestamps_;
 };
 
+// The object, key by key in kTaskColumns' order, opening and closing the nested lease and usage
+// objects where their columns begin and end.
 std::string render(const ColumnTexts& values, Timestamps timestamps) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   ColumnsWriter r(w, values, timestamps);
   w.StartObject();
-  r.text("id", col("id"));
-  r.text("project_id", col("project_id"));
-  r.text("title", col("title"));
-  r.text("description", col("description"));
-  r.text("type", col("type"));
-  r.text("priority", col("priority"));
-  r.text("status", col("status"));
-  r.number("version", col("version"));
-  w.Key("lease");
-  // The lease's token stays out: only the holder has it (from its claim or heartbeat).
-  if (r.is_null(col("lease_expires_at"))) {
-    w.Null();
-  } else {
-    w.StartObject();
-    r.text("agent", col("lease_agent"));
-    r.timestamp("acquired_at", col("lease_acquired_at"));
-    r.timestamp("expires_at", col("lease_expires_at"));
-    r.number("attempt", col("lease_attempt"));
-    w.EndObject();
+  TaskColumn::In open = TaskColumn::In::task;
+  bool absent = false;  // the open nested object is null (no lease): its columns are skipped
+  for (std::size_t i = 0; i < kTaskColumns.size(); ++i) {
+    const TaskColumn::In in = kTaskColumns[i].in;
+    if (in != open) {
+      if (open != TaskColumn::In::task && !absent) w.EndObject();
+      open = in;
+      absent = false;
+      if (in == TaskColumn::In::lease) {
+        r.key("lease");
+        absent = !values[col("lease_expires_at")];
+      } else if (in == TaskColumn::In::usage) {
+        r.key("usage");
+      }
+      if (absent) w.Null();
+      else if (in != TaskColumn::In::task) w.StartObject();
+    }
+    if (!absent) r.column(i);
   }
-  r.number("attempts", col("attempts"));
-  r.timestamp("next_retry_at", col("next_retry_at"));
-  r.json("acceptance_criteria", col("acceptance_criteria"));
-  r.json("constraints", col("constraints"));
-  r.text("parent_task_id", col("parent_task_id"));
-  r.number("timebox_seconds", col("timebox_seconds"));
-  r.json("dependencies", col("dependencies"));
-  r.json("git", col("git"));
-  w.Key("usage");
-  w.StartObject();
-  r.number("tokens", col("usage_tokens"));
-  r.number("cost_usd", col("usage_cost_usd"));
-  w.EndObject();
-  r.json("gate_results", col("gate_results"));
-  r.timestamp("gates_evaluated_at", col("gates_evaluated_at"));
-  r.json("last_scope_check", col("last_scope_check"));
-  r.json("artifacts", col("artifact_refs"));
-  r.number("message_count", col("message_count"));
-  r.text("completion_summary", col("completion_summary"));
-  r.json("result_artifact_ids", col("result_artifact_ids"));
-  r.text("failure_reason", col("failure_reason"));
-  r.text("block_reason", col("block_reason"));
-  r.boolean("needs_human", col("needs_human"));
-  r.text("cancel_reason", col("cancel_reason"));
-  r.text("created_by", col("created_by"));
-  r.timestamp("created_at", col("created_at"));
-  r.timestamp("updated_at", col("updated_at"));
-  r.timestamp("started_at", col("started_at"));
-  r.timestamp("completed_at", col("completed_at"));
+  if (open != TaskColumn::In::task && !absent) w.EndObject();
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

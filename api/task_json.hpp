@@ -24,55 +24,73 @@
 
 namespace tasklog::api {
 
+// One column of the task's select and where its value goes in the JSON. The API's keys come in
+// the columns' order; a lease's and a usage's columns make up those nested objects (the lease is
+// null without one; its token is not a column here: only its holder gets it, from its claim or
+// heartbeat).
 struct TaskColumn {
-  enum class Kind { text, integer, number, boolean, json, timestamp };
+  enum class Kind {
+    text,       // a JSON string (uuids too)
+    number,     // PostgreSQL's text of a bigint or float8 is a JSON number: written as it is
+    boolean,
+    json,       // a jsonb (or json) column's text: written as it is
+    timestamp,  // selected as epoch microseconds, written as format_timestamp's text
+  };
+  enum class In { task, lease, usage };  // the object the key belongs to
   std::string_view name;
-  Kind kind;
-  std::string_view expression;  // over the tasks row aliased t; empty: t.<name>
+  Kind kind = Kind::text;
+  std::string_view key{};         // the JSON key; empty: name
+  In in = In::task;
+  std::string_view expression{};  // over the tasks row aliased t; empty: t.<name>
 };
 
-inline constexpr std::array kTaskColumns{
-    TaskColumn{"id", TaskColumn::Kind::text, ""},
-    TaskColumn{"project_id", TaskColumn::Kind::text, ""},
-    TaskColumn{"title", TaskColumn::Kind::text, ""},
-    TaskColumn{"description", TaskColumn::Kind::text, ""},
-    TaskColumn{"type", TaskColumn::Kind::text, ""},
-    TaskColumn{"priority", TaskColumn::Kind::text, ""},
-    TaskColumn{"status", TaskColumn::Kind::text, ""},
-    TaskColumn{"version", TaskColumn::Kind::integer, ""},
-    TaskColumn{"lease_agent", TaskColumn::Kind::text, ""},
-    TaskColumn{"lease_acquired_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"lease_expires_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"lease_attempt", TaskColumn::Kind::integer, ""},
-    TaskColumn{"attempts", TaskColumn::Kind::integer, ""},
-    TaskColumn{"next_retry_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"acceptance_criteria", TaskColumn::Kind::json, ""},
-    TaskColumn{"constraints", TaskColumn::Kind::json, ""},
-    TaskColumn{"parent_task_id", TaskColumn::Kind::text, ""},
-    TaskColumn{"timebox_seconds", TaskColumn::Kind::integer, ""},
-    TaskColumn{"dependencies", TaskColumn::Kind::json,
-               "array_to_json(ARRAY(SELECT d.depends_on FROM readmodel.task_dependencies d "
-               "WHERE d.task_id = t.id ORDER BY d.ordinal))"},
-    TaskColumn{"git", TaskColumn::Kind::json, ""},
-    TaskColumn{"usage_tokens", TaskColumn::Kind::integer, ""},
-    TaskColumn{"usage_cost_usd", TaskColumn::Kind::number, ""},
-    TaskColumn{"gate_results", TaskColumn::Kind::json, ""},
-    TaskColumn{"gates_evaluated_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"last_scope_check", TaskColumn::Kind::json, ""},
-    TaskColumn{"artifact_refs", TaskColumn::Kind::json, ""},
-    TaskColumn{"message_count", TaskColumn::Kind::integer, ""},
-    TaskColumn{"completion_summary", TaskColumn::Kind::text, ""},
-    TaskColumn{"result_artifact_ids", TaskColumn::Kind::json, ""},
-    TaskColumn{"failure_reason", TaskColumn::Kind::text, ""},
-    TaskColumn{"block_reason", TaskColumn::Kind::text, ""},
-    TaskColumn{"needs_human", TaskColumn::Kind::boolean, ""},
-    TaskColumn{"cancel_reason", TaskColumn::Kind::text, ""},
-    TaskColumn{"created_by", TaskColumn::Kind::text, ""},
-    TaskColumn{"created_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"updated_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"started_at", TaskColumn::Kind::timestamp, ""},
-    TaskColumn{"completed_at", TaskColumn::Kind::timestamp, ""},
-};
+inline constexpr auto kTaskColumns = [] {
+  using K = TaskColumn::Kind;
+  using In = TaskColumn::In;
+  return std::array{
+      TaskColumn{.name = "id", .kind = K::text},
+      TaskColumn{.name = "project_id", .kind = K::text},
+      TaskColumn{.name = "title", .kind = K::text},
+      TaskColumn{.name = "description", .kind = K::text},
+      TaskColumn{.name = "type", .kind = K::text},
+      TaskColumn{.name = "priority", .kind = K::text},
+      TaskColumn{.name = "status", .kind = K::text},
+      TaskColumn{.name = "version", .kind = K::number},
+      TaskColumn{.name = "lease_agent", .kind = K::text, .key = "agent", .in = In::lease},
+      TaskColumn{.name = "lease_acquired_at", .kind = K::timestamp, .key = "acquired_at", .in = In::lease},
+      TaskColumn{.name = "lease_expires_at", .kind = K::timestamp, .key = "expires_at", .in = In::lease},
+      TaskColumn{.name = "lease_attempt", .kind = K::number, .key = "attempt", .in = In::lease},
+      TaskColumn{.name = "attempts", .kind = K::number},
+      TaskColumn{.name = "next_retry_at", .kind = K::timestamp},
+      TaskColumn{.name = "acceptance_criteria", .kind = K::json},
+      TaskColumn{.name = "constraints", .kind = K::json},
+      TaskColumn{.name = "parent_task_id", .kind = K::text},
+      TaskColumn{.name = "timebox_seconds", .kind = K::number},
+      TaskColumn{.name = "dependencies",
+                 .kind = K::json,
+                 .expression = "array_to_json(ARRAY(SELECT d.depends_on FROM readmodel.task_dependencies d "
+                               "WHERE d.task_id = t.id ORDER BY d.ordinal))"},
+      TaskColumn{.name = "git", .kind = K::json},
+      TaskColumn{.name = "usage_tokens", .kind = K::number, .key = "tokens", .in = In::usage},
+      TaskColumn{.name = "usage_cost_usd", .kind = K::number, .key = "cost_usd", .in = In::usage},
+      TaskColumn{.name = "gate_results", .kind = K::json},
+      TaskColumn{.name = "gates_evaluated_at", .kind = K::timestamp},
+      TaskColumn{.name = "last_scope_check", .kind = K::json},
+      TaskColumn{.name = "artifact_refs", .kind = K::json, .key = "artifacts"},
+      TaskColumn{.name = "message_count", .kind = K::number},
+      TaskColumn{.name = "completion_summary", .kind = K::text},
+      TaskColumn{.name = "result_artifact_ids", .kind = K::json},
+      TaskColumn{.name = "failure_reason", .kind = K::text},
+      TaskColumn{.name = "block_reason", .kind = K::text},
+      TaskColumn{.name = "needs_human", .kind = K::boolean},
+      TaskColumn{.name = "cancel_reason", .kind = K::text},
+      TaskColumn{.name = "created_by", .kind = K::text},
+      TaskColumn{.name = "created_at", .kind = K::timestamp},
+      TaskColumn{.name = "updated_at", .kind = K::timestamp},
+      TaskColumn{.name = "started_at", .kind = K::timestamp},
+      TaskColumn{.name = "completed_at", .kind = K::timestamp},
+  };
+}();
 
 // "<expr> AS id, <expr> AS project_id, …" over the tasks row aliased t: kTaskColumns as a select list.
 const std::string& task_columns_sql();

@@ -43,32 +43,25 @@ std::string field(const PGresult* r, int code) {
 
 AppendPipeline::AppendPipeline(const std::string& conninfo, const std::optional<std::string>& role) {
   conn_ = PQconnectdb(conninfo.c_str());
-  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-    const std::string why = conn_ ? PQerrorMessage(conn_) : "out of memory";
+  // Closes what was opened and throws: broken_connection when the connection was lost (or never
+  // made), which the writer treats like any lost connection.
+  auto give_up = [&](const std::string& why) {
+    const bool lost = !conn_ || PQstatus(conn_) != CONNECTION_OK;
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
-    throw pqxx::broken_connection("append pipeline: " + why);
-  }
+    if (lost) throw pqxx::broken_connection("append pipeline: " + why);
+    throw std::runtime_error("append pipeline: " + why);
+  };
+  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) give_up(conn_ ? PQerrorMessage(conn_) : "out of memory");
   // Before pipeline mode: one synchronous statement at a time.
   auto run = [&](const std::string& sql) {
     Result r(PQexec(conn_, sql.c_str()));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-      const std::string why = PQerrorMessage(conn_);
-      const bool lost = PQstatus(conn_) != CONNECTION_OK;
-      PQfinish(conn_);
-      conn_ = nullptr;
-      if (lost) throw pqxx::broken_connection("append pipeline: " + why);
-      throw std::runtime_error("append pipeline: " + why);
-    }
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      give_up(PQerrorMessage(conn_));
   };
   if (role) {
     char* quoted = PQescapeIdentifier(conn_, role->data(), role->size());
-    if (!quoted) {
-      const std::string why = PQerrorMessage(conn_);
-      PQfinish(conn_);
-      conn_ = nullptr;
-      throw std::runtime_error("append pipeline: " + why);
-    }
+    if (!quoted) give_up(PQerrorMessage(conn_));
     const std::string sql = std::string("SET ROLE ") + quoted;
     PQfreemem(quoted);
     run(sql);
@@ -83,12 +76,7 @@ AppendPipeline::AppendPipeline(const std::string& conninfo, const std::optional<
   run(fmt::format("PREPARE {}(text) AS SELECT pg_notify('{}', $1)", kNotify, kNotifyChannel));
   // Blocking sends are safe here: a flight's answers are a few hundred bytes, so the server never
   // blocks writing to us while we write to it, with the few flights the writer keeps in flight.
-  if (PQenterPipelineMode(conn_) != 1) {
-    const std::string why = PQerrorMessage(conn_);
-    PQfinish(conn_);
-    conn_ = nullptr;
-    throw std::runtime_error("append pipeline: cannot enter pipeline mode: " + why);
-  }
+  if (PQenterPipelineMode(conn_) != 1) give_up(std::string("cannot enter pipeline mode: ") + PQerrorMessage(conn_));
 }
 
 AppendPipeline::~AppendPipeline() {

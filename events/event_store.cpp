@@ -416,23 +416,28 @@ struct EventStore::Impl {
     // `leader` (BEGIN and the lock, when nothing was sent yet) and `trailer` (NOTIFY and COMMIT)
     // ride in the same round trip: a batch of plain appends is one round trip in all, and each
     // decider costs its own reads plus one such round trip.
+    // The staged events as the JSON array the insert statement takes (serial path and flights).
+    std::string pending_json() const {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      w.StartArray();
+      for (const auto& e : pending) write_event_json(w, e);
+      w.EndArray();
+      return {buf.GetString(), buf.GetSize()};
+    }
+
     void flush(const std::string& leader = {}, const std::string& trailer = {}) {
       if (pending.empty()) {
         if (!leader.empty() || !trailer.empty()) transaction().exec(leader + trailer);
         return;
       }
       auto& work = transaction();
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-      w.StartArray();
-      for (const auto& e : pending) write_event_json(w, e);
-      w.EndArray();
       std::string sql = leader;
       sql += "EXECUTE tasklog_insert_events(";
       // esc() + our own quotes rather than quote(): GCC 12 at -O3 raises a false -Wrestrict
       // inside pqxx's inlined quote().
       sql.push_back('\'');
-      sql.append(work.esc(buf.GetString(), buf.GetSize()));
+      sql.append(work.esc(pending_json()));
       sql += "');\n";
       if (store.options.projector) store.options.projector(work, pending, sql);
       sql += trailer;
@@ -561,13 +566,17 @@ struct EventStore::Impl {
                         ? fmt::format("SELECT pg_notify('{}', '{}'); COMMIT", kNotifyChannel, b.last_position)
                         : std::string("COMMIT"));
     remember(b, b.last_position > start ? b.stamp : last_recorded);
-    {
-      std::lock_guard lock(mutex);
-      stats.batches++;
-      stats.commands += batch.size();
-      stats.events += static_cast<std::uint64_t>(b.last_position - start);
-      stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, batch.size());
-    }
+    count_batch(batch.size(), static_cast<std::uint64_t>(b.last_position - start), false);
+  }
+
+  // A committed batch in the stats.
+  void count_batch(std::size_t commands, std::uint64_t events, bool flight) {
+    std::lock_guard lock(mutex);
+    stats.batches++;
+    if (flight) stats.flights++;
+    stats.commands += commands;
+    stats.events += events;
+    stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, commands);
   }
 
   // ---- flights (writer thread) ----
@@ -640,14 +649,7 @@ struct EventStore::Impl {
     }
     if (b.pending.empty()) return false;  // nothing to insert (every command refused): answered serially
     FlightSql sql;
-    {
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-      w.StartArray();
-      for (const auto& e : b.pending) write_event_json(w, e);
-      w.EndArray();
-      sql.rows_json.assign(buf.GetString(), buf.GetSize());
-    }
+    sql.rows_json = b.pending_json();
     sql.rows = b.pending.size();
     sql.after_position = start;
     sql.after_hash = memory.hash;
@@ -701,14 +703,7 @@ struct EventStore::Impl {
     if (result.status == FlightResult::Status::committed) {
       if (result.commit_time)
         commit_us += (std::chrono::duration<double, std::micro>(*result.commit_time).count() - commit_us) / 8;
-      {
-        std::lock_guard lock(mutex);
-        stats.batches++;
-        stats.flights++;
-        stats.commands += flight.requests.size();
-        stats.events += flight.events;
-        stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, flight.requests.size());
-      }
+      count_batch(flight.requests.size(), flight.events, true);
       deliver(flight.requests, flight.outcomes);
       return true;
     }

@@ -78,6 +78,12 @@ std::optional<ProjectState> project_for(events::AppendContext& append, const Uui
   return project;
 }
 
+// Whether an event's stored type is one of these events' (core/domain_events.hpp type_name).
+template <class... E>
+bool is_one_of(std::string_view type) {
+  return ((type == E::type_name) || ...);
+}
+
 // Whether `read` still holds after the batch's events since it was last brought up to date;
 // strikes off the candidates those events took away.
 bool still_holds(events::AppendContext& append, CandidatesRead& read) {
@@ -87,14 +93,13 @@ bool still_holds(events::AppendContext& append, CandidatesRead& read) {
     const auto candidate = std::find_if(read.tasks.begin(), read.tasks.end(),
                                         [&](const TaskState& t) { return e.task_id && t.id == *e.task_id; });
     const std::string_view type = e.type;
-    if (type == "TaskClaimed" || type == "TaskBlocked" || type == "TaskCancelled" || type == "TaskCompleted") {
+    if (is_one_of<TaskClaimed, TaskBlocked, TaskCancelled, TaskCompleted>(type)) {
       // No longer ready, whatever it was. A completion readies the tasks that waited on it.
       if (candidate != read.tasks.end()) read.tasks.erase(candidate);
-      if (type == "TaskCompleted" && read.waiting) return false;
-    } else if (type == "TaskLeaseExtended" || type == "TaskCriterionMet" || type == "TaskGatesEvaluated" ||
-               type == "TaskScopeAsserted" || type == "TaskMessageAppended" || type == "TaskGitInfoRecorded" ||
-               type == "TaskUsageRecorded" || type == "ArtifactAppended" || type == "CheckpointCreated" ||
-               type == "DecisionRecorded" || type == "DecisionSuperseded") {
+      if (type == TaskCompleted::type_name && read.waiting) return false;
+    } else if (is_one_of<TaskLeaseExtended, TaskCriterionMet, TaskGatesEvaluated, TaskScopeAsserted,
+                         TaskMessageAppended, TaskGitInfoRecorded, TaskUsageRecorded, ArtifactAppended,
+                         CheckpointCreated, DecisionRecorded, DecisionSuperseded>(type)) {
       // Readiness is untouched; a candidate's row (its version) is not.
       if (candidate != read.tasks.end()) return false;
     } else {

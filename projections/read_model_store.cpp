@@ -65,7 +65,8 @@ std::string_view ready_order(PickStrategy strategy) {
   return " ORDER BY x.id";
 }
 
-// has_waiting_tasks for the project $1, driven by the project's dependency rows (indexed by
+// Whether a todo task of the project $1 waits on an unfinished dependency (only then can a task's
+// completion make another task ready), driven by the project's dependency rows (indexed by
 // project), so that a project of ten thousand tasks and no dependencies answers at once. The
 // order is forced (a subquery behind OFFSET 0, lateral lookups with LIMIT 1 that cannot be pulled
 // up): a generic plan made while the tables were nearly empty otherwise scanned every todo task
@@ -228,7 +229,7 @@ std::vector<TaskState> load_ready_tasks(pqxx::transaction_base& tx, const Uuid& 
   const std::string tasks = qualified(tx, schema, "tasks");
   const std::string dependencies = qualified(tx, schema, "task_dependencies");
   std::string sql = "SELECT " + select_list(column_infos<TaskState>(), tx.quote_name(std::string(schema)), "x");
-  // Asked for, has_waiting_tasks in the same statement: an uncorrelated subquery, run once.
+  // Asked for, whether a task waits (waiting_sql) in the same statement: an uncorrelated subquery, run once.
   if (waiting)
     sql += ", (" + waiting_sql(tx, schema) + ")";
   // The ready_tasks view's condition, at the caller's `now` instead of the server's.
@@ -245,10 +246,6 @@ std::vector<TaskState> load_ready_tasks(pqxx::transaction_base& tx, const Uuid& 
   // No ready task, no answer: count it as waiting (the careful side).
   if (waiting) *waiting = rows.empty() || rows[0][static_cast<int>(column_infos<TaskState>().size())].as<bool>();
   return decode_all<TaskState>(rows);
-}
-
-bool has_waiting_tasks(pqxx::transaction_base& tx, const Uuid& project_id, std::string_view schema) {
-  return exec_cached(tx, waiting_sql(tx, schema), to_string(project_id))[0][0].as<bool>();
 }
 
 }  // namespace tasklog::projections

@@ -55,15 +55,15 @@ std::optional<HandedRow> target_row(const CommandContext& ctx, const Uuid& strea
 // row as loaded (or a new one for TaskCreated) folded with them. recorded_at is the batch's stamp
 // (append.now()), the events' own; versions follow the loaded one, as the exact expected version
 // of to_appends makes them.
+// `row` is target_row's answer for that stream.
 std::optional<TaskState> task_after(const CommandContext& ctx, const std::vector<events::StreamAppend>& appends,
-                                    const std::vector<DomainEvent>& decided, Timestamp recorded_at) {
+                                    const std::optional<HandedRow>& row, const std::vector<DomainEvent>& decided,
+                                    Timestamp recorded_at) {
   if (appends.empty() || appends.front().stream_type != stream_type_name(StreamType::task)) return std::nullopt;
-  const Uuid& stream = appends.front().stream_id;
   TaskState task;
-  if (auto row = target_row(ctx, stream)) {
-    if (auto* loaded = std::get_if<TaskState>(&*row)) task = std::move(*loaded);
-  }
-  std::int64_t version = loaded_version(ctx, stream);
+  if (row)
+    if (const auto* loaded = std::get_if<TaskState>(&*row)) task = *loaded;
+  std::int64_t version = loaded_version(ctx, appends.front().stream_id);
   for (const DomainEvent& event : decided)
     evolve(task, event, EventMeta{.position = 0, .version = ++version, .actor_id = ctx.actor, .recorded_at = recorded_at});
   return task;
@@ -106,13 +106,14 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
     // A batch that is retried runs its deciders again: keep only the last run's events.
     run->decided = decide(ctx, command);
     std::vector<events::StreamAppend> appends = to_appends(run->decided, ctx, command);
-    run->task = task_after(ctx, appends, run->decided, append.now());
-    if (!appends.empty())
-      if (auto row = target_row(ctx, appends.front().stream_id)) {
-        const Uuid& first = appends.front().events.front().event_id;
-        RowHandoff::instance().put(first, std::move(*row));
-        run->handed.push_back(first);
-      }
+    std::optional<HandedRow> row;
+    if (!appends.empty()) row = target_row(ctx, appends.front().stream_id);
+    run->task = task_after(ctx, appends, row, run->decided, append.now());
+    if (row) {
+      const Uuid& first = appends.front().events.front().event_id;
+      RowHandoff::instance().put(first, std::move(*row));
+      run->handed.push_back(first);
+    }
     return appends;
   };
 }
