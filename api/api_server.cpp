@@ -63,7 +63,7 @@ class Server {
   DbPool& pool() { return pool_; }
   Metrics& metrics() { return metrics_; }
   StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_}; }
-  Response handle(const Request& request);
+  void handle(std::shared_ptr<const Request> request, net::any_io_executor where, std::function<void(Response)> done);
   void add_session(std::uint64_t id, const std::shared_ptr<Session>& session);
   void remove_session(std::uint64_t id);
 
@@ -189,10 +189,11 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::handling;
     auto request = std::make_shared<Request>(parser_->release());
     parser_.reset();
+    // Handlers run on a worker (they may block on the database); an asynchronous one (a command)
+    // frees it at once, and its answer comes back to this connection's strand from the writer.
     net::post(server_.workers(), [self = shared_from_this(), request] {
-      auto response = std::make_shared<Response>(self->server_.handle(*request));
-      net::post(self->stream_.get_executor(), [self, request, response] {
-        self->write(std::move(*response), request->version(), request->keep_alive() && !self->server_.stopping(),
+      self->server_.handle(request, self->stream_.get_executor(), [self, request](Response response) {
+        self->write(std::move(response), request->version(), request->keep_alive() && !self->server_.stopping(),
                     request->method());
       });
     });
@@ -371,7 +372,10 @@ void Server::remove_session(std::uint64_t id) {
   sessions_gone_.notify_all();
 }
 
-Response Server::handle(const Request& request) { return handle_request(router_, *services_, request); }
+void Server::handle(std::shared_ptr<const Request> request, net::any_io_executor where,
+                    std::function<void(Response)> done) {
+  handle_request_async(router_, *services_, std::move(request), std::move(where), std::move(done));
+}
 
 void Server::stop() {
   std::lock_guard lock(stop_mutex_);

@@ -5,6 +5,7 @@
 #include "api/services.hpp"
 #include "core/error_details.hpp"
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -66,6 +67,26 @@ Response handle_request(const Router& router, ApiServices& services, const Reque
   }
   services.metrics.observe_request(route, response.result_int(), std::chrono::steady_clock::now() - started);
   return response;
+}
+
+void handle_request_async(const Router& router, ApiServices& services, std::shared_ptr<const Request> request,
+                          boost::asio::any_io_executor where, std::function<void(Response)> done) {
+  const auto started = std::chrono::steady_clock::now();
+  // Written by the router before any handler runs, read when the answer comes.
+  auto route = std::make_shared<std::string>();
+  auto deliver = [&services, request, where, done, route, started](Reply::Maker make) {
+    boost::asio::post(where, [&services, request, done, route, started, make = std::move(make)] {
+      Response response = Router::answer(*request, make);
+      services.metrics.observe_request(*route, response.result_int(), std::chrono::steady_clock::now() - started);
+      done(std::move(response));
+    });
+  };
+  try {
+    router.dispatch_async(*request, services, route.get(), deliver);
+  } catch (const std::exception& e) {  // dispatch_async promises not to throw; a bad_alloc still might
+    spdlog::error("http: dispatch threw: {}", e.what());
+    deliver([] { return error_response(DomainError(ErrorCode::internal, "internal error")); });
+  }
 }
 
 void finish_response(Response& response, unsigned version, bool keep_alive, http::verb method) {

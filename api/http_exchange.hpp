@@ -7,8 +7,11 @@
 
 #include "api/http_types.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -33,6 +36,12 @@ void add_server_routes(Router& router);
 
 // Router::dispatch with the request counted in the metrics. Never throws.
 Response handle_request(const Router& router, ApiServices& services, const Request& request);
+
+// The same without waiting for an asynchronous route: `done` gets the response on `where` (the
+// connection's strand), where its maker runs too — whichever thread completed the work only posts.
+// Never throws.
+void handle_request_async(const Router& router, ApiServices& services, std::shared_ptr<const Request> request,
+                          boost::asio::any_io_executor where, std::function<void(Response)> done);
 
 // Version, keep-alive and Content-Length as the response is written. The answer to HEAD says the
 // Content-Length a GET would get but carries no content (RFC 9110 9.3.2): a client reads none, and

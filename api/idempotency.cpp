@@ -61,10 +61,11 @@ Response replayed(int status, const std::string& body) {
   return response;
 }
 
+bool has_key(const RequestContext& ctx) { return ctx.request.find("Idempotency-Key") != ctx.request.end(); }
+
 Response run_idempotent(RequestContext& ctx, const Handler& handler) {
-  const auto header = ctx.request.find("Idempotency-Key");
-  if (header == ctx.request.end()) return handler(ctx);
-  const std::string key(header->value());
+  if (!has_key(ctx)) return handler(ctx);
+  const std::string key(ctx.request.find("Idempotency-Key")->value());
   if (key.empty() || key.size() > kMaxKeyBytes ||
       std::any_of(key.begin(), key.end(), [](unsigned char c) { return c < 0x21 || c > 0x7e; }))
     bad_parameter("Idempotency-Key", fmt::format("Idempotency-Key must be 1 to {} visible ASCII characters", kMaxKeyBytes));
@@ -119,6 +120,14 @@ Response run_idempotent(RequestContext& ctx, const Handler& handler) {
 
 Handler with_idempotency(Handler handler) {
   return [handler = std::move(handler)](RequestContext& ctx) { return run_idempotent(ctx, handler); };
+}
+
+AsyncHandler with_idempotency(AsyncHandler handler) {
+  return [handler, waited = blocking(handler)](RequestContext& ctx, Reply reply) {
+    if (!has_key(ctx)) return handler(ctx, std::move(reply));
+    auto response = std::make_shared<Response>(run_idempotent(ctx, waited));
+    reply.answer([response] { return std::move(*response); });
+  };
 }
 
 }  // namespace tasklog::api

@@ -22,5 +22,9 @@ namespace tasklog::api {
 
 // A handler that honours the Idempotency-Key header and otherwise calls `handler` unchanged.
 Handler with_idempotency(Handler handler);
+// The same for an asynchronous route. Without the header the handler stays asynchronous; with it
+// the request keeps its thread (blocking()) while it holds the key's lock, from the check until its
+// answer is stored.
+AsyncHandler with_idempotency(AsyncHandler handler);
 
 }  // namespace tasklog::api

@@ -120,6 +120,8 @@ std::string Metrics::render(const ApiServices& services) const {
   single(out, "tasklog_events_appended_total", "counter", "Events appended to the log by this process.", store.events);
   single(out, "tasklog_append_largest_batch", "gauge", "Most commands committed in one batch so far.",
          store.largest_batch);
+  single(out, "tasklog_append_queued", "gauge", "Commands waiting for the append writer to take them into a batch.",
+         store.queued);
 
   if (services.reaper != nullptr) {
     const auto reaper = services.reaper->stats();

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <memory>
 
 namespace tasklog::api {
 namespace {
@@ -141,14 +142,47 @@ void set_member(rapidjson::Document& doc, std::string_view key, std::string_view
     doc.AddMember(k, v, a);
 }
 
+namespace {
+
+// The body with the path's ids, parsed into the command (400/422 here), and who must be what.
+struct CommandInput {
+  Command command;
+  Access need;
+};
+
+CommandInput command_input(std::string_view command_name, rapidjson::Document& body,
+                           std::initializer_list<std::pair<std::string_view, Uuid>> path_ids) {
+  for (const auto& [key, id] : path_ids) set_member(body, key, to_string(id));
+  const Access need = command_name == "add_member" || command_name == "remove_member" ? Access::manage : Access::write;
+  return {parse_command(command_name, body), need};
+}
+
+}  // namespace
+
 projections::CommandOutcome run_command(RequestContext& ctx, std::string_view command_name, rapidjson::Document& body,
                                         std::initializer_list<std::pair<std::string_view, Uuid>> path_ids,
                                         std::optional<std::int64_t> expected_version) {
-  for (const auto& [key, id] : path_ids) set_member(body, key, to_string(id));
-  const Command command = parse_command(command_name, body);
-  const Access need = command_name == "add_member" || command_name == "remove_member" ? Access::manage : Access::write;
-  return ctx.services.engine.execute(command, ctx.user().user_id, expected_version,
-                                     member_check(ctx.user().user_id, need));
+  const CommandInput input = command_input(command_name, body, path_ids);
+  return ctx.services.engine.execute(input.command, ctx.user().user_id, expected_version,
+                                     member_check(ctx.user().user_id, input.need));
+}
+
+void run_command_async(RequestContext& ctx, Reply reply, std::string_view command_name, rapidjson::Document& body,
+                       std::initializer_list<std::pair<std::string_view, Uuid>> path_ids, CommandAnswer answer,
+                       std::optional<std::int64_t> expected_version) {
+  const CommandInput input = command_input(command_name, body, path_ids);
+  // `done` runs on the writer thread: it only hands the outcome over (Reply posts the maker).
+  auto done = [reply = std::move(reply), answer = std::move(answer)](std::optional<projections::CommandOutcome> outcome,
+                                                                     std::exception_ptr error) {
+    if (!outcome) {
+      return reply.fail(error ? error
+                              : std::make_exception_ptr(DomainError(ErrorCode::internal, "the command has no outcome")));
+    }
+    auto committed = std::make_shared<const projections::CommandOutcome>(std::move(*outcome));
+    reply.answer([committed, answer] { return answer(*committed); });
+  };
+  ctx.services.engine.async_execute(input.command, ctx.user().user_id, expected_version, std::move(done),
+                                    member_check(ctx.user().user_id, input.need));
 }
 
 projections::Authorizer member_check(const Uuid& actor, Access need) {

@@ -80,6 +80,18 @@ projections::CommandOutcome run_command(RequestContext& ctx, std::string_view co
                                         std::initializer_list<std::pair<std::string_view, Uuid>> path_ids = {},
                                         std::optional<std::int64_t> expected_version = {});
 
+// The response of an asynchronous command route, made from the committed outcome. It runs on the
+// connection's strand (Reply), so it must not read the database: it answers from the outcome.
+using CommandAnswer = std::function<Response(const projections::CommandOutcome&)>;
+
+// run_command for an asynchronous route (Router::add with an AsyncHandler): the same input and
+// checks, and what they refuse throws here; then the command goes to the engine and the call
+// returns at once, so the handler thread is not held while the writer batches and commits. The
+// committed outcome reaches `answer`, the engine's refusal reaches `reply` as the error it is.
+void run_command_async(RequestContext& ctx, Reply reply, std::string_view command_name, rapidjson::Document& body,
+                       std::initializer_list<std::pair<std::string_view, Uuid>> path_ids, CommandAnswer answer,
+                       std::optional<std::int64_t> expected_version = {});
+
 // The Access rule of require_project_access, against the project as the engine's decider loaded
 // it: not_found for a non-member, forbidden for a role too weak. Nothing to check without a project.
 projections::Authorizer member_check(const Uuid& actor, Access need);

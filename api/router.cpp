@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
+#include <memory>
 
 namespace tasklog::api {
 namespace {
@@ -107,15 +109,86 @@ Response unavailable_response(std::string_view what) {
   return error_response(DomainError(ErrorCode::unavailable, fmt::format("the database is unavailable: {}", what)));
 }
 
+// The response to the exception being handled (call it inside a catch block): DomainError -> its
+// error response, a lost database -> 503, anything else -> 500 internal, logged with the request
+// line.
+Response failure_response(const Request& request) {
+  const std::string_view method(request.method_string().data(), request.method_string().size());
+  const std::string_view target(request.target().data(), request.target().size());
+  try {
+    throw;
+  } catch (const DomainError& e) {
+    if (e.code() == ErrorCode::internal) spdlog::error("{} {}: {}", method, target, e.what());
+    return error_response(e);
+  } catch (const pqxx::broken_connection& e) {
+    spdlog::warn("{}: database connection lost: {}", target, e.what());
+    return unavailable_response("the connection was lost");
+  } catch (const pqxx::sql_error& e) {
+    if (is_connection_loss(e)) {
+      spdlog::warn("{}: database unavailable: {}", target, e.what());
+      return unavailable_response(e.sqlstate());
+    }
+    spdlog::error("{} {}: database error {}: {}", method, target, e.sqlstate(), e.what());
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", method, target, e.what());
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  } catch (...) {
+    spdlog::error("{} {}: unknown exception", method, target);
+    return error_response(DomainError(ErrorCode::internal, "internal error"));
+  }
+}
+
 }  // namespace
 
 void Router::add(http::verb method, std::string pattern, Handler handler, RouteOptions options) {
   std::vector<std::string> segments;
   for (const auto segment : split_path(pattern)) segments.emplace_back(segment);
-  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), options});
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), {}, options});
+}
+
+Handler blocking(AsyncHandler handler) {
+  return [handler = std::move(handler)](RequestContext& ctx) {
+    auto made = std::make_shared<std::promise<Reply::Maker>>();
+    auto answered = made->get_future();
+    handler(ctx, Reply([made](Reply::Maker make) { made->set_value(std::move(make)); }));
+    return answered.get()();
+  };
+}
+
+void Router::add(http::verb method, std::string pattern, AsyncHandler handler, RouteOptions options) {
+  add(method, std::move(pattern), blocking(handler), options);
+  routes_.back().async = std::move(handler);
 }
 
 Response Router::dispatch(const Request& request, ApiServices& services, std::string* route_label) const {
+  // Without a deliver every route answers here: asynchronous ones through their blocking() form.
+  return *run(request, services, route_label, nullptr);
+}
+
+void Router::dispatch_async(const Request& request, ApiServices& services, std::string* route_label,
+                            std::function<void(Reply::Maker)> deliver) const {
+  auto now = run(request, services, route_label, &deliver);
+  if (!now) return;
+  deliver([made = std::make_shared<Response>(std::move(*now))] { return std::move(*made); });
+}
+
+Response Router::answer(const Request& request, const Reply::Maker& make) {
+  try {
+    return make();
+  } catch (...) {
+    return failure_response(request);
+  }
+}
+
+std::optional<Response> Router::run(const Request& request, ApiServices& services, std::string* route_label,
+                                    const std::function<void(Reply::Maker)>* deliver) const {
+  // A route with an asynchronous handler answers through `deliver` when there is one.
+  const auto call = [deliver](const Route& route, RequestContext& ctx) -> std::optional<Response> {
+    if (deliver == nullptr || !route.async) return route.handler(ctx);
+    route.async(ctx, Reply(*deliver));
+    return std::nullopt;
+  };
   // Metrics label unmatched requests by a constant: raw paths would be unbounded label values.
   if (route_label) *route_label = "(unmatched)";
   const std::string_view target(request.target().data(), request.target().size());
@@ -179,7 +252,7 @@ Response Router::dispatch(const Request& request, ApiServices& services, std::st
       if (match->options.checks_token_itself) {
         if (!token_shaped(*token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
         ctx.bearer_token = *token;
-        return match->handler(ctx);
+        return call(*match, ctx);
       }
       // The lease is given back before the handler runs: a handler takes its own, and holding two
       // per request could exhaust the pool with every worker waiting for a second connection.
@@ -189,33 +262,9 @@ Response Router::dispatch(const Request& request, ApiServices& services, std::st
       }
       if (!ctx.principal) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
     }
-    return match->handler(ctx);
-  } catch (const DomainError& e) {
-    if (e.code() == ErrorCode::internal) {
-      spdlog::error("{} {}: {}", std::string_view(request.method_string().data(), request.method_string().size()),
-                    target, e.what());
-    }
-    return error_response(e);
-  } catch (const pqxx::broken_connection& e) {
-    spdlog::warn("{}: database connection lost: {}", target, e.what());
-    return unavailable_response("the connection was lost");
-  } catch (const pqxx::sql_error& e) {
-    if (is_connection_loss(e)) {
-      spdlog::warn("{}: database unavailable: {}", target, e.what());
-      return unavailable_response(e.sqlstate());
-    }
-    spdlog::error("{} {}: database error {}: {}",
-                  std::string_view(request.method_string().data(), request.method_string().size()), target,
-                  e.sqlstate(), e.what());
-    return error_response(DomainError(ErrorCode::internal, "internal error"));
-  } catch (const std::exception& e) {
-    spdlog::error("{} {}: {}", std::string_view(request.method_string().data(), request.method_string().size()),
-                  target, e.what());
-    return error_response(DomainError(ErrorCode::internal, "internal error"));
+    return call(*match, ctx);
   } catch (...) {
-    spdlog::error("{} {}: unknown exception",
-                  std::string_view(request.method_string().data(), request.method_string().size()), target);
-    return error_response(DomainError(ErrorCode::internal, "internal error"));
+    return failure_response(request);
   }
 }
 

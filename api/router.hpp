@@ -10,12 +10,17 @@
 // broken_connection, or DomainError unavailable from the pool) -> 503; anything else -> 500
 // internal, logged with the request line — never a crash.
 //
+// Asynchronous routes (add() with an AsyncHandler): the handler hands its work on and returns, so
+// the thread that ran it is free while, say, the event store's writer commits; the answer comes
+// later through Reply. dispatch() waits for it; dispatch_async() never blocks on it.
+//
 // Thread-safety: add() before the server starts; dispatch() from any number of threads.
 #pragma once
 
 #include "api/http_types.hpp"
 #include "core/error.hpp"
 
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -41,6 +46,31 @@ struct RequestContext {
 
 using Handler = std::function<Response(RequestContext&)>;
 
+// An asynchronous handler's way back. The work it handed on calls answer() exactly once, from any
+// thread, with a function that makes the response; that maker runs where the exchange continues
+// (the connection's I/O strand in the server, the waiting thread in dispatch()), never on the
+// thread that completed the work, and what it throws becomes the error response exactly as for a
+// synchronous handler. A handler that throws has not answered and must not answer later.
+class Reply {
+ public:
+  using Maker = std::function<Response()>;
+  explicit Reply(std::function<void(Maker)> deliver) : deliver_(std::move(deliver)) {}
+  void answer(Maker make) const { deliver_(std::move(make)); }
+  // Answers with what `error` maps to (a DomainError's code, 503 for a lost database, ...).
+  void fail(std::exception_ptr error) const {
+    deliver_([error]() -> Response { std::rethrow_exception(error); });
+  }
+
+ private:
+  std::function<void(Maker)> deliver_;
+};
+
+// RequestContext lives only until the handler returns: what the answer needs is copied out first.
+using AsyncHandler = std::function<void(RequestContext&, Reply)>;
+
+// An asynchronous handler run to its answer on the calling thread (which blocks until then).
+Handler blocking(AsyncHandler handler);
+
 struct RouteOptions {
   bool authenticated = true;
   // The router checks only that a token of our shape is there and leaves the lookup to the
@@ -52,17 +82,32 @@ struct RouteOptions {
 class Router {
  public:
   void add(http::verb method, std::string pattern, Handler handler, RouteOptions options = {});
+  void add(http::verb method, std::string pattern, AsyncHandler handler, RouteOptions options = {});
   // Never throws: every failure is a Response. The server sets version and keep-alive afterwards.
+  // An asynchronous route's answer is waited for.
   Response dispatch(const Request& request, ApiServices& services, std::string* route_label = nullptr) const;
+  // Never blocks on an asynchronous handler and never throws: `deliver` receives the maker of the
+  // response exactly once — at once, on this thread, for a synchronous route or a refusal before
+  // the handler answered; later, from wherever the work completes, for an asynchronous one. Run
+  // the maker with answer(). *route_label is set before any handler runs.
+  void dispatch_async(const Request& request, ApiServices& services, std::string* route_label,
+                      std::function<void(Reply::Maker)> deliver) const;
+  // The response a delivered maker makes, with dispatch()'s mapping of what it throws.
+  static Response answer(const Request& request, const Reply::Maker& make);
 
  private:
   struct Route {
     http::verb method;
     std::string pattern;
     std::vector<std::string> segments;
-    Handler handler;
+    Handler handler;       // for dispatch(): an asynchronous handler wrapped in blocking()
+    AsyncHandler async{};  // for dispatch_async(), when the route has one
     RouteOptions options;
   };
+  // Matches, authenticates and runs the route. A synchronous answer (or a refusal) comes back; an
+  // asynchronous handler, when `deliver` is given, answers through it and nothing comes back.
+  std::optional<Response> run(const Request& request, ApiServices& services, std::string* route_label,
+                              const std::function<void(Reply::Maker)>* deliver) const;
   std::vector<Route> routes_;
 };
 

@@ -47,23 +47,31 @@ Response task_command_response(const Uuid& task_id, const CommandOutcome& outcom
   return command_response(status, task_json(*outcome.task), outcome, lease);
 }
 
+// Every task route answers from the outcome alone (no read after the commit), so every one is
+// asynchronous: its handler thread is free while the writer batches and commits the command.
+
+// The answer that is the task the command left.
+CommandAnswer task_answer(const Uuid& task_id) {
+  return [task_id](const CommandOutcome& outcome) { return task_command_response(task_id, outcome); };
+}
+
 // POST /v1/tasks/{id}/<verb>: the body plus the path's task id is the command's input.
-Handler task_command(std::string_view command_name) {
-  return [command_name](RequestContext& ctx) {
+AsyncHandler task_command(std::string_view command_name) {
+  return [command_name](RequestContext& ctx, Reply reply) {
     const Uuid task_id = id_param(ctx, 0);
     auto body = json_body(ctx);
-    const CommandOutcome outcome = run_command(ctx, command_name, body, {{"task_id", task_id}});
-    return task_command_response(task_id, outcome);
+    run_command_async(ctx, std::move(reply), command_name, body, {{"task_id", task_id}}, task_answer(task_id));
   };
 }
 
-Response create_task(RequestContext& ctx) {
+void create_task(RequestContext& ctx, Reply reply) {
   const Uuid project_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "create_task", body, {{"project_id", project_id}});
-  const auto* created = find_event<TaskCreated>(outcome);
-  if (!created) throw DomainError(ErrorCode::internal, "create_task appended no TaskCreated");
-  return task_command_response(created->task_id, outcome, http::status::created);
+  run_command_async(ctx, std::move(reply), "create_task", body, {{"project_id", project_id}}, [](const CommandOutcome& outcome) {
+    const auto* created = find_event<TaskCreated>(outcome);
+    if (!created) throw DomainError(ErrorCode::internal, "create_task appended no TaskCreated");
+    return task_command_response(created->task_id, outcome, http::status::created);
+  });
 }
 
 template <class E>
@@ -118,43 +126,47 @@ Response list_tasks(RequestContext& ctx) {
 }
 
 // 200 with the task and its lease, or 204 when nothing is ready.
-Response pick_next(RequestContext& ctx) {
+void pick_next(RequestContext& ctx, Reply reply) {
   const Uuid project_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "pick_next_task", body, {{"project_id", project_id}});
-  const auto* claimed = find_event<TaskClaimed>(outcome);
-  if (!claimed) {
-    Response response{http::status::no_content, 11};
-    response.prepare_payload();
-    return response;
-  }
-  return task_command_response(claimed->task_id, outcome, http::status::ok,
-                               lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+  run_command_async(ctx, std::move(reply), "pick_next_task", body, {{"project_id", project_id}}, [](const CommandOutcome& outcome) {
+    const auto* claimed = find_event<TaskClaimed>(outcome);
+    if (!claimed) {
+      Response response{http::status::no_content, 11};
+      response.prepare_payload();
+      return response;
+    }
+    return task_command_response(claimed->task_id, outcome, http::status::ok,
+                                 lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+  });
 }
 
-Response claim(RequestContext& ctx) {
+void claim(RequestContext& ctx, Reply reply) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "claim_task", body, {{"task_id", task_id}});
-  const auto* claimed = find_event<TaskClaimed>(outcome);
-  if (!claimed) throw DomainError(ErrorCode::internal, "claim_task appended no TaskClaimed");
-  return task_command_response(task_id, outcome, http::status::ok,
-                               lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+  run_command_async(ctx, std::move(reply), "claim_task", body, {{"task_id", task_id}}, [task_id](const CommandOutcome& outcome) {
+    const auto* claimed = find_event<TaskClaimed>(outcome);
+    if (!claimed) throw DomainError(ErrorCode::internal, "claim_task appended no TaskClaimed");
+    return task_command_response(task_id, outcome, http::status::ok,
+                                 lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+  });
 }
 
 // The holder sent its token, so the extended lease (token included) goes back to it.
-Response heartbeat(RequestContext& ctx) {
+void heartbeat(RequestContext& ctx, Reply reply) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "heartbeat", body, {{"task_id", task_id}});
-  const auto* extended = find_event<TaskLeaseExtended>(outcome);
-  if (!extended) throw DomainError(ErrorCode::internal, "heartbeat appended no TaskLeaseExtended");
-  // Agent and attempt from the row the extension left (CommandOutcome::task): the event carries
-  // only the token and the new expiry.
-  if (!outcome.task || !outcome.task->lease) throw DomainError(ErrorCode::internal, "heartbeat left the task without a lease");
-  const Lease& lease = *outcome.task->lease;
-  return task_command_response(task_id, outcome, http::status::ok,
-                               lease_json(extended->lease_token, lease.agent, extended->expires_at, lease.attempt));
+  run_command_async(ctx, std::move(reply), "heartbeat", body, {{"task_id", task_id}}, [task_id](const CommandOutcome& outcome) {
+    const auto* extended = find_event<TaskLeaseExtended>(outcome);
+    if (!extended) throw DomainError(ErrorCode::internal, "heartbeat appended no TaskLeaseExtended");
+    // Agent and attempt from the row the extension left (CommandOutcome::task): the event carries
+    // only the token and the new expiry.
+    if (!outcome.task || !outcome.task->lease)
+      throw DomainError(ErrorCode::internal, "heartbeat left the task without a lease");
+    const Lease& lease = *outcome.task->lease;
+    return task_command_response(task_id, outcome, http::status::ok,
+                                 lease_json(extended->lease_token, lease.agent, extended->expires_at, lease.attempt));
+  });
 }
 
 Response get_task(RequestContext& ctx) {
@@ -174,25 +186,23 @@ Response get_task(RequestContext& ctx) {
   return data_response(http::status::ok, task_json(r[0]), r[0]["version"].as<std::int64_t>());
 }
 
-Response patch_task(RequestContext& ctx) {
+void patch_task(RequestContext& ctx, Reply reply) {
   const Uuid task_id = id_param(ctx, 0);
   const auto expected = if_match(ctx);
   auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "update_task", body, {{"task_id", task_id}}, expected);
-  return task_command_response(task_id, outcome);
+  run_command_async(ctx, std::move(reply), "update_task", body, {{"task_id", task_id}}, task_answer(task_id), expected);
 }
 
 // DELETE may name the dependency as ?depends_on= (bodies on DELETE are often dropped by
 // proxies) or in a JSON body.
-Response remove_dependency(RequestContext& ctx) {
+void remove_dependency(RequestContext& ctx, Reply reply) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
   query_uuid_into_body(ctx, body, "depends_on");
-  const CommandOutcome outcome = run_command(ctx, "remove_dependency", body, {{"task_id", task_id}});
-  return task_command_response(task_id, outcome);
+  run_command_async(ctx, std::move(reply), "remove_dependency", body, {{"task_id", task_id}}, task_answer(task_id));
 }
 
-Response mark_criterion(RequestContext& ctx) {
+void mark_criterion(RequestContext& ctx, Reply reply) {
   const Uuid task_id = id_param(ctx, 0);
   const std::string& index_text = ctx.params.at(1);
   std::int64_t index = -1;
@@ -202,8 +212,7 @@ Response mark_criterion(RequestContext& ctx) {
   auto body = json_body(ctx);
   body.RemoveMember("index");
   body.AddMember("index", rapidjson::Value(index), body.GetAllocator());
-  const CommandOutcome outcome = run_command(ctx, "mark_criterion_met", body, {{"task_id", task_id}});
-  return task_command_response(task_id, outcome);
+  run_command_async(ctx, std::move(reply), "mark_criterion_met", body, {{"task_id", task_id}}, task_answer(task_id));
 }
 
 }  // namespace

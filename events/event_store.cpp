@@ -923,7 +923,9 @@ AppendResult EventStore::execute(Decider decider) {
 
 EventStoreStats EventStore::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->stats;
+  EventStoreStats stats = impl_->stats;
+  stats.queued = impl_->queue.size();
+  return stats;
 }
 
 }  // namespace tasklog::events

@@ -111,6 +111,7 @@ struct EventStoreStats {
   std::uint64_t flights = 0;         // batches that committed as flights of the pipeline (included in batches)
   std::uint64_t flights_failed = 0;  // flights that did not commit (their commands ran again the serial way)
   std::size_t flights_in_air = 0;    // sent and not landed, now
+  std::size_t queued = 0;            // commands waiting for the writer to take them into a batch, now
 };
 
 class EventStore {

@@ -16,6 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
 #include <thread>
 
 namespace tasklog::testing {
@@ -58,14 +61,47 @@ void add_probe_routes(api::Router& router, std::shared_future<void> release_bloc
       {.authenticated = false});
 }
 
+// An asynchronous route answered from a thread of the test's (as the event store's writer answers
+// commands): "ok" answers, "refused" fails with a DomainError, "throws" answers with a maker that
+// throws something else, "early" throws in the handler before it hands anything on.
+void add_async_probe_route(api::Router& router, std::vector<std::thread>& answerers, std::mutex& mutex) {
+  router.add(
+      http::verb::get, "/test/later/{outcome}",
+      [&answerers, &mutex](api::RequestContext& ctx, api::Reply reply) {
+        const std::string outcome = ctx.params.at(0);
+        if (outcome == "early") throw DomainError(ErrorCode::validation_failed, "refused before handing on");
+        std::lock_guard lock(mutex);
+        answerers.emplace_back([outcome, reply = std::move(reply)] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          if (outcome == "refused") return reply.fail(std::make_exception_ptr(DomainError(ErrorCode::illegal_transition, "no")));
+          reply.answer([outcome]() -> api::Response {
+            if (outcome == "throws") throw std::runtime_error("the maker failed");
+            return api::json_response(http::status::ok, R"({"later":true})");
+          });
+        });
+      },
+      {.authenticated = false});
+}
+
 class HttpServerTest : public ApiTest {
  protected:
   void configure(api::ApiServerOptions& options) override {
     options.extra_routes = [this](api::Router& router) {
       add_probe_routes(router, release_block_.get_future().share(), &entered_block_);
+      add_async_probe_route(router, answerers_, answerers_mutex_);
     };
     options.idle_timeout = idle_timeout_;
   }
+  void TearDown() override {
+    {
+      std::lock_guard lock(answerers_mutex_);
+      for (auto& answerer : answerers_) answerer.join();
+    }
+    ApiTest::TearDown();
+  }
+
+  std::mutex answerers_mutex_;
+  std::vector<std::thread> answerers_;
 
   std::chrono::seconds idle_timeout_{60};
   std::promise<void> release_block_;
@@ -201,6 +237,26 @@ TEST_F(HttpServerTest, AMalformedRequestIs400InTheErrorShape) {
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(response.error_code(), "validation_failed");
   EXPECT_TRUE(client->wait_until_closed(10s));
+}
+
+TEST_F(HttpServerTest, AnAsynchronousRouteAnswersFromAnotherThreadInTheSameShapes) {
+  auto client = anonymous_client();
+  const auto ok = client->get("/test/later/ok");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, R"({"later":true})");
+  const auto refused = client->get("/test/later/refused");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(refused.error_code(), "illegal_transition");
+  const auto throws = client->get("/test/later/throws");
+  EXPECT_EQ(throws.status, 500) << throws.body;
+  EXPECT_EQ(throws.error_code(), "internal");
+  const auto early = client->get("/test/later/early");
+  EXPECT_EQ(early.status, 422) << early.body;
+  EXPECT_EQ(early.error_code(), "validation_failed");
+  // The connection stayed in step through all four, and the route's answers were counted.
+  EXPECT_EQ(client->get("/healthz").status, 200);
+  const auto metrics = client->get("/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr(R"(tasklog_http_requests_total{route="/test/later/{outcome}",status="409"} 1)"));
 }
 
 TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
