@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+#include <tuple>
+
 namespace tasklog::projections::tables {
 
 pqxx::field ColumnReader::next(std::string_view name) {
@@ -82,15 +86,28 @@ std::string upsert_tail(const std::vector<ColumnInfo>& infos, std::string_view k
   return out;
 }
 
-std::string insert_one_sql(const std::vector<ColumnInfo>& infos, const std::string& table, std::string_view upsert_key) {
-  std::string out = insert_head(infos, table) + "(";
+const std::string& insert_rows_sql(const std::vector<ColumnInfo>& infos, const std::string& table,
+                                   std::string_view upsert_key, std::size_t rows) {
+  // The writer asks for the same few texts batch after batch: each is built once per process.
+  static std::mutex mutex;
+  static std::map<std::tuple<std::string, std::string, std::size_t>, std::string> texts;
+  std::lock_guard lock(mutex);
+  auto [it, added] = texts.try_emplace({table, std::string(upsert_key), rows});
+  if (!added) return it->second;
+  std::string& out = it->second;
+  out = insert_head(infos, table);
   int n = 0;
-  for (const ColumnInfo& c : infos) {
-    if (!c.derived_sql.empty()) continue;
-    if (n) out += ", ";
-    fmt::format_to(std::back_inserter(out), "${}", ++n);
+  for (std::size_t row = 0; row < rows; ++row) {
+    out += row ? ", (" : "(";
+    bool first = true;
+    for (const ColumnInfo& c : infos) {
+      if (!c.derived_sql.empty()) continue;
+      if (!first) out += ", ";
+      first = false;
+      fmt::format_to(std::back_inserter(out), "${}", ++n);
+    }
+    out += ")";
   }
-  out += ")";
   if (!upsert_key.empty()) out += upsert_tail(infos, upsert_key);
   return out;
 }

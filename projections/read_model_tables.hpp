@@ -327,7 +327,7 @@ Row decode(const pqxx::row& r, pqxx::row::size_type first_column = 0) {
   return row;
 }
 
-// One row's column values in insert_one_sql's parameter order (NULL as nullopt).
+// One row's column values in insert_rows_sql's parameter order (NULL as nullopt).
 template <class Row>
 std::vector<columns::SqlText> values_of(const Row& row) {
   ColumnWriter writer;
@@ -357,12 +357,16 @@ void append_insert(std::string& sql, pqxx::transaction_base& tx, std::string_vie
   sql += ";\n";
 }
 
-// "INSERT INTO schema.table (…) VALUES ($1, …, $n)" (+ the upsert tail): one row as parameters,
-// a fixed text per table and schema, prepared once per connection (RowChanges' ExecuteSink).
-std::string insert_one_sql(const std::vector<ColumnInfo>& infos, const std::string& table, std::string_view upsert_key);
+// "INSERT INTO schema.table (…) VALUES ($1, …, $n), ($n+1, …), …" (+ the upsert tail): `rows` rows
+// as parameters, row after row in values_of's order; a fixed text per table, schema and row count,
+// prepared once per connection (RowChanges' ExecuteSink). The rows' keys must differ (an upsert
+// cannot change a row twice in one statement).
+const std::string& insert_rows_sql(const std::vector<ColumnInfo>& infos, const std::string& table,
+                                   std::string_view upsert_key, std::size_t rows);
 template <class Row>
-std::string insert_one_sql(pqxx::transaction_base& tx, std::string_view schema, bool upsert) {
-  return insert_one_sql(column_infos<Row>(), qualified(tx, schema, Table<Row>::name), upsert ? Table<Row>::key : "");
+const std::string& insert_rows_sql(pqxx::transaction_base& tx, std::string_view schema, bool upsert, std::size_t rows) {
+  return insert_rows_sql(column_infos<Row>(), qualified(tx, schema, Table<Row>::name), upsert ? Table<Row>::key : "",
+                         rows);
 }
 
 std::vector<MemberRow> member_rows(const ProjectState& project);

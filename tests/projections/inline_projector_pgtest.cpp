@@ -324,5 +324,43 @@ TEST_F(InlineProjectorTest, CommandsOfOneBatchSeeEachOthersEffects) {
             "renamed");
 }
 
+// One batch whose rows of a table outnumber a statement's (ExecuteSink writes them in chunks of
+// 32 rows): new tasks with their dependency rows, and upserts of existing rows — every row lands,
+// each once, and the read models equal the fold.
+TEST_F(InlineProjectorTest, ABatchWritesTablesOfManyRowsInChunks) {
+  const Uuid project = create_project();
+  const Uuid base = create_task(project, "base");
+  std::vector<Uuid> existing;
+  for (int i = 0; i < 40; ++i) existing.push_back(create_task(project, "existing " + std::to_string(i)));
+
+  const auto batches_before = store->stats().batches;
+  std::vector<std::future<CommandOutcome>> outcomes;
+  auto submit = [&](const Command& command) {
+    auto p = std::make_shared<std::promise<CommandOutcome>>();
+    outcomes.push_back(p->get_future());
+    engine->async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
+      if (o) p->set_value(std::move(*o));
+      else p->set_exception(e);
+    });
+  };
+  constexpr int kNew = 70;  // 32 + 32 + 6 rows of tasks and of dependencies
+  hold_writer_while([&] {
+    for (int i = 0; i < kNew; ++i)
+      submit(CreateTask{.project_id = project, .title = "new " + std::to_string(i), .dependencies = {base}});
+    for (const Uuid& task : existing) submit(ClaimTask{.task_id = task, .agent = "agent"});  // 32 + 8 upserts
+  });
+  for (auto& outcome : outcomes) ASSERT_NO_THROW(outcome.get());
+  EXPECT_EQ(store->stats().batches, batches_before + 2);  // the held one, and the 110 commands in one transaction
+  expect_consistent("after the batch of many rows");
+  EXPECT_EQ(query("SELECT count(*) FROM readmodel.tasks WHERE project_id = '" + to_string(project) + "'")[0][0].as<int>(),
+            1 + 40 + kNew);
+  EXPECT_EQ(query("SELECT count(*) FROM readmodel.task_dependencies WHERE depends_on = '" + to_string(base) + "'")[0][0]
+                .as<int>(),
+            kNew);
+  EXPECT_EQ(query("SELECT count(*) FROM readmodel.tasks WHERE status = 'in_progress' AND lease_agent = 'agent'")[0][0]
+                .as<int>(),
+            40);
+}
+
 }  // namespace
 }  // namespace tasklog::projections::testing
