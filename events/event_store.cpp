@@ -65,6 +65,7 @@ struct Request {
   std::vector<StreamAppend> streams;  // fixed appends (already canonical), or
   Decider decider;                    // events computed under the lock
   AppendCallback done;
+  std::vector<Uuid> reads{};          // rows the decider said it will read (AppendContext::reads_ahead)
 };
 
 // An eventfd the writer polls beside its pipeline's socket, so that a command queued while
@@ -253,6 +254,8 @@ struct EventStore::Impl {
     std::vector<RecordedEvent> written;                            // inserted in this transaction
     std::set<Uuid> touched_streams;                                // streams with events in this batch
     std::any decider_scratch;                                      // AppendContext::scratch
+    const std::vector<Request>* requests = nullptr;                // the batch's commands, and
+    std::size_t deciding = 0;                                      // ... the one deciding now
 
     Batch(Impl& s, pqxx::nontransaction* w, bool probe, bool careful_versions)
         : store(s), work(w), probe_ids(probe), careful(careful_versions) {}
@@ -273,6 +276,13 @@ struct EventStore::Impl {
       return index < written.size() ? written[index] : pending.at(index - written.size());
     }
     std::any& scratch() override { return decider_scratch; }
+    std::vector<Uuid> reads_ahead() const override {
+      std::vector<Uuid> ids;
+      if (requests)
+        for (std::size_t i = deciding + 1; i < requests->size(); ++i)
+          ids.insert(ids.end(), (*requests)[i].reads.begin(), (*requests)[i].reads.end());
+      return ids;
+    }
     pqxx::transaction_base& tx_for(const std::vector<Uuid>& streams, const std::vector<std::string>& types) override {
       const bool staged_on_them = std::any_of(pending.begin(), pending.end(), [&](const RecordedEvent& e) {
         return std::find(streams.begin(), streams.end(), e.stream_id) != streams.end() ||
@@ -543,7 +553,9 @@ struct EventStore::Impl {
     const Position start = b.last_position;
 
     outcomes.assign(batch.size(), AppendOutcome{});
+    b.requests = &batch;
     for (std::size_t i = 0; i < batch.size(); ++i) {
+      b.deciding = i;
       try {
         if (batch[i].decider) {
           std::vector<StreamAppend> streams = batch[i].decider(b);
@@ -892,11 +904,11 @@ void EventStore::async_append(std::vector<StreamAppend> streams, AppendCallback 
     done({std::nullopt, std::current_exception()});
     return;
   }
-  impl_->submit(Request{std::move(streams), {}, std::move(done)});
+  impl_->submit(Request{std::move(streams), {}, std::move(done), {}});
 }
 
-void EventStore::async_execute(Decider decider, AppendCallback done) {
-  impl_->submit(Request{{}, std::move(decider), std::move(done)});
+void EventStore::async_execute(Decider decider, AppendCallback done, std::vector<Uuid> reads) {
+  impl_->submit(Request{{}, std::move(decider), std::move(done), std::move(reads)});
 }
 
 namespace {
@@ -914,10 +926,10 @@ AppendResult EventStore::append(std::vector<StreamAppend> streams) {
   return wait_for(std::move(f));
 }
 
-AppendResult EventStore::execute(Decider decider) {
+AppendResult EventStore::execute(Decider decider, std::vector<Uuid> reads) {
   auto p = std::make_shared<std::promise<AppendOutcome>>();
   auto f = p->get_future();
-  async_execute(std::move(decider), [p](AppendOutcome o) { p->set_value(std::move(o)); });
+  async_execute(std::move(decider), [p](AppendOutcome o) { p->set_value(std::move(o)); }, std::move(reads));
   return wait_for(std::move(f));
 }
 

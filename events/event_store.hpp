@@ -61,6 +61,10 @@ class AppendContext {
   // The deciders' scratch space for one attempt of one batch (empty at its start): rows a decider
   // read, kept for the later deciders of the same batch while `touched` says nothing changed them.
   virtual std::any& scratch() = 0;
+  // The rows the commands after this one in the batch said they will read (async_execute's
+  // `reads`): a decider that has to read one row may read theirs in the same statement and keep
+  // them in scratch() for them. In batch order; may repeat ids.
+  virtual std::vector<Uuid> reads_ahead() const = 0;
   // Current version of a stream, including this batch; 0 when it has no events.
   virtual std::int64_t stream_version(const Uuid& stream_id) = 0;
   // The recorded_at the events of this command will get (never before the log's last event).
@@ -123,12 +127,14 @@ class EventStore {
 
   // Appends one command's events, all or nothing. Blocks until committed; throws the refusal.
   AppendResult append(std::vector<StreamAppend> streams);
-  AppendResult execute(Decider decider);
+  // `reads`: the rows (by id) the decider will read, if known — a hint for the deciders before it
+  // in its batch (AppendContext::reads_ahead); nothing depends on it being complete.
+  AppendResult execute(Decider decider, std::vector<Uuid> reads = {});
 
   // The same without blocking; the callback runs on the writer thread after commit, so it must
   // be quick (post to your own executor).
   void async_append(std::vector<StreamAppend> streams, AppendCallback done);
-  void async_execute(Decider decider, AppendCallback done);
+  void async_execute(Decider decider, AppendCallback done, std::vector<Uuid> reads = {});
 
   // Stops accepting commands, answers the queued ones, joins the writer. Idempotent.
   void stop();

@@ -58,9 +58,16 @@ struct CandidatesRead {
   std::size_t seen = 0;            // the batch's events up to here are accounted for
 };
 
+// Task rows read ahead: when a decider reads its task, the tasks the batch's later commands said
+// they will read (AppendContext::reads_ahead) come in the same statement, each with its project —
+// a batch of completions reads its tasks once instead of once per command. A row read ahead is
+// taken by its command while no event of the batch is on the task or its project (a task's row
+// and dependency list change only with its own stream, the project's row and members only with
+// the project's); otherwise that command reads it again.
 struct BatchReads {
   std::map<Uuid, std::optional<ProjectState>> projects;
   std::vector<CandidatesRead> candidates;
+  std::map<Uuid, TaskWithProject> tasks;  // read ahead, not yet taken
 };
 
 BatchReads& batch_reads(events::AppendContext& append) {
@@ -76,6 +83,34 @@ std::optional<ProjectState> project_for(events::AppendContext& append, const Uui
   std::optional<ProjectState> project = load_project(append.tx_for({id}, {}), id, schema);
   read.insert_or_assign(id, project);
   return project;
+}
+
+TaskWithProject task_for(events::AppendContext& append, const Uuid& id, std::string_view schema) {
+  // The task's project is not known before the read: any staged project event is written first.
+  static const std::vector<std::string> kProjectStreams{std::string(stream_type_name(StreamType::project))};
+  auto& ahead = batch_reads(append).tasks;
+  if (const auto it = ahead.find(id); it != ahead.end()) {
+    TaskWithProject kept = std::move(it->second);
+    ahead.erase(it);
+    if (kept.project && !append.touched(id) && !append.touched(kept.project->id)) return kept;
+  }
+  std::vector<Uuid> ids{id};
+  // Rows no event of the batch is on yet: the read below sees them as they are now.
+  for (const Uuid& later : append.reads_ahead())
+    if (!append.touched(later) && !ahead.contains(later) && std::find(ids.begin(), ids.end(), later) == ids.end())
+      ids.push_back(later);
+  pqxx::transaction_base& tx = append.tx_for({id}, kProjectStreams);
+  if (ids.size() == 1) return load_task_with_project(tx, id, schema);
+  TaskWithProject found;
+  for (TaskWithProject& row : load_tasks_with_projects(tx, ids, schema)) {
+    if (row.task->id == id)
+      found = std::move(row);
+    else
+      ahead.insert_or_assign(row.task->id, std::move(row));
+  }
+  // Not there (unknown, or never: a task without its project row): the one-task read says which.
+  if (!found.task) return load_task_with_project(tx, id, schema);
+  return found;
 }
 
 // Whether an event's stored type is one of these events' (core/domain_events.hpp type_name).
@@ -133,12 +168,10 @@ void load_command_context(events::AppendContext& append, std::string_view schema
   // events are written first only when they could change what it sees (AppendContext::tx_for).
   // A task's row and its dependency list change only with its own stream; a project's row and
   // members only with its stream. Reads over sets (candidates, the whole graph) see everything.
-  static const std::vector<std::string> kProjectStreams{std::string(stream_type_name(StreamType::project))};
   const ContextNeeds needs = context_needs(command);
   std::optional<Uuid> project_id = needs.project_id;
   if (needs.task_id) {
-    // The task's project is not known before the read: any staged project event counts.
-    TaskWithProject loaded = load_task_with_project(append.tx_for({*needs.task_id}, kProjectStreams), *needs.task_id, schema);
+    TaskWithProject loaded = task_for(append, *needs.task_id, schema);
     ctx.task = std::move(loaded.task);
     ctx.project = std::move(loaded.project);
     if (!ctx.task || !ctx.project) return;

@@ -160,16 +160,34 @@ std::optional<DecisionRow> load_decision(pqxx::transaction_base& tx, const Uuid&
   return row_by_id<DecisionRow>(tx, schema, decision_id);
 }
 
-TaskWithProject load_task_with_project(pqxx::transaction_base& tx, const Uuid& task_id, std::string_view schema) {
+namespace {
+
+std::string task_with_project_sql(pqxx::transaction_base& tx, std::string_view schema, std::string_view where) {
   const std::string quoted = tx.quote_name(std::string(schema));
-  const auto rows = exec_cached(tx,
-                                "SELECT " + select_list(column_infos<TaskState>(), quoted, "x") + ", " +
-                                    select_list(column_infos<ProjectState>(), quoted, "p") + " FROM " +
-                                    qualified(tx, schema, "tasks") + " x JOIN " + qualified(tx, schema, "projects") +
-                                    " p ON p.id = x.project_id WHERE x.id = $1",
-                                to_string(task_id));
+  return "SELECT " + select_list(column_infos<TaskState>(), quoted, "x") + ", " +
+         select_list(column_infos<ProjectState>(), quoted, "p") + " FROM " + qualified(tx, schema, "tasks") + " x JOIN " +
+         qualified(tx, schema, "projects") + " p ON p.id = x.project_id WHERE " + std::string(where);
+}
+
+TaskWithProject decode_task_with_project(const pqxx::row& row) {
+  return {decode<TaskState>(row), decode<ProjectState>(row, column_infos<TaskState>().size())};
+}
+
+}  // namespace
+
+TaskWithProject load_task_with_project(pqxx::transaction_base& tx, const Uuid& task_id, std::string_view schema) {
+  const auto rows = exec_cached(tx, task_with_project_sql(tx, schema, "x.id = $1"), to_string(task_id));
   if (rows.empty()) return {load_task(tx, task_id, schema), std::nullopt};  // no task, or (never) no project row
-  return {decode<TaskState>(rows[0]), decode<ProjectState>(rows[0], column_infos<TaskState>().size())};
+  return decode_task_with_project(rows[0]);
+}
+
+std::vector<TaskWithProject> load_tasks_with_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& task_ids,
+                                                      std::string_view schema) {
+  std::vector<TaskWithProject> out;
+  for (const auto& row :
+       exec_cached(tx, task_with_project_sql(tx, schema, "x.id = ANY ($1::uuid[])"), events::uuid_array(task_ids)))
+    out.push_back(decode_task_with_project(row));
+  return out;
 }
 
 std::vector<ProjectState> load_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& ids, std::string_view schema) {

@@ -70,6 +70,9 @@ struct TaskWithProject {
 };
 TaskWithProject load_task_with_project(pqxx::transaction_base& tx, const Uuid& task_id,
                                        std::string_view schema = kReadSchema);
+// The same for several tasks in one round trip; unknown ids are left out.
+std::vector<TaskWithProject> load_tasks_with_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& task_ids,
+                                                      std::string_view schema = kReadSchema);
 
 // Several rows in one round trip each; unknown ids are left out.
 std::vector<ProjectState> load_projects(pqxx::transaction_base& tx, const std::vector<Uuid>& ids,

@@ -118,10 +118,22 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
   };
 }
 
+namespace {
+
+// The task row a command's decider reads first (load_command_context), announced to the deciders
+// before it in its batch, so that the first of them that reads a task reads theirs as well.
+std::vector<Uuid> task_read(const Command& command) {
+  if (const auto task_id = context_needs(command).task_id) return {*task_id};
+  return {};
+}
+
+}  // namespace
+
 CommandOutcome TaskEngine::execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
                                    Authorizer authorize) {
   auto run = std::make_shared<Run>();
-  events::AppendResult result = store_.execute(decider(command, actor, expected_version, std::move(authorize), run));
+  events::AppendResult result =
+      store_.execute(decider(command, actor, expected_version, std::move(authorize), run), task_read(command));
   return CommandOutcome{std::move(result), std::move(run->decided), std::move(run->task)};
 }
 
@@ -137,7 +149,8 @@ void TaskEngine::async_execute(const Command& command, const Uuid& actor, std::o
                          }
                          done(CommandOutcome{std::move(*outcome.result), std::move(run->decided), std::move(run->task)},
                               nullptr);
-                       });
+                       },
+                       task_read(command));
 }
 
 }  // namespace tasklog::projections

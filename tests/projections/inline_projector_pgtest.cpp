@@ -362,5 +362,62 @@ TEST_F(InlineProjectorTest, ABatchWritesTablesOfManyRowsInChunks) {
             40);
 }
 
+// Task rows read ahead: the first claim of the batch reads the rows every later claim announced.
+// A row that another command changed since — a pick that claimed it (candidates are read apart
+// from the read-ahead), an archive of its project — is read again: exactly one claim of a task,
+// and none in an archived project.
+TEST_F(InlineProjectorTest, TaskRowsReadAheadAreReadAgainOnceTheBatchChangedThem) {
+  const Uuid project = create_project();
+  const Uuid other_project = create_project();
+  const Uuid first = create_task(project, "first", {}, Priority::low);
+  const Uuid plain = create_task(project, "plain", {}, Priority::low);
+  const Uuid best = create_task(project, "best", {}, Priority::critical);  // the one a pick takes
+  const Uuid in_archived = create_task(other_project, "in the project archived below", {}, Priority::low);
+
+  std::vector<std::future<CommandOutcome>> outcomes;
+  auto submit = [&](const Command& command) {
+    auto p = std::make_shared<std::promise<CommandOutcome>>();
+    outcomes.push_back(p->get_future());
+    engine->async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
+      if (o) p->set_value(std::move(*o));
+      else p->set_exception(e);
+    });
+  };
+  const auto batches_before = store->stats().batches;
+  hold_writer_while([&] {
+    submit(ClaimTask{.task_id = first, .agent = "a"});  // reads first, and ahead plain, best, in_archived
+    submit(PickNextTask{.project_id = project, .agent = "picker"});  // claims best
+    submit(ArchiveProject{.project_id = other_project});
+    submit(ClaimTask{.task_id = plain, .agent = "b"});        // its row read ahead still holds
+    submit(ClaimTask{.task_id = best, .agent = "c"});         // read ahead as todo; the pick claimed it
+    submit(ClaimTask{.task_id = in_archived, .agent = "d"});  // read ahead before the archive
+  });
+  EXPECT_NO_THROW(outcomes[0].get());
+  const CommandOutcome picked = outcomes[1].get();
+  ASSERT_FALSE(picked.events.empty());
+  EXPECT_EQ(std::get<TaskClaimed>(picked.events.at(0)).task_id, best);
+  EXPECT_NO_THROW(outcomes[2].get());
+  EXPECT_NO_THROW(outcomes[3].get());
+  try {
+    outcomes[4].get();
+    ADD_FAILURE() << "a task was claimed twice";
+  } catch (const DomainError& e) {
+    // Refused for what the task is now (the append's version check would refuse a stale read too,
+    // but as a conflict the caller could only retry).
+    EXPECT_EQ(e.code(), ErrorCode::task_not_ready) << e.what();
+  }
+  try {
+    outcomes[5].get();
+    ADD_FAILURE() << "a task of an archived project was claimed";
+  } catch (const DomainError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("archived"));
+  }
+  EXPECT_EQ(query("SELECT lease_agent FROM readmodel.tasks WHERE id = '" + to_string(best) + "'")[0][0].as<std::string>(),
+            "picker");
+  EXPECT_TRUE(query("SELECT lease_agent FROM readmodel.tasks WHERE id = '" + to_string(in_archived) + "'")[0][0].is_null());
+  EXPECT_EQ(store->stats().batches, batches_before + 2);  // the held one, and the six together
+  expect_consistent("after the batch that read ahead");
+}
+
 }  // namespace
 }  // namespace tasklog::projections::testing
