@@ -64,8 +64,9 @@ Response replayed(int status, const std::string& body) {
 bool has_key(const RequestContext& ctx) { return ctx.request.find("Idempotency-Key") != ctx.request.end(); }
 
 Response run_idempotent(RequestContext& ctx, const Handler& handler) {
-  if (!has_key(ctx)) return handler(ctx);
-  const std::string key(ctx.request.find("Idempotency-Key")->value());
+  const auto header = ctx.request.find("Idempotency-Key");
+  if (header == ctx.request.end()) return handler(ctx);
+  const std::string key(header->value());
   if (key.empty() || key.size() > kMaxKeyBytes ||
       std::any_of(key.begin(), key.end(), [](unsigned char c) { return c < 0x21 || c > 0x7e; }))
     bad_parameter("Idempotency-Key", fmt::format("Idempotency-Key must be 1 to {} visible ASCII characters", kMaxKeyBytes));

@@ -174,10 +174,7 @@ void run_command_async(RequestContext& ctx, Reply reply, std::string_view comman
   // `done` runs on the writer thread: it only hands the outcome over (Reply posts the maker).
   auto done = [reply = std::move(reply), answer = std::move(answer)](std::optional<projections::CommandOutcome> outcome,
                                                                      std::exception_ptr error) {
-    if (!outcome) {
-      return reply.fail(error ? error
-                              : std::make_exception_ptr(DomainError(ErrorCode::internal, "the command has no outcome")));
-    }
+    if (!outcome) return reply.fail(error);  // the engine gives the one or the other
     auto committed = std::make_shared<const projections::CommandOutcome>(std::move(*outcome));
     reply.answer([committed, answer] { return answer(*committed); });
   };

@@ -41,12 +41,12 @@ std::optional<std::vector<Uuid>> named_nodes(const Command& command, const Comma
 // event of the batch is on it, the row read earlier under the same lock is still the row. A batch
 // of task creations in one project then reads the project once instead of once per command.
 //
-// Pick candidates: the best ready tasks of a project, as read (and the project's "some todo task
-// waits on a dependency" at that moment). A later pick of the same batch takes them again unless
-// an event since could have made a task ready that was not (a task created, released, reopened,
-// unblocked, failed for a retry, reprioritized, its dependencies changed — or completed while
-// some task waits on dependencies), or changed a candidate's row; a candidate that was claimed,
-// blocked, cancelled or completed since is only struck off. The rest keep their order, and every
+// Pick candidates: the best ready tasks of a project, as read (and the project's "some
+// not-started task waits on a dependency" at that moment). A later pick of the same batch takes
+// them again unless an event since could have made a task ready that was not (a task created,
+// released, reopened, unblocked, failed for a retry, reprioritized, its dependencies changed —
+// or completed while some task waits on dependencies), or changed a candidate's row; a candidate
+// that was claimed, blocked, cancelled or completed since is only struck off. The rest keep their order, and every
 // task they were read ahead of is still behind them. A batch of picks in one project then reads
 // its candidates once instead of writing the batch's events and reading them again per pick.
 struct CandidatesRead {
@@ -54,7 +54,7 @@ struct CandidatesRead {
   PickStrategy strategy = PickStrategy::priority;
   Timestamp now{};
   std::vector<TaskState> tasks{};  // best first; struck off as they stop being candidates
-  bool waiting = true;             // some todo task of the project waited on a dependency
+  bool waiting = true;             // some not-started task of the project waited on a dependency
   std::size_t seen = 0;            // the batch's events up to here are accounted for
 };
 

@@ -153,6 +153,18 @@ class EngineTest : public ::testing::Test {
         .task_id;
   }
 
+  // Queues a command on `on` as the actor without waiting for it (e.g. inside hold_writer_while);
+  // the future holds its outcome or its refusal.
+  std::future<CommandOutcome> submit(TaskEngine& on, const Command& command) {
+    auto p = std::make_shared<std::promise<CommandOutcome>>();
+    auto outcome = p->get_future();
+    on.async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
+      if (o) p->set_value(std::move(*o));
+      else p->set_exception(e);
+    });
+    return outcome;
+  }
+
   // Holds the writer in a batch of its own while `queue` submits commands, so that they all share
   // the next batch; returns once the held batch has committed.
   void hold_writer_while(const std::function<void()>& queue) {

@@ -279,14 +279,7 @@ TEST_F(InlineProjectorTest, CommandsOfOneBatchSeeEachOthersEffects) {
   // The writer holds a batch until every command is queued, so that they all share the next one.
   const auto batches_before = store->stats().batches;
   std::vector<std::future<CommandOutcome>> outcomes;
-  auto submit = [&](const Command& command) {
-    auto p = std::make_shared<std::promise<CommandOutcome>>();
-    outcomes.push_back(p->get_future());
-    same_batch.async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
-      if (o) p->set_value(std::move(*o));
-      else p->set_exception(e);
-    });
-  };
+  auto submit = [&](const Command& command) { outcomes.push_back(EngineTest::submit(same_batch, command)); };
   hold_writer_while([&] {
     submit(CreateTask{.project_id = project, .title = "first"});
     submit(CreateTask{.project_id = project, .title = "second", .dependencies = {first}});
@@ -335,14 +328,7 @@ TEST_F(InlineProjectorTest, ABatchWritesTablesOfManyRowsInChunks) {
 
   const auto batches_before = store->stats().batches;
   std::vector<std::future<CommandOutcome>> outcomes;
-  auto submit = [&](const Command& command) {
-    auto p = std::make_shared<std::promise<CommandOutcome>>();
-    outcomes.push_back(p->get_future());
-    engine->async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
-      if (o) p->set_value(std::move(*o));
-      else p->set_exception(e);
-    });
-  };
+  auto submit = [&](const Command& command) { outcomes.push_back(EngineTest::submit(*engine, command)); };
   constexpr int kNew = 70;  // 32 + 32 + 6 rows of tasks and of dependencies
   hold_writer_while([&] {
     for (int i = 0; i < kNew; ++i)
@@ -375,21 +361,14 @@ TEST_F(InlineProjectorTest, TaskRowsReadAheadAreReadAgainOnceTheBatchChangedThem
   const Uuid in_archived = create_task(other_project, "in the project archived below", {}, Priority::low);
 
   std::vector<std::future<CommandOutcome>> outcomes;
-  auto submit = [&](const Command& command) {
-    auto p = std::make_shared<std::promise<CommandOutcome>>();
-    outcomes.push_back(p->get_future());
-    engine->async_execute(command, actor, std::nullopt, [p](std::optional<CommandOutcome> o, std::exception_ptr e) {
-      if (o) p->set_value(std::move(*o));
-      else p->set_exception(e);
-    });
-  };
+  auto submit = [&](const Command& command) { outcomes.push_back(EngineTest::submit(*engine, command)); };
   const auto batches_before = store->stats().batches;
   hold_writer_while([&] {
     submit(ClaimTask{.task_id = first, .agent = "a"});  // reads first, and ahead plain, best, in_archived
     submit(PickNextTask{.project_id = project, .agent = "picker"});  // claims best
     submit(ArchiveProject{.project_id = other_project});
     submit(ClaimTask{.task_id = plain, .agent = "b"});        // its row read ahead still holds
-    submit(ClaimTask{.task_id = best, .agent = "c"});         // read ahead as todo; the pick claimed it
+    submit(ClaimTask{.task_id = best, .agent = "c"});         // read ahead before the pick claimed it
     submit(ClaimTask{.task_id = in_archived, .agent = "d"});  // read ahead before the archive
   });
   EXPECT_NO_THROW(outcomes[0].get());

@@ -91,7 +91,7 @@ TEST_F(PickBatchTest, AClaimOrANoteOnACandidateInTheBatchIsSeenByTheNextPick) {
   auto outcomes = one_batch({
       ClaimTask{.task_id = a, .agent = "direct"},  // 0: a claimed by name, before any pick
       pick,                                        // 1: b
-      AppendArtifact{.task_id = c, .type = ArtifactType::document, .summary = "a note on a todo task"},  // 2
+      AppendArtifact{.task_id = c, .type = ArtifactType::document, .summary = "a note on a task not started"},  // 2
       pick,                                        // 3: c — its row changed (version): read again
       pick,                                        // 4: nothing
   });
