@@ -122,6 +122,9 @@ std::string Metrics::render(const ApiServices& services) const {
          store.largest_batch);
   single(out, "tasklog_append_queued", "gauge", "Commands waiting for the append writer to take them into a batch.",
          store.queued);
+  single(out, "tasklog_append_inserts_total", "counter",
+         "Statements that wrote staged events: one per batch, plus one per read that had to see them before the commit.",
+         store.inserts);
 
   if (services.reaper != nullptr) {
     const auto reaper = services.reaper->stats();

@@ -252,6 +252,7 @@ struct EventStore::Impl {
     std::unordered_map<Uuid, RecordedEvent, UuidHash> known;       // event_id -> stored/staged event
     std::vector<RecordedEvent> pending;                            // staged, not yet inserted
     std::vector<RecordedEvent> written;                            // inserted in this transaction
+    std::uint64_t inserts = 0;                                     // insert statements sent (flush)
     std::set<Uuid> touched_streams;                                // streams with events in this batch
     std::any decider_scratch;                                      // AppendContext::scratch
     const std::vector<Request>* requests = nullptr;                // the batch's commands, and
@@ -272,6 +273,7 @@ struct EventStore::Impl {
     }
     bool touched(const Uuid& id) const override { return touched_streams.contains(id); }
     std::size_t event_count() const override { return written.size() + pending.size(); }
+    std::size_t written_count() const override { return written.size(); }
     const RecordedEvent& event(std::size_t index) const override {
       return index < written.size() ? written[index] : pending.at(index - written.size());
     }
@@ -452,6 +454,7 @@ struct EventStore::Impl {
       if (store.options.projector) store.options.projector(work, pending, sql);
       sql += trailer;
       work.exec(sql);
+      ++inserts;
       std::move(pending.begin(), pending.end(), std::back_inserter(written));
       pending.clear();
     }
@@ -465,7 +468,13 @@ struct EventStore::Impl {
   void connect() {
     forget();
     conn = open_connection(options.conninfo, options.role);
-    pqxx::nontransaction(*conn).exec(prepare_statements_sql());
+    // Generic plans for every prepared statement of this connection. The writer's statements are
+    // lookups by key, so one plan serves every call; but a statement with an array parameter
+    // (`id = ANY($1)`: the deciders' read-ahead of task rows, the versions read) is planned again
+    // on EVERY call by default, because its custom plan, which knows the array's length, always
+    // looks cheaper than the generic one, which assumes ten elements. Measured during claim +
+    // complete cycles: the read-ahead spent 180 us planning per call against 110 us executing.
+    pqxx::nontransaction(*conn).exec("SET plan_cache_mode = force_generic_plan; " + prepare_statements_sql());
   }
 
   void forget() {
@@ -578,13 +587,14 @@ struct EventStore::Impl {
                         ? fmt::format("SELECT pg_notify('{}', '{}'); COMMIT", kNotifyChannel, b.last_position)
                         : std::string("COMMIT"));
     remember(b, b.last_position > start ? b.stamp : last_recorded);
-    count_batch(batch.size(), static_cast<std::uint64_t>(b.last_position - start), false);
+    count_batch(batch.size(), static_cast<std::uint64_t>(b.last_position - start), b.inserts, false);
   }
 
   // A committed batch in the stats.
-  void count_batch(std::size_t commands, std::uint64_t events, bool flight) {
+  void count_batch(std::size_t commands, std::uint64_t events, std::uint64_t inserts, bool flight) {
     std::lock_guard lock(mutex);
     stats.batches++;
+    stats.inserts += inserts;
     if (flight) stats.flights++;
     stats.commands += commands;
     stats.events += events;
@@ -715,7 +725,7 @@ struct EventStore::Impl {
     if (result.status == FlightResult::Status::committed) {
       if (result.commit_time)
         commit_us += (std::chrono::duration<double, std::micro>(*result.commit_time).count() - commit_us) / 8;
-      count_batch(flight.requests.size(), flight.events, true);
+      count_batch(flight.requests.size(), flight.events, 1, true);
       deliver(flight.requests, flight.outcomes);
       return true;
     }

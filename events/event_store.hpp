@@ -58,6 +58,10 @@ class AppendContext {
   // read for later deciders tells from them what changed since (event(i) for i < event_count()).
   virtual std::size_t event_count() const = 0;
   virtual const RecordedEvent& event(std::size_t index) const = 0;
+  // How many of those events (the first ones) are written to the transaction, with their inline
+  // projections: a read through tx_for() that wrote nothing sees the batch up to there and not the
+  // staged events after it.
+  virtual std::size_t written_count() const = 0;
   // The deciders' scratch space for one attempt of one batch (empty at its start): rows a decider
   // read, kept for the later deciders of the same batch while `touched` says nothing changed them.
   virtual std::any& scratch() = 0;
@@ -116,6 +120,9 @@ struct EventStoreStats {
   std::uint64_t flights_failed = 0;  // flights that did not commit (their commands ran again the serial way)
   std::size_t flights_in_air = 0;    // sent and not landed, now
   std::size_t queued = 0;            // commands waiting for the writer to take them into a batch, now
+  // Statements that wrote staged events (with their projections): one per committed batch, plus
+  // one for each read that had to see the batch's staged events before its commit.
+  std::uint64_t inserts = 0;
 };
 
 class EventStore {

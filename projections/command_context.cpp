@@ -155,6 +155,15 @@ std::vector<TaskState> candidates_for(events::AppendContext& append, const Uuid&
   });
   if (it != kept.end() && still_holds(append, *it)) return it->tasks;
   if (it == kept.end()) it = kept.insert(kept.end(), CandidatesRead{.project = project_id, .strategy = strategy, .now = now});
+  // First without writing the batch's staged events: the read sees the batch up to written_count()
+  // and is brought up to date with the staged events after it exactly as a kept read is with later
+  // ones. In a batch of completions and picks (agents finishing one task and taking the next) the
+  // completions only strike their tasks off, and the batch's events are written once, with the
+  // commit, instead of once more before the pick. Only when a staged event could have readied a
+  // task, or changed a candidate's row, are they written and the candidates read again.
+  it->tasks = load_ready_tasks(append.tx_for({}, {}), project_id, now, strategy, kPickCandidates, schema, &it->waiting);
+  it->seen = append.written_count();
+  if (still_holds(append, *it)) return it->tasks;
   it->tasks = load_ready_tasks(append.tx(), project_id, now, strategy, kPickCandidates, schema, &it->waiting);
   it->seen = append.event_count();  // tx() wrote every staged event: the read includes them all
   return it->tasks;

@@ -398,5 +398,51 @@ TEST_F(InlineProjectorTest, TaskRowsReadAheadAreReadAgainOnceTheBatchChangedThem
   expect_consistent("after the batch that read ahead");
 }
 
+// A pick reads its candidates without writing the batch's staged events first, and corrects the
+// read with them; it writes them and reads again only when one of them could have readied a task.
+TEST_F(InlineProjectorTest, PicksReadCandidatesBeforeTheBatchIsWrittenUnlessItCouldReadyATask) {
+  const Uuid project = create_project();
+  const Uuid working = create_task(project, "being worked on", {}, Priority::critical);
+  const Uuid working_token = claim(working, "worker");
+  const Uuid high = create_task(project, "high", {}, Priority::high);
+  create_task(project, "low", {}, Priority::low);
+
+  // An agent finishes its task and the next agent picks: the completion only takes its own task
+  // out of the picture, so the batch's events are written once, with the commit.
+  std::future<CommandOutcome> completed, picked;
+  auto inserts = store->stats().inserts;
+  hold_writer_while([&] {
+    completed = submit(*engine, CompleteTask{.task_id = working, .lease_token = working_token, .summary = "done"});
+    picked = submit(*engine, PickNextTask{.project_id = project, .agent = "picker-1"});
+  });
+  EXPECT_NO_THROW(completed.get());
+  EXPECT_EQ(std::get<TaskClaimed>(picked.get().events.at(0)).task_id, high);
+  EXPECT_EQ(store->stats().inserts - inserts, 1u);
+
+  // A task created earlier in the batch can be the best one: the staged events are written and
+  // the candidates read again.
+  std::future<CommandOutcome> created;
+  inserts = store->stats().inserts;
+  hold_writer_while([&] {
+    created = submit(*engine, CreateTask{.project_id = project, .title = "urgent", .priority = Priority::critical});
+    picked = submit(*engine, PickNextTask{.project_id = project, .agent = "picker-2"});
+  });
+  const Uuid urgent = std::get<TaskCreated>(created.get().events.at(0)).task_id;
+  EXPECT_EQ(std::get<TaskClaimed>(picked.get().events.at(0)).task_id, urgent);
+  EXPECT_EQ(store->stats().inserts - inserts, 2u);
+
+  // So can a task whose last dependency was completed earlier in the batch.
+  const Uuid dependency = create_task(project, "dependency", {}, Priority::low);
+  const Uuid dependency_token = claim(dependency, "worker");
+  const Uuid waiter = create_task(project, "waits for the dependency", {dependency}, Priority::critical);
+  hold_writer_while([&] {
+    completed = submit(*engine, CompleteTask{.task_id = dependency, .lease_token = dependency_token, .summary = "done"});
+    picked = submit(*engine, PickNextTask{.project_id = project, .agent = "picker-3"});
+  });
+  EXPECT_NO_THROW(completed.get());
+  EXPECT_EQ(std::get<TaskClaimed>(picked.get().events.at(0)).task_id, waiter);
+  expect_consistent("after picks behind staged events");
+}
+
 }  // namespace
 }  // namespace tasklog::projections::testing
