@@ -55,6 +55,12 @@ CommandAnswer task_answer(const Uuid& task_id) {
   return [task_id](const CommandOutcome& outcome) { return task_command_response(task_id, outcome); };
 }
 
+// The answer to a claim (a pick's or a named one's): the task and the lease it was given.
+Response claimed_response(const TaskClaimed& claimed, const CommandOutcome& outcome) {
+  return task_command_response(claimed.task_id, outcome, http::status::ok,
+                               lease_json(claimed.lease_token, claimed.agent, claimed.expires_at, claimed.attempt));
+}
+
 // POST /v1/tasks/{id}/<verb>: the body plus the path's task id is the command's input.
 AsyncHandler task_command(std::string_view command_name) {
   return [command_name](RequestContext& ctx, Reply reply) {
@@ -136,19 +142,17 @@ void pick_next(RequestContext& ctx, Reply reply) {
       response.prepare_payload();
       return response;
     }
-    return task_command_response(claimed->task_id, outcome, http::status::ok,
-                                 lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+    return claimed_response(*claimed, outcome);
   });
 }
 
 void claim(RequestContext& ctx, Reply reply) {
   const Uuid task_id = id_param(ctx, 0);
   auto body = json_body(ctx);
-  run_command_async(ctx, std::move(reply), "claim_task", body, {{"task_id", task_id}}, [task_id](const CommandOutcome& outcome) {
+  run_command_async(ctx, std::move(reply), "claim_task", body, {{"task_id", task_id}}, [](const CommandOutcome& outcome) {
     const auto* claimed = find_event<TaskClaimed>(outcome);
     if (!claimed) throw DomainError(ErrorCode::internal, "claim_task appended no TaskClaimed");
-    return task_command_response(task_id, outcome, http::status::ok,
-                                 lease_json(claimed->lease_token, claimed->agent, claimed->expires_at, claimed->attempt));
+    return claimed_response(*claimed, outcome);
   });
 }
 

@@ -161,11 +161,15 @@ std::vector<TaskState> candidates_for(events::AppendContext& append, const Uuid&
   // completions only strike their tasks off, and the batch's events are written once, with the
   // commit, instead of once more before the pick. Only when a staged event could have readied a
   // task, or changed a candidate's row, are they written and the candidates read again.
-  it->tasks = load_ready_tasks(append.tx_for({}, {}), project_id, now, strategy, kPickCandidates, schema, &it->waiting);
-  it->seen = append.written_count();
+  // `tx` sees the batch's events up to `seen`.
+  const auto read = [&](pqxx::transaction_base& tx, std::size_t seen) {
+    it->tasks = load_ready_tasks(tx, project_id, now, strategy, kPickCandidates, schema, &it->waiting);
+    it->seen = seen;
+  };
+  read(append.tx_for({}, {}), append.written_count());
   if (still_holds(append, *it)) return it->tasks;
-  it->tasks = load_ready_tasks(append.tx(), project_id, now, strategy, kPickCandidates, schema, &it->waiting);
-  it->seen = append.event_count();  // tx() wrote every staged event: the read includes them all
+  pqxx::transaction_base& written = append.tx();  // writes every staged event: the read includes them all
+  read(written, append.event_count());
   return it->tasks;
 }
 

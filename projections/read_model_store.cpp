@@ -65,7 +65,7 @@ std::string_view ready_order(PickStrategy strategy) {
   return " ORDER BY x.id";
 }
 
-// Whether a not-started task (status todo) of the project $1 waits on an unfinished dependency
+// Whether a not-started task (status = 'todo') of the project $1 waits on an unfinished dependency
 // (only then can a task's completion make another task ready), driven by the project's dependency
 // rows (indexed by project), so that a project of ten thousand tasks and no dependencies answers
 // at once. The order is forced (a subquery behind OFFSET 0, lateral lookups with LIMIT 1 that
@@ -259,9 +259,9 @@ std::vector<TaskState> load_ready_tasks(pqxx::transaction_base& tx, const Uuid& 
   sql += ready_order(strategy);
   // The limit is part of the text, not a parameter: the writer plans its statements once, generic
   // (events/event_store.cpp connect), and a generic plan with `LIMIT $3` assumes a tenth of the
-  // project's todo tasks are wanted — it sorted all of them (28 ms a call with 9,500 todo tasks)
-  // instead of walking the ordered partial index for the first 16 (0.1 ms). The limits in use are
-  // few (kPickCandidates, or all), so are the statements.
+  // project's not-started tasks are wanted — it sorted all of them (28 ms a call with 9,500 of
+  // them) instead of walking the ordered partial index for the first 16 (0.1 ms). The limits in
+  // use are few (kPickCandidates, or all), so are the statements.
   const bool all = limit == 0 || strategy == PickStrategy::dependencies;
   if (!all) sql += " LIMIT " + std::to_string(limit);
   const auto rows = exec_cached(tx, sql, to_string(project_id), columns::text_of(now));
