@@ -68,12 +68,12 @@ AppendPipeline::AppendPipeline(const std::string& conninfo, const std::optional<
   }
   // The guarded insert: all rows or none, decided once (an InitPlan) by the predecessor's row.
   const std::string insert = insert_events_statement();
-  run(fmt::format("PREPARE {} AS SELECT pg_advisory_xact_lock({})", kLock, kAppendLockKey));
+  run(fmt::format("PREPARE {} AS {}", kLock, append_lock_sql()));
   run(fmt::format("PREPARE {}(jsonb) AS {}", kInsertFirst, insert));
   run(fmt::format("PREPARE {}(jsonb, bigint, bytea) AS {} WHERE EXISTS "
                   "(SELECT 1 FROM events WHERE position = $2 AND hash = $3)",
                   kInsertAfter, insert));
-  run(fmt::format("PREPARE {}(text) AS SELECT pg_notify('{}', $1)", kNotify, kNotifyChannel));
+  run(fmt::format("PREPARE {}(text) AS {}", kNotify, notify_sql("$1")));
   // Blocking sends are safe here: a flight's answers are a few hundred bytes, so the server never
   // blocks writing to us while we write to it, with the few flights the writer keeps in flight.
   if (PQenterPipelineMode(conn_) != 1) give_up(std::string("cannot enter pipeline mode: ") + PQerrorMessage(conn_));

@@ -1,5 +1,7 @@
 #include "events/database.hpp"
 
+#include <fmt/format.h>
+
 namespace tasklog::events {
 
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,
@@ -25,6 +27,12 @@ std::string uuid_array(const std::vector<Uuid>& ids) {
 bool is_retryable(const pqxx::sql_error& e) {
   const std::string& state = e.sqlstate();
   return state == "40001" || state == "40P01" || state.rfind("08", 0) == 0 || state == "57P01";
+}
+
+std::string append_lock_sql() { return fmt::format("SELECT pg_advisory_xact_lock({})", kAppendLockKey); }
+
+std::string notify_sql(std::string_view payload) {
+  return fmt::format("SELECT pg_notify('{}', {})", kNotifyChannel, payload);
 }
 
 }  // namespace tasklog::events

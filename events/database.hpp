@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,5 +53,11 @@ inline constexpr long long kAppendLockKey = 0x7461736b6c6f6701;   // "tasklog" +
 inline constexpr long long kMigrateLockKey = 0x7461736b6c6f6702;  // "tasklog" + 02
 
 inline constexpr const char* kNotifyChannel = "tasklog_events";
+
+// What every writer of the log runs inside its transaction, in one spelling: the append lock, and
+// the wake-up of the servers that follow the log (`payload`: SQL text of the last position — a
+// literal or a parameter such as "$1").
+std::string append_lock_sql();
+std::string notify_sql(std::string_view payload);
 
 }  // namespace tasklog::events

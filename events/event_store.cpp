@@ -51,9 +51,7 @@ const std::string& prepare_statements_sql() {
       insert_events_statement() + "; " +
       // Every batch's lock and notification: as literal SQL each was planned per batch (3,552 plans
       // of each in 8 s of task creates, ~25 us per batch in pg_stat_statements).
-      fmt::format("PREPARE tasklog_lock AS SELECT pg_advisory_xact_lock({}); "
-                  "PREPARE tasklog_notify(text) AS SELECT pg_notify('{}', $1)",
-                  kAppendLockKey, kNotifyChannel);
+      "PREPARE tasklog_lock AS " + append_lock_sql() + "; PREPARE tasklog_notify(text) AS " + notify_sql("$1");
   return sql;
 }
 

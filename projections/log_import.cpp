@@ -83,7 +83,7 @@ ImportRefused::ImportRefused(std::uint64_t line, const std::string& why)
 ImportReport import_log(pqxx::connection_base& connection, std::istream& input, const ImportOptions& options) {
   pqxx::work tx(connection, "import");
   // Under the append lock: no server appends between the emptiness check and the commit.
-  tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", events::kAppendLockKey));
+  tx.exec(events::append_lock_sql());
   refuse_unless_empty(tx);
 
   ChainCheck chain;
@@ -131,7 +131,7 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
 
   write_all(tx, kReadSchema, models);
   // The wake-up an append sends: listening servers re-read from their cursors and see the log.
-  tx.exec(fmt::format("SELECT pg_notify('{}', '{}')", events::kNotifyChannel, chain.head()));
+  tx.exec(events::notify_sql(tx.quote(std::to_string(chain.head()))));
   tx.commit();
   return ImportReport{.head = chain.head(), .head_hash = chain.head_hash(), .projects = models.size()};
 }

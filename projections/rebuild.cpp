@@ -238,7 +238,7 @@ class Rebuild {
     const auto start = Clock::now();
     notify(RebuildProgress::Stage::swap, {position_, position_, report_.events_folded});
     tx.exec0(fmt::format("SET LOCAL lock_timeout = {}", options_.lock_timeout.count()));
-    tx.exec_params("SELECT pg_advisory_xact_lock($1)", events::kAppendLockKey);
+    tx.exec(events::append_lock_sql());
     const bool live_exists = schema_exists(tx, kReadSchema);
     if (live_exists) {
       lock_relations(tx, kReadSchema);
