@@ -730,7 +730,7 @@ struct EventStore::Impl {
     if (result.status == FlightResult::Status::committed) {
       if (result.commit_time)
         commit_us += (std::chrono::duration<double, std::micro>(*result.commit_time).count() - commit_us) / 8;
-      count_batch(flight.requests.size(), flight.events, 1, true);
+      count_batch(flight.requests.size(), flight.events, /*inserts=*/1, true);  // a flight is one insert
       deliver(flight.requests, flight.outcomes);
       return true;
     }

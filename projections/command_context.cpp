@@ -46,9 +46,10 @@ std::optional<std::vector<Uuid>> named_nodes(const Command& command, const Comma
 // them again unless an event since could have made a task ready that was not (a task created,
 // released, reopened, unblocked, failed for a retry, reprioritized, its dependencies changed —
 // or completed while some task waits on dependencies), or changed a candidate's row; a candidate
-// that was claimed, blocked, cancelled or completed since is only struck off. The rest keep their order, and every
-// task they were read ahead of is still behind them. A batch of picks in one project then reads
-// its candidates once instead of writing the batch's events and reading them again per pick.
+// that was claimed, blocked, cancelled or completed since is only struck off. The rest keep their
+// order, and every task they were read ahead of is still behind them. A batch of picks in one
+// project then reads its candidates once instead of writing the batch's events and reading them
+// again per pick.
 struct CandidatesRead {
   Uuid project{};
   PickStrategy strategy = PickStrategy::priority;

@@ -65,12 +65,12 @@ std::string_view ready_order(PickStrategy strategy) {
   return " ORDER BY x.id";
 }
 
-// Whether a not-started task (status = 'todo') of the project $1 waits on an unfinished dependency
-// (only then can a task's completion make another task ready), driven by the project's dependency
-// rows (indexed by project), so that a project of ten thousand tasks and no dependencies answers
-// at once. The order is forced (a subquery behind OFFSET 0, lateral lookups with LIMIT 1 that
-// cannot be pulled up): a generic plan made while the tables were nearly empty otherwise scanned
-// every not-started task for each call (8,900 of them, 8.6 ms, found by auto_explain during http_bench).
+// Whether a task of the project $1 that is not started yet waits on an unfinished dependency (only
+// then can a task's completion make another task ready), driven by the project's dependency rows
+// (indexed by project), so that a project of ten thousand tasks and no dependencies answers at
+// once. The order is forced (a subquery behind OFFSET 0, lateral lookups with LIMIT 1 that cannot
+// be pulled up): a generic plan made while the tables were nearly empty otherwise scanned every
+// task not started yet for each call (8,900 of them, 8.6 ms, found by auto_explain in http_bench).
 std::string waiting_sql(pqxx::transaction_base& tx, std::string_view schema) {
   const std::string tasks = qualified(tx, schema, "tasks");
   return "SELECT EXISTS (SELECT 1 FROM (SELECT d.task_id, d.depends_on FROM " +

@@ -90,8 +90,8 @@ TaskGraph load_graph_nodes(pqxx::transaction_base& tx, const Uuid& project_id, c
 // The project's tasks that are ready at `now` (core/chooser.hpp is_ready, in SQL), best first by
 // `strategy`'s order as choose_next_task defines it, at most `limit` (0: all). The dependencies
 // strategy ranks by the whole graph, so it takes no limit. With `waiting`, also whether a
-// not-started task of the project waits on an unfinished dependency (only then can a completion ready another
-// task; true when no task is ready: it is not asked then), in the same statement.
+// not-started task of the project waits on an unfinished dependency (only then can a completion
+// ready another task; true when no task is ready: it is not asked then), in the same statement.
 std::vector<TaskState> load_ready_tasks(pqxx::transaction_base& tx, const Uuid& project_id, Timestamp now,
                                         PickStrategy strategy, std::size_t limit,
                                         std::string_view schema = kReadSchema, bool* waiting = nullptr);
