@@ -644,7 +644,9 @@ struct EventStore::Impl {
   // is full. False when it was not sent — it could not be staged from memory, or an earlier
   // flight failed — and `batch` is untouched: the caller drains and runs it the serial way.
   bool try_fly(std::vector<Request>& batch) {
-    if (options.pipeline_depth == 0 || !stageable_from_memory(batch)) return false;
+    // A flight carries the events' INSERT and nothing else: with an inline projector, every batch
+    // goes the serial way, whose flush sends the projector's writes with the insert.
+    if (options.pipeline_depth == 0 || options.projector || !stageable_from_memory(batch)) return false;
     try {
       if (!pipeline) pipeline = std::make_unique<AppendPipeline>(options.conninfo, options.role);
     } catch (const std::exception& e) {

@@ -10,7 +10,8 @@
 // processes appending to one database.
 //
 // Batches of fixed appends to streams the writer knows (append/async_append) are staged from its
-// memory of its last commit and sent as flights on a second connection in pipeline mode
+// memory of its last commit and — when the store has no inline projector, whose writes a flight
+// does not carry — sent as flights on a second connection in pipeline mode
 // (AppendPipeline): while one flight is inserted and committed, the writer stages and sends the
 // next, which PostgreSQL starts the moment the first has committed. Flights still take the lock
 // and commit in order; a flight that fails takes the ones behind it down with it (none can leave

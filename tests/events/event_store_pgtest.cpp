@@ -32,6 +32,42 @@ TEST_F(EventLogTest, AppendAssignsPositionsVersionsAndChain) {
   EXPECT_TRUE(verify_chain(tx).ok);
 }
 
+// The inline projector sees every committed event, however the store sends a batch. Fixed
+// appends to streams the writer remembers go out as flights on its pipeline connection, which
+// carry the events' INSERT and nothing else — so a store with a projector must not fly them, or
+// their read-model writes would be skipped and the read models would miss events of the log.
+TEST_F(EventLogTest, TheProjectorSeesEveryEventWhenFixedAppendsFollowEachOther) {
+  {
+    pqxx::connection c(db.conninfo());
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE TABLE projected (position bigint PRIMARY KEY); GRANT INSERT ON projected TO tasklog_app");
+  }
+  store.reset();
+  store = std::make_unique<EventStore>(EventStoreOptions{
+      .conninfo = db.conninfo(),
+      .projector = [](pqxx::transaction_base&, const std::vector<RecordedEvent>& events, std::string& sql) {
+        for (const auto& e : events) sql += "INSERT INTO projected VALUES (" + std::to_string(e.position) + ");\n";
+      }});
+  const Uuid s = random_id();
+  constexpr int kSequential = 20;
+  for (int i = 0; i < kSequential; ++i) store->append({one_event(s, project)});  // the first makes s known
+  // And concurrently, so that batches of several commands follow each other while one is in the air.
+  constexpr int kThreads = 4, kEach = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) store->append({one_event(s, project)});
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store->stats().flights, 0u) << "a flight carries no read-model writes";
+  store.reset();
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  const auto missing = tx.exec("SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM projected p WHERE p.position = e.position)");
+  EXPECT_EQ(missing[0][0].as<long long>(), 0);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM projected")[0][0].as<long long>(), kSequential + kThreads * kEach);
+}
+
 TEST_F(EventLogTest, ExpectedVersionAnyNoStreamAndExact) {
   const Uuid s = random_id();
   store->append({one_event(s, project, ExpectedVersion::no_stream())});
