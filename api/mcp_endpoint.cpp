@@ -240,7 +240,10 @@ void Endpoint::establish_era(Exchange& ex, const rapidjson::Document& doc) {
                      fmt::format("unsupported MCP-Protocol-Version '{}'", *version_header), http::status::bad_request,
                      to_json(data));
     }
-  } else if (doc.IsObject() && meta_version(doc)) {
+  } else if (doc.IsObject() ? meta_version(doc) != nullptr
+                             : doc.IsArray() && std::any_of(doc.Begin(), doc.End(), [](const rapidjson::Value& m) {
+                                 return m.IsObject() && meta_version(m);
+                               })) {
     header_mismatch("the MCP-Protocol-Version header is required with params._meta's protocolVersion");
   }
 
@@ -260,6 +263,11 @@ void Endpoint::establish_era(Exchange& ex, const rapidjson::Document& doc) {
     // The two methods that need no session: the one that opens it, and discovery.
     const auto* method = string_member(doc, "method");
     if (method && (as_view(*method) == "initialize" || as_view(*method) == "server/discover")) return;
+  } else {
+    // Optional in this era but checked when present — for each message of a batch, since the
+    // headers belong to the whole request.
+    for (const auto& message : doc.GetArray())
+      if (message.IsObject()) check_mirrored_headers(request, message, false);
   }
   const auto session = header(request, "Mcp-Session-Id");
   if (!session)
@@ -336,10 +344,12 @@ std::optional<std::string> Endpoint::answer(Exchange& ex, const rapidjson::Value
       if (has_id && (message.HasMember("result") || message.HasMember("error"))) return std::nullopt;
       throw RpcError(rpc::invalid_request, "a request needs a method, a string");
     }
+    // A notification: nothing to answer (unknown ones, and ones with bad params, included —
+    // JSON-RPC never answers a notification, not even with an error).
+    if (!has_id) return std::nullopt;
     static const rapidjson::Value no_params(rapidjson::kObjectType);
     const rapidjson::Value* params = params_of(message);
     if (params && !params->IsObject()) throw RpcError(rpc::invalid_params, "params must be an object");
-    if (!has_id) return std::nullopt;  // a notification: nothing to answer (unknown ones included)
     if (in_batch && as_view(*method) == "initialize")
       throw RpcError(rpc::invalid_request, "initialize must not be part of a batch");
     rapidjson::Document result = dispatch(ex, as_view(*method), params ? *params : no_params);
@@ -361,6 +371,10 @@ rapidjson::Document Endpoint::dispatch(Exchange& ex, std::string_view method, co
   rapidjson::Document result(rapidjson::kObjectType);
   auto& a = result.GetAllocator();
   if (method == "initialize") {
+    // The 2026-07-28 era has no handshake and no session: the method does not exist there.
+    if (ex.modern)
+      throw RpcError(rpc::method_not_found, "2026-07-28 has no initialize: call server/discover, or send requests directly",
+                     http::status::ok, ErrorDetails().add("method", method).json());
     const auto* requested = string_member(params, "protocolVersion");
     if (!requested) throw RpcError(rpc::invalid_params, "initialize needs params.protocolVersion, a string");
     const std::string_view version = negotiate_version(as_view(*requested));

@@ -32,11 +32,14 @@ std::optional<std::string> SessionStore::version_of(std::string_view session_id,
 }
 
 bool SessionStore::close(std::string_view session_id, const Uuid& user) {
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   const auto it = sessions_.find(std::string(session_id));
   if (it == sessions_.end() || it->second.user != user) return false;
+  // An expired session is an unknown one, for DELETE as for every other request (version_of).
+  const bool expired = now - it->second.last_used > idle_timeout_;
   sessions_.erase(it);
-  return true;
+  return !expired;
 }
 
 // Expired sessions first; if none, the least recently used one. Linear, but only at the cap.

@@ -488,6 +488,60 @@ TEST_F(McpTest, JsonRpcErrors) {
   EXPECT_EQ(init_in_batch.json()[0]["error"]["code"].GetInt(), -32600);
 }
 
+// JSON-RPC never answers a notification — not even one whose params are wrong.
+TEST_F(McpTest, ANotificationWithBadParamsIsNotAnswered) {
+  const std::string s = open_session(*alice);
+  for (const std::string params : {"[]", "5", "null", R"("text")"}) {
+    const auto r = alice->post(
+        "/mcp", R"({"jsonrpc":"2.0","method":"notifications/initialized","params":)" + params + "}", classic(s));
+    EXPECT_EQ(r.status, 202u) << params << " -> " << r.body;
+    EXPECT_TRUE(r.body.empty()) << params << " -> " << r.body;
+  }
+  const std::string old = open_session(*alice, "2025-03-26");
+  const auto batch = alice->post(
+      "/mcp", R"([{"jsonrpc":"2.0","method":"notifications/x","params":[1]},{"jsonrpc":"2.0","method":"notifications/y"}])",
+      classic(old));
+  EXPECT_EQ(batch.status, 202u) << batch.body;
+  EXPECT_TRUE(batch.body.empty()) << batch.body;
+  // A request (it has an id) with bad params is still answered with -32602.
+  const auto request_with_bad_params =
+      alice->post("/mcp", R"({"jsonrpc":"2.0","id":3,"method":"ping","params":[]})", classic(s));
+  EXPECT_EQ(int_at(request_with_bad_params, "/error/code"), -32602) << request_with_bad_params.body;
+}
+
+// The 2026-07-28 era has no handshake: initialize there is an unknown method, and opens nothing.
+TEST_F(McpTest, InitializeDoesNotExistInTheModernEra) {
+  const auto r = alice->post("/mcp", request(1, "initialize", R"({"protocolVersion":"2026-07-28"})"),
+                             modern("initialize"));
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(int_at(r, "/error/code"), -32601) << r.body;
+  EXPECT_TRUE(r.header("Mcp-Session-Id").empty()) << "no session is opened";
+}
+
+// In a classic 2025-03-26 session the mirrored headers are optional but checked when present —
+// against every message of a batch, as against a single message.
+TEST_F(McpTest, ClassicBatchesAreCheckedAgainstTheMirroredHeaders) {
+  const std::string old = open_session(*alice, "2025-03-26");
+  const std::string batch = "[" + request(1, "ping") + "," + request(2, "tools/list") + "]";
+  auto with_method = classic(old);
+  with_method.emplace_back("Mcp-Method", "ping");
+  const auto mismatch = alice->post("/mcp", batch, with_method);
+  EXPECT_EQ(mismatch.status, 400u) << mismatch.body;
+  EXPECT_EQ(int_at(mismatch, "/error/code"), -32020) << mismatch.body;
+  // A message that names its version in _meta needs the header, in a batch too.
+  const std::string meta_batch =
+      "[" + request(1, "ping", R"({"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-03-26"}})") + "]";
+  const auto no_header = alice->post("/mcp", meta_batch, classic(old));
+  EXPECT_EQ(no_header.status, 400u) << no_header.body;
+  EXPECT_EQ(int_at(no_header, "/error/code"), -32020) << no_header.body;
+  // Headers that agree with every message, or none at all: answered.
+  auto pings = classic(old);
+  pings.emplace_back("Mcp-Method", "ping");
+  const auto agreeing = alice->post("/mcp", "[" + request(1, "ping") + "," + request(2, "ping") + "]", pings);
+  EXPECT_EQ(agreeing.status, 200u) << agreeing.body;
+  EXPECT_EQ(alice->post("/mcp", batch, classic(old)).status, 200u);
+}
+
 TEST_F(McpTest, UnauthenticatedIs401WithWwwAuthenticate) {
   auto anonymous = anonymous_client();
   const auto r = anonymous->post("/mcp", request(1, "initialize", R"({"protocolVersion":"2025-11-25"})"),
