@@ -75,6 +75,12 @@ rapidjson::Document json_body(const RequestContext& ctx) {
   if (!doc.IsObject())
     throw DomainError(ErrorCode::validation_failed, "the body must be a JSON object",
                       ErrorDetails().add("path", "").add("keyword", "type").json());
+  // Which of two values for one key counts differs between readers (the command decoder takes the
+  // first; canonical JSON — the idempotency key's request hash — and jsonb take the last), so a
+  // body that has one is refused rather than read one way and remembered the other.
+  if (const auto twice = first_duplicate_key(doc))
+    throw DomainError(ErrorCode::validation_failed, fmt::format("the body has the key {} twice", *twice),
+                      ErrorDetails().add("path", *twice).add("keyword", "duplicate_key").json());
   return doc;
 }
 

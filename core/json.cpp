@@ -187,6 +187,55 @@ std::string canonical_json(std::string_view text) {
   return canonical_json(doc);
 }
 
+namespace {
+
+// JSON Pointer escaping of one reference token (RFC 6901): ~ as ~0, / as ~1.
+void append_token(std::string& pointer, std::string_view token) {
+  pointer.push_back('/');
+  for (const char c : token) {
+    if (c == '~') pointer += "~0";
+    else if (c == '/') pointer += "~1";
+    else pointer.push_back(c);
+  }
+}
+
+bool find_duplicate(const rapidjson::Value& v, std::string& pointer) {
+  if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      const auto size = pointer.size();
+      append_token(pointer, std::to_string(i));
+      if (find_duplicate(v[i], pointer)) return true;
+      pointer.resize(size);
+    }
+    return false;
+  }
+  if (!v.IsObject()) return false;
+  std::vector<std::string_view> keys;
+  keys.reserve(v.MemberCount());
+  for (const auto& m : v.GetObject()) keys.emplace_back(m.name.GetString(), m.name.GetStringLength());
+  std::vector<std::string_view> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end()) {
+    append_token(pointer, *twice);
+    return true;
+  }
+  for (const auto& m : v.GetObject()) {
+    const auto size = pointer.size();
+    append_token(pointer, std::string_view(m.name.GetString(), m.name.GetStringLength()));
+    if (find_duplicate(m.value, pointer)) return true;
+    pointer.resize(size);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> first_duplicate_key(const rapidjson::Value& value) {
+  std::string pointer;
+  if (find_duplicate(value, pointer)) return pointer;
+  return std::nullopt;
+}
+
 std::string to_json(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);

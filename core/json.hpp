@@ -4,6 +4,7 @@
 
 #include <rapidjson/document.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,11 @@ void parse_json(std::string_view text, rapidjson::Document& doc, const JsonLimit
 // `verify` recompute a hash from the stored row.
 std::string canonical_json(const rapidjson::Value& value);
 std::string canonical_json(std::string_view text);
+
+// The JSON Pointer of the first object member whose key appears twice in its object (depth
+// first), if any. A request body refuses such keys: which value counts would otherwise depend on
+// the reader (the command decoder takes the first, canonical_json and jsonb the last).
+std::optional<std::string> first_duplicate_key(const rapidjson::Value& value);
 
 // Plain (non-canonical) compact serialization.
 std::string to_json(const rapidjson::Value& value);

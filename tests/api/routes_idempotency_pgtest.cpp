@@ -44,6 +44,28 @@ TEST_F(IdempotencyTest, ARetryReplaysTheFirstResponseAndAppendsNothing) {
   EXPECT_EQ(bobs.header("idempotent-replayed"), "");
 }
 
+// A key that appears twice in a body is refused: otherwise the command would take the first value
+// and the idempotency hash (canonical JSON, like jsonb) the last, and a different request with the
+// same last value would be replayed as the same one.
+TEST_F(IdempotencyTest, ABodyWithADuplicatedKeyIsRefusedAndNeverReplayedAsAnother) {
+  const auto project = create_project(*alice);
+  const auto target = "/v1/projects/" + project + "/tasks";
+  const auto before = head();
+  const HttpHeaders key{{"Idempotency-Key", "dup-1"}};
+  const auto first = alice->post(target, R"({"title":"A","title":"Z"})", key);
+  EXPECT_EQ(first.status, 422u) << first.body;
+  EXPECT_EQ(first.error_code(), "validation_failed");
+  EXPECT_EQ(str_at(first, "/error/details/path"), "/title");
+  const auto second = alice->post(target, R"({"title":"B","title":"Z"})", key);
+  EXPECT_NE(second.status, 201u) << second.body;
+  // Nested objects too, and without a key.
+  const auto nested = alice->post(target, R"({"title":"t","git":{"branch":"a","branch":"b"}})");
+  EXPECT_EQ(nested.status, 422u) << nested.body;
+  EXPECT_EQ(str_at(nested, "/error/details/path"), "/git/branch");
+  EXPECT_EQ(head(), before) << "nothing appended";
+  EXPECT_EQ(query_value(conninfo(), "SELECT count(*) FROM readmodel.tasks"), "0");
+}
+
 TEST_F(IdempotencyTest, ARefusalIsRememberedAndPickAndCommandsReplay) {
   const auto project = create_project(*alice);
   const auto task = create_task(*alice, project);

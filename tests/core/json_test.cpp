@@ -23,6 +23,19 @@ TEST(CanonicalJson, DuplicateKeyKeepsTheLastValueAsJsonbDoes) {
   EXPECT_EQ(canonical_json(R"({"a":1,"a":2})"), R"({"a":2})");
 }
 
+TEST(FirstDuplicateKey, NamesTheFirstDuplicatedMemberAsAJsonPointer) {
+  const auto first = [](std::string_view text) {
+    rapidjson::Document doc;
+    parse_json(text, doc);
+    return first_duplicate_key(doc);
+  };
+  EXPECT_FALSE(first(R"({"a":1,"b":{"a":2},"c":[{"a":1},{"b":2}]})"));
+  EXPECT_EQ(first(R"({"a":1,"a":2})"), "/a");
+  EXPECT_EQ(first(R"({"x":{"y":[0,{"k":1,"k":2}]}})"), "/x/y/1/k");
+  EXPECT_EQ(first(R"({"a/b":{"m~n":1,"m~n":2}})"), "/a~1b/m~0n");
+  EXPECT_EQ(first(R"([{"z":1},{"q":1,"q":1}])"), "/1/q");
+}
+
 TEST(CanonicalJson, IsIdempotentAndStableForNumbers) {
   for (const char* text : {R"({"n":1.5})", R"({"n":-0.0})", R"({"n":1e300})", R"({"n":12345678901234567890123})",
                            R"({"n":100.0})", R"({"n":-9223372036854775808})", R"({"n":18446744073709551615})"}) {
