@@ -28,6 +28,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 namespace tasklog::events {
 namespace {
@@ -131,8 +132,10 @@ struct EventStore::Impl {
   // ---- queue (any thread) ----
   void submit(Request r) {
     {
-      std::lock_guard lock(mutex);
+      std::unique_lock lock(mutex);
       if (stopping) {
+        // Answered on the caller's thread, outside the lock: the callback may call the store.
+        lock.unlock();
         r.done({std::nullopt, std::make_exception_ptr(DomainError(ErrorCode::unavailable, "the event store is stopping"))});
         return;
       }
@@ -142,14 +145,19 @@ struct EventStore::Impl {
     wake.notify_one();
   }
 
+  // Joins the writer once, whoever calls first; from the writer thread itself (a callback) it
+  // only asks it to stop, and the destructor's call joins it.
   void stop() {
     {
       std::lock_guard lock(mutex);
-      if (stopping) return;
-      stopping = true;
-      if (polling) poke.set();
+      if (!stopping) {
+        stopping = true;
+        if (polling) poke.set();
+      }
     }
     wake.notify_one();
+    if (std::this_thread::get_id() == writer.get_id()) return;
+    std::lock_guard join_lock(join_mutex);
     if (writer.joinable()) writer.join();
   }
 
@@ -471,6 +479,7 @@ struct EventStore::Impl {
   void connect() {
     forget();
     conn = open_connection(options.conninfo, options.role);
+    backend_pid = conn->backendpid();
     // Generic plans for every prepared statement of this connection. The writer's statements are
     // lookups by key, so one plan serves every call; but a statement with an array parameter
     // (`id = ANY($1)`: the deciders' read-ahead of task rows, the versions read) is planned again
@@ -775,11 +784,33 @@ struct EventStore::Impl {
   }
 
   // Did the transaction whose first new event is probe commit? Used after a lost connection
-  // during COMMIT; event ids are unique, so the answer is exact.
-  bool committed(const std::vector<Uuid>& probe) {
-    connect();  // a new session: the old one's transaction, if it did not commit, is gone
+  // during COMMIT; event ids are unique, so the answer is exact — once the old session has ended.
+  // The connection may have broken on our side only (a proxy, a network timeout) while its backend
+  // still runs the message that ends in COMMIT: looked up before that commit lands, the batch would
+  // run again and its deciders, with new event ids, would append a second time. So the old backend
+  // is ended first (pg_terminate_backend waits for it: a transaction that has not committed is
+  // rolled back), from a session of the login user, who may signal its own backends.
+  bool committed(const std::vector<Uuid>& probe, int old_backend) {
+    if (old_backend != 0) {
+      pqxx::connection login(options.conninfo);
+      pqxx::nontransaction tx(login);
+      const auto ended = tx.exec_params(
+          "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE pid = $1 AND usename = session_user",
+          old_backend);
+      if (!ended.empty() && !ended[0][0].as<bool>())
+        throw std::runtime_error(fmt::format("the old session (backend {}) did not end within 10 s", old_backend));
+    }
+    connect();
     pqxx::read_transaction tx(*conn);
     return !tx.exec_params(events_by_id_sql(), uuid_array(probe)).empty();
+  }
+
+  // The events a batch whose commit was in doubt (and turned out committed) appended.
+  static std::uint64_t in_doubt_events(const std::vector<AppendOutcome>& outcomes) {
+    std::uint64_t events = 0;
+    for (const auto& o : outcomes)
+      if (o.result && !o.result->replayed) events += o.result->events.size();
+    return events;
   }
 
   void deliver(std::vector<Request>& batch, std::vector<AppendOutcome>& outcomes) {
@@ -832,11 +863,13 @@ struct EventStore::Impl {
       } catch (const pqxx::broken_connection& e) {
         forget();
         conn.reset();
+        const int old_backend = std::exchange(backend_pid, 0);
         if (committing && !probe.empty()) {
           // The connection broke while COMMIT was on its way: find out instead of guessing.
           spdlog::warn("event store: connection lost during commit ({}); checking the outcome", e.what());
           try {
-            if (committed(probe)) {
+            if (committed(probe, old_backend)) {
+              count_batch(batch.size(), in_doubt_events(outcomes), 1, false);
               deliver(batch, outcomes);
               return;
             }
@@ -890,6 +923,7 @@ struct EventStore::Impl {
 
   EventStoreOptions options;
   std::unique_ptr<pqxx::connection> conn;  // writer thread only: the serial path
+  int backend_pid = 0;                      // writer thread only: conn's backend (committed())
   std::unique_ptr<AppendPipeline> pipeline;  // writer thread only: flights
   std::deque<Flight> flights;              // writer thread only: sent, not landed, oldest first
   std::vector<Request> rerun;              // writer thread only: commands of failed flights
@@ -899,6 +933,7 @@ struct EventStore::Impl {
   std::optional<Clock::time_point> idle_since;  // writer thread only: the last flight landed, none in the air
   LogMemory memory;                        // writer thread only (includes the flights in the air)
   mutable std::mutex mutex;
+  std::mutex join_mutex;  // stop(): one caller joins the writer
   std::condition_variable wake;
   std::deque<Request> queue;
   bool stopping = false;

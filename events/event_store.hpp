@@ -140,11 +140,14 @@ class EventStore {
   AppendResult execute(Decider decider, std::vector<Uuid> reads = {});
 
   // The same without blocking; the callback runs on the writer thread after commit, so it must
-  // be quick (post to your own executor).
+  // be quick (post to your own executor). A command submitted while the store stops is refused
+  // (unavailable) at once, its callback then running on the caller's thread. A callback may call
+  // the store, stop() included.
   void async_append(std::vector<StreamAppend> streams, AppendCallback done);
   void async_execute(Decider decider, AppendCallback done, std::vector<Uuid> reads = {});
 
-  // Stops accepting commands, answers the queued ones, joins the writer. Idempotent.
+  // Stops accepting commands, answers the queued ones, joins the writer. Idempotent; called from
+  // a callback (the writer thread) it only asks the writer to stop, and the destructor joins it.
   void stop();
 
   EventStoreStats stats() const;

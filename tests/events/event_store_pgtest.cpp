@@ -6,6 +6,10 @@
 #include "events/subscription.hpp"
 #include "tests/events/event_log_fixture.hpp"
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <gmock/gmock.h>
 #include <thread>
@@ -66,6 +70,82 @@ TEST_F(EventLogTest, TheProjectorSeesEveryEventWhenFixedAppendsFollowEachOther) 
   const auto missing = tx.exec("SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM projected p WHERE p.position = e.position)");
   EXPECT_EQ(missing[0][0].as<long long>(), 0);
   EXPECT_EQ(tx.exec("SELECT count(*) FROM projected")[0][0].as<long long>(), kSequential + kThreads * kEach);
+}
+
+// The connection breaks on the writer's side only while the server still runs the batch's last
+// message (its COMMIT not reached yet). The in-doubt check must not look before that transaction
+// has ended: found "not committed" while it is about to commit, the batch would run again and its
+// decider — new event ids, as the engine's are — would append a second time. Here the projector
+// keeps the old backend in pg_sleep before COMMIT, and the test shuts the writer's socket down
+// while it sleeps.
+TEST_F(EventLogTest, ABatchWhoseConnectionBreaksBeforeItsCommitLandsIsAppendedOnce) {
+  store.reset();
+  store = std::make_unique<EventStore>(EventStoreOptions{
+      .conninfo = db.conninfo(),
+      .projector = [](pqxx::transaction_base&, const std::vector<RecordedEvent>&, std::string& sql) {
+        sql += "SELECT pg_sleep(1.5);\n";  // before the NOTIFY and COMMIT the store sends after it
+      }});
+  const Uuid s = random_id();
+  std::atomic<int> socket{-1};
+  std::atomic<int> decided{0};
+  std::promise<AppendOutcome> outcome;
+  store->async_execute(
+      [&](AppendContext& append) {
+        if (decided.fetch_add(1) == 0) socket = append.tx().conn().sock();
+        StreamAppend a{s, "task", ExpectedVersion::any(), {make_event(project, "Decided", R"({"marker":"once"})")}};
+        return std::vector<StreamAppend>{a};  // a fresh event id on every run, like the engine's deciders
+      },
+      [&](AppendOutcome o) { outcome.set_value(std::move(o)); });
+  // Wait until the writer's backend sleeps inside the batch's last message, then cut the writer's
+  // side of the connection: the server does not notice while it sleeps.
+  {
+    pqxx::connection watch(db.conninfo());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      pqxx::nontransaction tx(watch);
+      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'").empty()) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the batch never reached its last message";
+      tx.commit();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  ASSERT_GE(socket.load(), 0);
+  ASSERT_EQ(::shutdown(socket.load(), SHUT_RDWR), 0);
+  auto answered = outcome.get_future();
+  ASSERT_EQ(answered.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  const AppendOutcome o = answered.get();
+  ASSERT_TRUE(o.result) << "the retry (or the check) answers the caller";
+  EXPECT_GE(decided.load(), 1);
+  store.reset();
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM events WHERE type = 'Decided'")[0][0].as<long long>(), 1)
+      << "the decision is in the log exactly once";
+  expect_chain_verifies(db.conninfo(), tx.exec("SELECT max(position) FROM events")[0][0].as<Position>());
+}
+
+// A callback may call the store: the one a stopping store answers at once runs on the caller's
+// thread outside the store's lock, and one that stops the store from the writer thread only asks
+// it to stop — the destructor joins the writer (joining from the writer itself used to throw, and
+// the destructor then left the thread unjoined: std::terminate).
+TEST_F(EventLogTest, CallbacksMayCallTheStoreAndStopItFromTheWriterThread) {
+  std::promise<void> stopped_from_callback;
+  store->async_append({one_event(random_id(), project)}, [&](AppendOutcome o) {
+    EXPECT_TRUE(o.result);
+    store->stop();  // on the writer thread
+    stopped_from_callback.set_value();
+  });
+  stopped_from_callback.get_future().wait();
+  // Stopping: a new command is refused at once, and its callback may ask the store for its stats.
+  bool answered = false;
+  store->async_append({one_event(random_id(), project)}, [&](AppendOutcome o) {
+    EXPECT_FALSE(o.result);
+    EXPECT_EQ(store->stats().commands, 1u);  // took the store's lock: it must not be held here
+    answered = true;
+  });
+  EXPECT_TRUE(answered);
+  store.reset();  // joins the writer
+  EXPECT_EQ(count_events(), 1);
 }
 
 TEST_F(EventLogTest, ExpectedVersionAnyNoStreamAndExact) {
