@@ -673,6 +673,46 @@ TEST_F(StreamTest, BatchMustBeTrueOrFalse) {
   EXPECT_EQ(seen["default"].largest_frame, 1u);  // ProjectCreated, in an "event" frame
 }
 
+// A client that goes away (the connection reset) while the session's write is blocked and its
+// reading is paused on a full queue: no read is pending to notice, so the failed write must end
+// the session — it used to stay registered, holding its queue, until the server stopped.
+class PausedStreamTest : public StreamTest {
+ protected:
+  void adjust(api::StreamOptions& stream) override {
+    stream.queue_messages = 8;
+    stream.catchup_batch = 5;
+    stream.send_buffer_bytes = 4096;
+    stream.heartbeat_interval = 100ms;
+    stream.stall_timeout = 600s;  // not the stall check: the failed write must end it
+  }
+};
+
+TEST_F(PausedStreamTest, AClientResetWhileReadingIsPausedEndsItsSession) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  for (int i = 0; i < 300; ++i) post_message(*alice, task, std::string(400, 'r'));
+  WsClient client(endpoint(), 4096);
+  ASSERT_EQ(client.connect(stream_target(project), alice_user.token), 101u);
+  // The catch-up fills the queue to its bound while the client reads nothing.
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_queue_full_total") >= 1; }));
+  // Messages from the client are read and answered into the queue until it is at its bound and
+  // the socket buffers are full: then no write completes, reading stays paused, and the messages
+  // not read yet wait in the server's socket. (Until then a completed write resumes reading.)
+  for (int i = 0; i < 50; ++i) client.send(R"({"type":"unsubscribe","id":"no-such-subscription"})");
+  double last = -1;
+  ASSERT_TRUE(eventually([&] {
+    const double now = metric("tasklog_stream_queued_messages");
+    const bool settled = now >= 8 && now == last;
+    last = now;
+    return settled;
+  }, std::chrono::seconds(30), std::chrono::milliseconds(300)));
+  EXPECT_EQ(metric("tasklog_stream_sessions"), 1);
+  client.drop();  // unread data in its receive buffer: the close resets the connection
+  EXPECT_TRUE(eventually([&] { return metric("tasklog_stream_sessions") == 0; }, std::chrono::seconds(10)))
+      << "the session outlived its connection";
+  EXPECT_EQ(metric("tasklog_stream_queued_messages"), 0);
+}
+
 // A client that reads nothing at all.
 class StalledStreamTest : public StreamTest {
  protected:
