@@ -350,11 +350,12 @@ struct EventStore::Impl {
         // exists after all, and process() then runs the batch again carefully, reading it.
         const bool expects_new = s.expected.kind == ExpectedVersion::Kind::no_stream ||
                                  (s.expected.kind == ExpectedVersion::Kind::exact && s.expected.version == 0);
+        // Not written into `versions` here: if a later check refuses the command, the guess must
+        // not outlive it (a later command of the batch, or the writer's memory after the commit,
+        // would take 0 for the stream's version). Staging below starts it at 0.
         if (expects_new && !careful && !versions.contains(s.stream_id) &&
-            !(confirmed && confirmed->versions.contains(s.stream_id))) {
-          versions[s.stream_id] = 0;
+            !(confirmed && confirmed->versions.contains(s.stream_id)))
           continue;
-        }
         const std::int64_t current = stream_version(s.stream_id);
         if (s.expected.kind == ExpectedVersion::Kind::any ||
             current == (s.expected.kind == ExpectedVersion::Kind::no_stream ? 0 : s.expected.version))

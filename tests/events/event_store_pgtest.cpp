@@ -148,6 +148,52 @@ TEST_F(EventLogTest, CallbacksMayCallTheStoreAndStopItFromTheWriterThread) {
   EXPECT_EQ(count_events(), 1);
 }
 
+// A command refused by one of its streams leaves nothing behind, not even the version it assumed
+// for a stream it expected new without reading it: a later command of the same batch must see the
+// stream's real version.
+TEST_F(EventLogTest, ARefusedCommandLeavesNoAssumedVersionForTheRestOfItsBatch) {
+  const Uuid existing = random_id(), missing = random_id();
+  {
+    // Written by another store, so that this one's memory of the log does not know the stream.
+    EventStore other(EventStoreOptions{.conninfo = db.conninfo()});
+    other.append({StreamAppend{existing, "task", ExpectedVersion::no_stream(), {make_event(project), make_event(project)}}});
+  }
+  // Hold the writer in a first command while the two under test queue up behind it: they are
+  // decided in one batch, in order.
+  std::promise<void> holding, release;
+  auto released = release.get_future().share();
+  std::promise<AppendOutcome> first, refused, after;
+  store->async_execute(
+      [&](AppendContext&) {
+        holding.set_value();
+        released.wait();
+        return std::vector<StreamAppend>{one_event(random_id(), project)};
+      },
+      [&](AppendOutcome o) { first.set_value(std::move(o)); });
+  holding.get_future().wait();
+  store->async_execute(
+      [&](AppendContext&) {
+        // `existing` expected new (not read: assumed), then a stream at a version it is not at.
+        return std::vector<StreamAppend>{
+            StreamAppend{existing, "task", ExpectedVersion::no_stream(), {make_event(project)}},
+            StreamAppend{missing, "task", ExpectedVersion::exact(3), {make_event(project)}}};
+      },
+      [&](AppendOutcome o) { refused.set_value(std::move(o)); });
+  store->async_execute(
+      [&](AppendContext&) {
+        return std::vector<StreamAppend>{StreamAppend{existing, "task", ExpectedVersion::exact(2), {make_event(project)}}};
+      },
+      [&](AppendOutcome o) { after.set_value(std::move(o)); });
+  release.set_value();
+  EXPECT_TRUE(first.get_future().get().result);
+  const AppendOutcome r = refused.get_future().get();
+  EXPECT_FALSE(r.result);
+  EXPECT_THROW(std::rethrow_exception(r.error), VersionConflict);
+  const AppendOutcome a = after.get_future().get();
+  ASSERT_TRUE(a.result) << "refused against an assumed version 0";
+  EXPECT_EQ(a.result->events.at(0).version, 3);
+}
+
 TEST_F(EventLogTest, ExpectedVersionAnyNoStreamAndExact) {
   const Uuid s = random_id();
   store->append({one_event(s, project, ExpectedVersion::no_stream())});
