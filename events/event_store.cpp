@@ -715,8 +715,11 @@ struct EventStore::Impl {
     remember(b, b.stamp);  // tentatively: forgotten again if a flight fails
     if (flights.empty() && idle_since) {
       // The log idled from the last landing until now: the gap a flight in the air would hide.
-      const auto gap = std::min<Clock::duration>(Clock::now() - *idle_since, kLongestGap);
-      gap_us += (std::chrono::duration<double, std::micro>(gap).count() - gap_us) / 8;
+      // A longer idle stretch is no load, not a gap a second flight could hide: not sampled
+      // (capped and counted, every burst after a quiet spell pulled the average towards 10 ms,
+      // and at full depth the pipeline rarely runs empty to sample it back down).
+      const auto gap = Clock::now() - *idle_since;
+      if (gap <= kLongestGap) gap_us += (std::chrono::duration<double, std::micro>(gap).count() - gap_us) / 8;
     }
     idle_since.reset();
     flight.requests = std::move(batch);
