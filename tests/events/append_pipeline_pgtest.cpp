@@ -243,6 +243,31 @@ TEST_F(PipelineTest, FlightsWhoseConnectionIsKilledRunAgainExactlyOnce) {
   EXPECT_EQ(positions(db.conninfo()).size(), 6u);
 }
 
+// The pipeline's connection dies while nothing is in the air (an idle backend terminated): the
+// next appends still succeed, and flights resume on a new connection rather than every batch
+// going the serial way from then on.
+TEST_F(PipelineTest, APipelineConnectionLostWhileIdleIsReplaced) {
+  const Uuid stream = random_id();
+  store->append({one_event(stream, project)});
+  store->append({one_event(stream, project)});
+  ASSERT_EQ(store->stats().flights, 1u);
+  {
+    pqxx::nontransaction tx(*locker);
+    // Every idle session of the writer's role but ours: the pipeline's (and the serial one's).
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            "AND datname = current_database() AND state = 'idle'");
+  }
+  for (int i = 0; i < 5; ++i) {
+    const auto r = store->append({one_event(stream, project)});
+    EXPECT_EQ(r.events.at(0).version, 3 + i);
+  }
+  const auto flights = store->stats().flights;
+  for (int i = 0; i < 5; ++i) store->append({one_event(stream, project)});
+  EXPECT_GE(store->stats().flights, flights + 4) << "flights did not resume";
+  EXPECT_EQ(positions(db.conninfo()).size(), 12u);
+  expect_chain_verifies(db.conninfo(), 12);
+}
+
 TEST_F(PipelineTest, ExpectedVersionsHoldAcrossFlightsInTheAir) {
   // Each of 8 threads appends to its own stream with an exact expected version; flights carry
   // them back to back. A version the pipeline cannot confirm from memory goes the serial way and
