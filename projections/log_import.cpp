@@ -1,11 +1,13 @@
 #include "projections/log_import.hpp"
 
+#include "core/time.hpp"
 #include "events/canonical.hpp"
 #include "events/database.hpp"
 #include "events/event_json.hpp"
 #include "events/event_reader.hpp"
 #include "projections/event_fold.hpp"
 #include "projections/read_model_store.hpp"
+#include "projections/read_model_tables.hpp"
 
 #include <fmt/format.h>
 
@@ -41,6 +43,13 @@ class ChainCheck {
                                           : "prev_hash is not the hash of the line before: the chain is broken");
     if (events::chain_hash(prev_, e) != e.hash)
       throw ImportRefused(line, "the hash does not match the event's content: the line was changed after export");
+    // The writer never lets time go back along the log, and replay --at TIME relies on it (the
+    // state at a time is a prefix of the log). A chain re-hashed after its times were changed
+    // would pass the checks above.
+    if (line > 1 && e.recorded_at < recorded_)
+      throw ImportRefused(line, fmt::format("recorded_at goes back from {} to {}: time never decreases along the log",
+                                            format_timestamp(recorded_), format_timestamp(e.recorded_at)));
+    recorded_ = e.recorded_at;
     if (!event_ids_.insert(e.event_id).second)
       throw ImportRefused(line, fmt::format("event id {} appears twice", to_string(e.event_id)));
     std::int64_t& version = versions_[e.stream_id];
@@ -58,6 +67,7 @@ class ChainCheck {
  private:
   events::Position head_ = 0;
   Sha256Digest prev_ = events::kGenesisHash;
+  Timestamp recorded_{};
   std::unordered_set<Uuid, UuidHash> event_ids_;
   std::unordered_map<Uuid, std::int64_t, UuidHash> versions_;
 };
@@ -67,9 +77,16 @@ void refuse_unless_empty(pqxx::transaction_base& tx) {
     throw ImportRefused(0, fmt::format("the database already holds {} events: an import goes into an empty database "
                                        "only (make one with `tasklog migrate`)",
                                        head));
-  const auto rows = tx.exec(fmt::format("SELECT (SELECT count(*) FROM {0}.projects) + (SELECT count(*) FROM {0}.tasks)",
-                                        kReadSchema))[0][0]
-                        .as<std::int64_t>();
+  // Every read-model table: they have no foreign keys between them, so a leftover artifact or
+  // member row would otherwise survive beside the import (or collide with it).
+  std::string sql = "SELECT 0";
+  using tables::Table;
+  for (const std::string_view table :
+       {Table<ProjectState>::name, Table<tables::MemberRow>::name, Table<TaskState>::name,
+        Table<tables::DependencyRow>::name, Table<ArtifactRow>::name, Table<CheckpointRow>::name,
+        Table<DecisionRow>::name, Table<MessageRow>::name})
+    sql += fmt::format(" + (SELECT count(*) FROM {}.{})", kReadSchema, table);
+  const auto rows = tx.exec(sql)[0][0].as<std::int64_t>();
   if (rows != 0)
     throw ImportRefused(0, "the event log is empty but the read models are not: an import goes into an empty database "
                            "only");

@@ -3,6 +3,7 @@
 // position, id and hash, verifies, and folds to read models equal to the original's; the next
 // append continues at head + 1 on the imported chain. Refusals name their line and write nothing:
 // one byte changed, a partial (one project's) export, a non-empty database.
+#include "events/canonical.hpp"
 #include "events/event_json.hpp"
 #include "projections/log_import.hpp"
 #include "projections/verify.hpp"
@@ -162,6 +163,43 @@ TEST_F(LogImportTest, APartialExportIsRefusedAtTheFirstLineThatIsNotTheWholeLog)
   EXPECT_EQ(refused_line(copy, joined(lines), "position 6 follows position 4"), 5u);
 
   EXPECT_EQ(refused_line(copy, "", "no events"), 0u);
+}
+
+// A log whose times were moved back and re-hashed passes every chain check, but time must never
+// decrease along the log (replay --at TIME takes a prefix): refused at the line where it does.
+TEST_F(LogImportTest, TimeGoingBackAlongTheLogIsRefusedEvenWhenReHashed) {
+  run_workloads(1, 20, 13);
+  auto log = all_events(db.conninfo());
+  ASSERT_GT(log.size(), 6u);
+  const std::size_t k = 5;
+  log[k].recorded_at = log[k - 1].recorded_at - std::chrono::seconds(1);
+  for (std::size_t i = k; i < log.size(); ++i) {  // the chain made whole again from there
+    log[i].prev_hash = log[i - 1].hash;
+    log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
+  }
+  TestDatabase copy;
+  EXPECT_EQ(refused_line(copy, joined(export_lines(log)), "recorded_at goes back"), k + 1);
+}
+
+// Read models must be empty too — every table of them, not only projects and tasks.
+TEST_F(LogImportTest, ALeftoverReadModelRowOfAnyTableIsRefused) {
+  run_workloads(1, 10, 21);
+  const auto text = joined(export_lines(all_events(db.conninfo())));
+  TestDatabase copy;
+  {
+    pqxx::connection c(copy.conninfo());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO readmodel.task_messages (id, task_id, project_id, position, role, content, created_by, created_at) "
+            "VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1, 'user', 'left over', gen_random_uuid(), now())");
+    tx.commit();
+  }
+  try {
+    import_into(copy, text);
+    ADD_FAILURE() << "an import beside a leftover read-model row was not refused";
+  } catch (const ImportRefused& e) {
+    EXPECT_THAT(e.what(), HasSubstr("read models are not"));
+  }
+  EXPECT_EQ(tasklog::testing::query_value(copy.conninfo(), "SELECT count(*) FROM events"), "0");
 }
 
 TEST_F(LogImportTest, ANonEmptyDatabaseIsRefusedBeforeAnythingIsRead) {
