@@ -133,11 +133,19 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
       throw ImportRefused(line_number, e.what());
     }
     chain.check(line_number, event);
+    DomainEvent decoded;
     try {
-      fold(models, event);
+      decoded = decode_recorded(event);
     } catch (const std::exception& e) {
       throw ImportRefused(line_number, fmt::format("this tasklog cannot fold the event: {}", e.what()));
     }
+    // The row's columns must say where its payload puts it: import folds by the payload, verify and
+    // rebuild by the columns, and an import that verify then fails must not be accepted.
+    const EventRoute where = route(decoded);
+    if (where.stream_id != event.stream_id || stream_type_name(where.stream_type) != event.stream_type ||
+        where.project_id != event.project_id || where.task_id != event.task_id)
+      throw ImportRefused(line_number, "the event's stream, project or task columns disagree with its payload");
+    fold(models, decoded, meta_of(event));
     if (pending == 0) writer.StartArray();
     events::write_event_json(writer, event);
     if (++pending == options.batch) flush();

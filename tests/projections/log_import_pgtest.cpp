@@ -181,6 +181,24 @@ TEST_F(LogImportTest, TimeGoingBackAlongTheLogIsRefusedEvenWhenReHashed) {
   EXPECT_EQ(refused_line(copy, joined(export_lines(log)), "recorded_at goes back"), k + 1);
 }
 
+// A line whose project column says another project than its payload (re-hashed, so the chain
+// holds) would be folded by import into one project and by verify into the other: refused.
+TEST_F(LogImportTest, ColumnsThatDisagreeWithThePayloadAreRefused) {
+  run_workloads(2, 20, 17);
+  auto log = all_events(db.conninfo());
+  ASSERT_GT(log.size(), 6u);
+  const std::size_t k = 5;
+  const auto other = std::find_if(log.begin(), log.end(), [&](const auto& e) { return e.project_id != log[k].project_id; });
+  ASSERT_NE(other, log.end()) << "the workload made one project";
+  log[k].project_id = other->project_id;
+  for (std::size_t i = k; i < log.size(); ++i) {
+    log[i].prev_hash = log[i - 1].hash;
+    log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
+  }
+  TestDatabase copy;
+  EXPECT_EQ(refused_line(copy, joined(export_lines(log)), "disagree with its payload"), k + 1);
+}
+
 // Read models must be empty too — every table of them, not only projects and tasks.
 TEST_F(LogImportTest, ALeftoverReadModelRowOfAnyTableIsRefused) {
   run_workloads(1, 10, 21);
