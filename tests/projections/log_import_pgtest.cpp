@@ -36,6 +36,15 @@ class LogImportTest : public ReplayTest {
     return lines;
   }
 
+  // The chain made whole again from `first` on, after a line was changed: what someone who
+  // rewrites a log without a secret can always do.
+  static void rehash_from(std::vector<events::RecordedEvent>& log, std::size_t first) {
+    for (std::size_t i = first; i < log.size(); ++i) {
+      log[i].prev_hash = i == 0 ? events::kGenesisHash : log[i - 1].hash;
+      log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
+    }
+  }
+
   static std::string joined(const std::vector<std::string>& lines) {
     std::string text;
     for (const auto& line : lines) text += line + "\n";
@@ -173,10 +182,7 @@ TEST_F(LogImportTest, TimeGoingBackAlongTheLogIsRefusedEvenWhenReHashed) {
   ASSERT_GT(log.size(), 6u);
   const std::size_t k = 5;
   log[k].recorded_at = log[k - 1].recorded_at - std::chrono::seconds(1);
-  for (std::size_t i = k; i < log.size(); ++i) {  // the chain made whole again from there
-    log[i].prev_hash = log[i - 1].hash;
-    log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
-  }
+  rehash_from(log, k);
   TestDatabase copy;
   EXPECT_EQ(refused_line(copy, joined(export_lines(log)), "recorded_at goes back"), k + 1);
 }
@@ -191,10 +197,7 @@ TEST_F(LogImportTest, ColumnsThatDisagreeWithThePayloadAreRefused) {
   const auto other = std::find_if(log.begin(), log.end(), [&](const auto& e) { return e.project_id != log[k].project_id; });
   ASSERT_NE(other, log.end()) << "the workload made one project";
   log[k].project_id = other->project_id;
-  for (std::size_t i = k; i < log.size(); ++i) {
-    log[i].prev_hash = log[i - 1].hash;
-    log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
-  }
+  rehash_from(log, k);
   TestDatabase copy;
   EXPECT_EQ(refused_line(copy, joined(export_lines(log)), "disagree with its payload"), k + 1);
 }
