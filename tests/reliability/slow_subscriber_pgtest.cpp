@@ -197,9 +197,10 @@ TEST_F(SlowSubscriberTest, ASilentSubscriberCostsBoundedMemoryAndTheOthersGetEve
             << percentile(latencies, 50) << " ms, p99 " << percentile(latencies, 99) << " ms, max "
             << percentile(latencies, 100) << " ms\n";
   // The trickling client: what it got, across its resumptions, is the timeline's beginning.
-  // Note: it reads ~19 KB/s, yet the server may close it as "not reading". Linux wakes a writer
-  // only when a third or so of a full send buffer has drained, and the send buffer of a loopback
-  // connection grows to MiBs, so a write to a slow reader can wait over the 30 s stall timeout.
+  // Note: it reads ~19 KB/s; the server could close it as "not reading" when the send buffer of a
+  // loopback connection grew to MiBs (Linux wakes a writer only when a third or so of a full send
+  // buffer has drained). The bounded SO_SNDBUF (StreamOptions::send_buffer_bytes) keeps such a
+  // write to seconds; a close on a loaded machine is still allowed, and then it resumes.
   const auto trickled = trickle.positions();
   ASSERT_LE(trickled.size(), timeline.size());
   EXPECT_EQ(trickled, beginning(trickled.size())) << "the trickling client has a gap or a duplicate";
