@@ -23,7 +23,7 @@ std::optional<std::string> SessionStore::version_of(std::string_view session_id,
   std::lock_guard lock(mutex_);
   const auto it = sessions_.find(std::string(session_id));
   if (it == sessions_.end() || it->second.user != user) return std::nullopt;
-  if (now - it->second.last_used > idle_timeout_) {
+  if (expired(it->second, now)) {
     sessions_.erase(it);
     return std::nullopt;
   }
@@ -37,14 +37,14 @@ bool SessionStore::close(std::string_view session_id, const Uuid& user) {
   const auto it = sessions_.find(std::string(session_id));
   if (it == sessions_.end() || it->second.user != user) return false;
   // An expired session is an unknown one, for DELETE as for every other request (version_of).
-  const bool expired = now - it->second.last_used > idle_timeout_;
+  const bool was_live = !expired(it->second, now);
   sessions_.erase(it);
-  return !expired;
+  return was_live;
 }
 
 // Expired sessions first; if none, the least recently used one. Linear, but only at the cap.
 void SessionStore::evict_locked(std::chrono::steady_clock::time_point now) {
-  std::erase_if(sessions_, [&](const auto& entry) { return now - entry.second.last_used > idle_timeout_; });
+  std::erase_if(sessions_, [&](const auto& entry) { return expired(entry.second, now); });
   if (sessions_.size() < max_sessions_ || sessions_.empty()) return;
   const auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
     return a.second.last_used < b.second.last_used;

@@ -41,6 +41,9 @@ class SessionStore {
     std::chrono::steady_clock::time_point last_used{};
   };
   void evict_locked(std::chrono::steady_clock::time_point now);
+  bool expired(const Session& session, std::chrono::steady_clock::time_point now) const {
+    return now - session.last_used > idle_timeout_;
+  }
 
   std::size_t max_sessions_;
   std::chrono::seconds idle_timeout_;

@@ -638,30 +638,24 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+    counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
+    if (!ec) counters().messages_sent += in_flight_ + live_in_flight_;
+    in_flight_ = 0;
+    live_in_flight_ = 0;
+    live_head_.reset();
+    live_body_.reset();
     if (ec) {
       // The connection is gone. A pending read fails as well and ends the session — but there is
       // none while reading is paused on a full queue, and then nothing else would: the session
       // would stay registered, its queue held, each wake-up starting another write that fails.
       // So end it here, and close the socket so that a pending read completes at once.
-      counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
-      in_flight_ = 0;
-      live_in_flight_ = 0;
-      live_head_.reset();
-      live_body_.reset();
       if (!ended_) {
         finish(ec);
         beast::get_lowest_layer(ws_).close();
       }
       return;
     }
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
-    counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
-    counters().messages_sent += in_flight_ + live_in_flight_;
-    in_flight_ = 0;
-    live_in_flight_ = 0;
-    live_head_.reset();
-    live_body_.reset();
     // A session with nothing more to send gives its frame buffer back: a thousand idle sessions
     // must not each keep one.
     if (queue_.empty() && batch_buffer_.capacity() > 0) std::string().swap(batch_buffer_);

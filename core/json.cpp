@@ -210,10 +210,9 @@ bool find_duplicate(const rapidjson::Value& v, std::string& pointer) {
     return false;
   }
   if (!v.IsObject()) return false;
-  std::vector<std::string_view> keys;
-  keys.reserve(v.MemberCount());
-  for (const auto& m : v.GetObject()) keys.emplace_back(m.name.GetString(), m.name.GetStringLength());
-  std::vector<std::string_view> sorted = keys;
+  std::vector<std::string_view> sorted;
+  sorted.reserve(v.MemberCount());
+  for (const auto& m : v.GetObject()) sorted.emplace_back(m.name.GetString(), m.name.GetStringLength());
   std::sort(sorted.begin(), sorted.end());
   if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end()) {
     append_token(pointer, *twice);

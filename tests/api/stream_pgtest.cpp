@@ -676,12 +676,10 @@ TEST_F(StreamTest, BatchMustBeTrueOrFalse) {
 // A client that goes away (the connection reset) while the session's write is blocked and its
 // reading is paused on a full queue: no read is pending to notice, so the failed write must end
 // the session — it used to stay registered, holding its queue, until the server stopped.
-class PausedStreamTest : public StreamTest {
+class PausedStreamTest : public SlowStreamTest {
  protected:
   void adjust(api::StreamOptions& stream) override {
-    stream.queue_messages = 8;
-    stream.catchup_batch = 5;
-    stream.send_buffer_bytes = 4096;
+    SlowStreamTest::adjust(stream);  // small queue, pages and socket buffers
     stream.heartbeat_interval = 100ms;
     stream.stall_timeout = 600s;  // not the stall check: the failed write must end it
   }
