@@ -64,6 +64,7 @@ class Server {
   Metrics& metrics() { return metrics_; }
   StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_}; }
   void handle(std::shared_ptr<const Request> request, net::any_io_executor where, std::function<void(Response)> done);
+  bool never_blocks(const Request& request) const { return router_.never_blocks(request); }
   void add_session(std::uint64_t id, const std::shared_ptr<Session>& session);
   void remove_session(std::uint64_t id);
 
@@ -74,6 +75,7 @@ class Server {
 
   ApiServerOptions options_;
   DbPool pool_;
+  TaskReads task_reads_;  // after the pool: its lanes lease connections from it
   std::unique_ptr<events::EventStore> store_;
   std::unique_ptr<projections::TaskEngine> engine_;
   std::unique_ptr<projections::LeaseReaper> reaper_;
@@ -191,12 +193,17 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     // Handlers run on a worker (they may block on the database); an asynchronous one (a command)
     // frees it at once, and its answer comes back to this connection's strand from the writer.
-    net::post(server_.workers(), [self = shared_from_this(), request] {
+    // A never_blocks route's handler only hands its work on, so it runs here, on this strand.
+    auto handle = [self = shared_from_this(), request] {
       self->server_.handle(request, self->stream_.get_executor(), [self, request](Response response) {
         self->write(std::move(response), request->version(), request->keep_alive() && !self->server_.stopping(),
                     request->method());
       });
-    });
+    };
+    if (server_.never_blocks(*request))
+      handle();
+    else
+      net::post(server_.workers(), std::move(handle));
   }
 
   // Authentication needs the database, so it runs on a worker; a refusal (401, 400) is an
@@ -289,6 +296,7 @@ unsigned io_thread_count(unsigned asked) {
 Server::Server(ApiServerOptions options)
     : options_(std::move(options)),
       pool_(options_.conninfo, std::max(1u, options_.worker_threads)),
+      task_reads_(pool_, options_.task_reads),
       store_(std::make_unique<events::EventStore>(projections::engine_store_options(options_.conninfo))),
       engine_(std::make_unique<projections::TaskEngine>(*store_)),
       ioc_(static_cast<int>(io_thread_count(options_.io_threads))),
@@ -299,7 +307,7 @@ Server::Server(ApiServerOptions options)
     reaper_options.conninfo = options_.conninfo;
     reaper_ = std::make_unique<projections::LeaseReaper>(*engine_, std::move(reaper_options));
   }
-  services_ = std::make_unique<ApiServices>(ApiServices{pool_, *engine_, *store_, metrics_, reaper_.get(), options_.limits});
+  services_ = std::make_unique<ApiServices>(ApiServices{pool_, *engine_, *store_, metrics_, task_reads_, reaper_.get(), options_.limits});
   hub_ = std::make_unique<StreamHub>(options_.conninfo, options_.stream);
   metrics_.add_collector([hub = hub_.get()] { return hub->metrics_text(); });
   add_server_routes(router_);
@@ -420,6 +428,7 @@ void Server::stop() {
 
 void Server::teardown_services() {
   if (reaper_) reaper_->stop();
+  task_reads_.stop();
   // Commands a handler queued are answered before the writer stops (the store flushes).
   if (store_) store_->stop();
 }

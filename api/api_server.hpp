@@ -12,6 +12,7 @@
 
 #include "api/http_types.hpp"
 #include "api/stream_options.hpp"
+#include "api/task_reads.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -30,6 +31,7 @@ struct ApiServerOptions {
   unsigned io_threads = 0;       // 0: one per core
   unsigned worker_threads = 16;  // handler threads (and database connections in the pool)
   HttpLimits limits{};
+  TaskReadsOptions task_reads{};  // GET /v1/tasks/{id}: calls in flight at once, reads per call
   std::chrono::seconds idle_timeout{60};      // a keep-alive connection with no request is closed
   std::chrono::seconds request_timeout{30};   // headers and body must arrive within this
   std::chrono::seconds shutdown_timeout{10};  // in-flight requests get this long on stop()

@@ -49,8 +49,6 @@ std::string new_secret() {
   return std::string(kTokenPrefix) + base64url(bytes.data(), bytes.size());
 }
 
-std::string token_hash(std::string_view secret) { return to_hex(sha256(secret)); }
-
 // Timestamps cross the wire as microseconds since the epoch: exact, and independent of the
 // session's TimeZone and DateStyle.
 std::string micros_of(std::string_view column) {
@@ -118,6 +116,8 @@ UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, con
 }
 
 }  // namespace
+
+std::string token_hash(std::string_view bearer_token) { return to_hex(sha256(bearer_token)); }
 
 std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& email, const std::string& name,
                                             bool admin) {
@@ -213,13 +213,11 @@ std::string as_user_sql(const Uuid& user_id) {
 
 void begin_as_user(pqxx::transaction_base& tx, const Uuid& user_id) { tx.exec(as_user_sql(user_id)); }
 
-pqxx::result read_task_signed_in(pqxx::connection& c, std::string_view bearer_token, const Uuid& task_id) {
-  if (!token_shaped(bearer_token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
+pqxx::result read_tasks_signed_in(pqxx::connection& c, const std::string& hash, const std::vector<Uuid>& task_ids) {
   // Autocommit: the statement is its own transaction, so the function's SET LOCALs end with it.
   pqxx::nontransaction tx(c, "read as user");
   try {
-    return events::exec_cached(tx, "SELECT * FROM public.tasklog_read_task($1, $2)", token_hash(bearer_token),
-                               to_string(task_id));
+    return events::exec_cached(tx, "SELECT * FROM public.tasklog_read_tasks($1, $2)", hash, events::uuid_array(task_ids));
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "TL401") throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
     throw;

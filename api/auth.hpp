@@ -86,13 +86,18 @@ class UserReadTransaction {
 };
 
 // GET /v1/tasks/{id}'s read, for a route that checks its token itself (RouteOptions::
-// checks_token_itself): the token is signed in and the task read as its user by ONE prepared
-// statement, public.tasklog_read_task (migrations/0007: begin_as_user's rules, row-level security,
-// read only, nothing outliving the statement on the pooled connection). The token is looked up on
-// every call like authenticate(), so a revoked token stops at once. The row's columns are
-// api/task_json.hpp's kTaskColumns; no row when the task is unknown or not the user's to see.
+// checks_token_itself), of any number of tasks at once (api/task_reads.hpp gathers the requests of
+// one token): the token is signed in and the tasks read as its user by ONE prepared statement,
+// public.tasklog_read_tasks (migrations/0008: begin_as_user's rules, row-level security, read
+// only, nothing outliving the statement on the pooled connection). The token is looked up on every
+// call like authenticate(), so a revoked token stops at once. `hash` is token_hash() of a token
+// that token_shaped() accepted. The rows' columns are api/task_json.hpp's kTaskColumns, one row per
+// task the user may see, in no particular order; unknown ids and others' tasks have none.
 // Throws DomainError(unauthorized, kUnknownTokenMessage) for an unknown, revoked or expired token.
-pqxx::result read_task_signed_in(pqxx::connection& c, std::string_view bearer_token, const Uuid& task_id);
+pqxx::result read_tasks_signed_in(pqxx::connection& c, const std::string& hash, const std::vector<Uuid>& task_ids);
+
+// What auth.api_tokens stores of a token: its SHA-256 in hex.
+std::string token_hash(std::string_view bearer_token);
 
 // Whether a bearer token has our tokens' shape ("tl_" + 43 characters); others never authenticate.
 bool token_shaped(std::string_view bearer_token);

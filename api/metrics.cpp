@@ -118,6 +118,11 @@ std::string Metrics::render(const ApiServices& services) const {
          store.batches);
   single(out, "tasklog_append_commands_total", "counter", "Commands answered by the append writer.", store.commands);
   single(out, "tasklog_events_appended_total", "counter", "Events appended to the log by this process.", store.events);
+  const auto reads = services.task_reads.stats();
+  single(out, "tasklog_task_reads_total", "counter", "Task reads (GET /v1/tasks/{id}) answered by shared calls.",
+         reads.reads);
+  single(out, "tasklog_task_read_calls_total", "counter",
+         "Database calls those reads took (reads of one token waiting together share one).", reads.calls);
   single(out, "tasklog_append_largest_batch", "gauge", "Most commands committed in one batch so far.",
          store.largest_batch);
   single(out, "tasklog_append_queued", "gauge", "Commands waiting for the append writer to take them into a batch.",

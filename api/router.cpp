@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <stdexcept>
 
 namespace tasklog::api {
 namespace {
@@ -142,9 +143,14 @@ Response failure_response(const Request& request) {
 }  // namespace
 
 void Router::add(http::verb method, std::string pattern, Handler handler, RouteOptions options) {
+  if (options.never_blocks) throw std::invalid_argument(pattern + ": only an asynchronous route can be never_blocks");
+  push(method, std::move(pattern), std::move(handler), {}, options);
+}
+
+void Router::push(http::verb method, std::string pattern, Handler handler, AsyncHandler async, RouteOptions options) {
   std::vector<std::string> segments;
   for (const auto segment : split_path(pattern)) segments.emplace_back(segment);
-  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), {}, options});
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), std::move(async), options});
 }
 
 Handler blocking(AsyncHandler handler) {
@@ -157,8 +163,43 @@ Handler blocking(AsyncHandler handler) {
 }
 
 void Router::add(http::verb method, std::string pattern, AsyncHandler handler, RouteOptions options) {
-  add(method, std::move(pattern), blocking(handler), options);
-  routes_.back().async = std::move(handler);
+  // The router itself must not block either: its token look-up (authenticated routes that do not
+  // check their token themselves) is a database round trip.
+  if (options.never_blocks && options.authenticated && !options.checks_token_itself)
+    throw std::invalid_argument(pattern + ": a never_blocks route must check its token itself");
+  if (options.never_blocks) never_blocks_methods_.insert(method);
+  auto blocking_form = blocking(handler);
+  push(method, std::move(pattern), std::move(blocking_form), std::move(handler), options);
+}
+
+Router::Found Router::find(http::verb method, const std::vector<std::string_view>& segments) const {
+  Found found;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < segments.size() && same; ++i) {
+      const auto& want = route.segments[i];
+      const bool capture = want.size() >= 2 && want.front() == '{' && want.back() == '}';
+      same = capture ? !segments[i].empty() : segments[i] == want;
+    }
+    if (!same) continue;
+    if (route.method == method) {
+      found.route = &route;
+      return found;
+    }
+    found.same_path = &route.pattern;
+    const auto name = http::to_string(route.method);
+    found.allowed.emplace_back(name.data(), name.size());
+  }
+  return found;
+}
+
+bool Router::never_blocks(const Request& request) const {
+  // Every request of the server asks; most methods have no such route at all.
+  if (!never_blocks_methods_.contains(request.method())) return false;
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto found = find(request.method(), split_path(target.substr(0, target.find('?'))));
+  return found.route != nullptr && found.route->options.never_blocks;
 }
 
 Response Router::dispatch(const Request& request, ApiServices& services, std::string* route_label) const {
@@ -197,26 +238,7 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
   const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   try {
     const auto segments = split_path(path);
-    const Route* match = nullptr;
-    const std::string* same_path = nullptr;  // a pattern of this path with another method
-    std::vector<std::string_view> allowed;
-    for (const auto& route : routes_) {
-      if (route.segments.size() != segments.size()) continue;
-      bool same = true;
-      for (std::size_t i = 0; i < segments.size() && same; ++i) {
-        const auto& want = route.segments[i];
-        const bool capture = want.size() >= 2 && want.front() == '{' && want.back() == '}';
-        same = capture ? !segments[i].empty() : segments[i] == want;
-      }
-      if (!same) continue;
-      if (route.method == request.method()) {
-        match = &route;
-        break;
-      }
-      same_path = &route.pattern;
-      const auto name = http::to_string(route.method);
-      allowed.emplace_back(name.data(), name.size());
-    }
+    auto [match, same_path, allowed] = find(request.method(), segments);
 
     if (match == nullptr && allowed.empty()) {
       return error_response(DomainError(ErrorCode::not_found, fmt::format("no route for {}", path),

@@ -173,21 +173,36 @@ void heartbeat(RequestContext& ctx, Reply reply) {
   });
 }
 
-Response get_task(RequestContext& ctx) {
+// Never blocks (the server runs it on the connection's I/O thread): the read, and for a malformed
+// id the token's sign-in, are handed to TaskReads, whose call signs the token in and reads the task
+// as its user, shared with the other reads of the same token waiting at that moment; reading needs
+// no more than membership, and row-level security already hides a task of a project the caller is
+// not a member of (the same 404 as an unknown id).
+void get_task(RequestContext& ctx, Reply reply) {
   const auto task_id = parse_uuid(ctx.params.at(0));
+  // Refusals keep their order on every route: an unknown token is a 401 before a bad id is a 400.
+  std::exception_ptr bad_id;
   if (!task_id) {
-    // Refusals keep their order on every route: an unknown token is a 401 before a bad id is a 400.
-    auto connection = ctx.services.pool.acquire();
-    if (!authenticate(*connection, ctx.bearer_token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
-    id_param(ctx, 0);  // throws the 400
+    try {
+      id_param(ctx, 0);  // throws the 400
+    } catch (...) {
+      bad_id = std::current_exception();
+    }
   }
-  // One round trip in all: the token is signed in by the same message that reads (the route checks
-  // its token itself); reading needs no more than membership, and row-level security already hides
-  // a task of a project the caller is not a member of (the same 404 as an unknown id).
-  auto connection = ctx.services.pool.acquire();
-  const auto r = read_task_signed_in(*connection, ctx.bearer_token, *task_id);
-  if (r.empty()) throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", *task_id).json());
-  return data_response(http::status::ok, task_json(r[0]), r[0]["version"].as<std::int64_t>());
+  ctx.services.task_reads.read(ctx.bearer_token, task_id,
+                               [reply, task_id, bad_id](std::exception_ptr error, std::optional<pqxx::row> row) {
+    if (error) return reply.fail(error);
+    if (bad_id) return reply.fail(bad_id);
+    if (!row) {
+      return reply.answer([id = *task_id]() -> Response {
+        throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", id).json());
+      });
+    }
+    // The JSON is written here, on the lane's thread; the answer only wraps it.
+    reply.answer([json = task_json(*row), version = (*row)["version"].as<std::int64_t>()] {
+      return data_response(http::status::ok, json, version);
+    });
+  });
 }
 
 void patch_task(RequestContext& ctx, Reply reply) {
@@ -226,7 +241,7 @@ void add_task_routes(Router& router) {
   router.add(verb::post, "/v1/projects/{id}/tasks", with_idempotency(create_task));
   router.add(verb::get, "/v1/projects/{id}/tasks", list_tasks);
   router.add(verb::post, "/v1/projects/{id}/tasks/next", with_idempotency(pick_next));
-  router.add(verb::get, "/v1/tasks/{id}", get_task, {.checks_token_itself = true});
+  router.add(verb::get, "/v1/tasks/{id}", get_task, {.checks_token_itself = true, .never_blocks = true});
   router.add(verb::patch, "/v1/tasks/{id}", patch_task);
   router.add(verb::post, "/v1/tasks/{id}/claim", with_idempotency(claim));
   router.add(verb::post, "/v1/tasks/{id}/heartbeat", with_idempotency(heartbeat));

@@ -4,6 +4,7 @@
 #include "api/db_pool.hpp"
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
+#include "api/task_reads.hpp"
 #include "events/event_store.hpp"
 #include "projections/lease_reaper.hpp"
 #include "projections/task_engine.hpp"
@@ -15,6 +16,7 @@ struct ApiServices {
   projections::TaskEngine& engine;       // commands (execute blocks the worker until commit)
   events::EventStore& store;
   Metrics& metrics;
+  TaskReads& task_reads;                 // GET /v1/tasks/{id}: reads of one token share a call
   projections::LeaseReaper* reaper = nullptr;  // for /metrics; may be null in tests
   HttpLimits limits{};
 };

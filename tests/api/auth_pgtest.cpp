@@ -29,6 +29,11 @@ using ::testing::Not;
 using tasklog::testing::query_value;
 using namespace std::chrono_literals;
 
+// GET /v1/tasks/{id}'s read of one task (a call of tasklog_read_tasks with one id).
+pqxx::result read_task_signed_in(pqxx::connection& c, const std::string& token, const Uuid& task) {
+  return read_tasks_signed_in(c, token_hash(token), {task});
+}
+
 Timestamp now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
 
 class AuthTest : public ::testing::Test {
@@ -315,7 +320,7 @@ TEST_F(RowLevelSecurityTest, QueryRoleOnlyReadsAndNothingOutlivesTheTransaction)
   EXPECT_EQ(tx.exec1("SELECT coalesce(current_setting('tasklog.user_id', true), '')")[0].as<std::string>(), "");
 }
 
-// The one-statement read of GET /v1/tasks/{id} (migrations/0007 tasklog_read_task): the token is
+// The one-statement read of GET /v1/tasks/{id} (migrations/0008 tasklog_read_tasks): the token is
 // signed in and the task read as its user with begin_as_user's rules, and nothing outlives the
 // statement. Alternating users on one connection (as the pool does), each reads only the tasks of
 // their own projects — also right after a token is refused — and the connection is back to its
@@ -383,6 +388,29 @@ TEST_F(RowLevelSecurityTest, TheSignedInTaskReadSeesOnlyTheirTasksAndLeavesNothi
       EXPECT_EQ(std::string(signed_in[0][n].c_str()), std::string(own[0][n].c_str())) << kTaskColumns[i].name;
     }
   }
+
+  // One call with many ids (the reads TaskReads gathers): each user gets exactly the rows of the
+  // tasks they may see among them, one per task even when an id is asked twice.
+  std::vector<Uuid> everything = alices_tasks;
+  everything.insert(everything.end(), bobs_tasks.begin(), bobs_tasks.end());
+  everything.push_back(*parse_uuid("00000000-0000-4000-8000-000000000000"));
+  everything.push_back(alices_tasks[0]);
+  auto ids_read = [&](const std::string& token) {
+    std::set<std::string> ids;
+    const auto rows = read_tasks_signed_in(c, token_hash(token), everything);
+    for (const auto& row : rows) ids.insert(row["id"].c_str());
+    EXPECT_EQ(ids.size(), rows.size()) << "a task came twice";
+    return ids;
+  };
+  auto as_text = [](const std::vector<Uuid>& ids) {
+    std::set<std::string> out;
+    for (const auto& id : ids) out.insert(to_string(id));
+    return out;
+  };
+  EXPECT_EQ(ids_read(alice_token), as_text(alices_tasks));
+  EXPECT_EQ(ids_read(bob_token), as_text(bobs_tasks));
+  EXPECT_TRUE(ids_read(carol_token).empty());
+  expect_clean("after the calls with many ids");
 
   // Tokens that do not sign in: refused before anything is read.
   expect_refused("tl_" + std::string(43, 'A'), "an unknown token");

@@ -38,7 +38,8 @@ struct Instance {
   projections::TaskEngine engine{store, [this] { return counter_id(++next_id); }};
   api::Metrics metrics;
   api::Router router;
-  api::ApiServices services{pool, engine, store, metrics, nullptr, api::HttpLimits{}};
+  api::TaskReads task_reads{pool};
+  api::ApiServices services{pool, engine, store, metrics, task_reads, nullptr, api::HttpLimits{}};
 
   Instance() { api::add_server_routes(router); }
 };

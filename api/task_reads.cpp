@@ -1,0 +1,184 @@
+#include "api/task_reads.hpp"
+
+#include "api/auth.hpp"
+#include "core/error.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tasklog::api {
+
+namespace {
+
+struct Pending {
+  std::string hash;  // token_hash() of the request's token: the reads of one call share it
+  std::optional<Uuid> task{};  // none: the token's sign-in only
+  TaskReads::Done done;
+};
+
+// `done` must not throw (it answers a request); one that does must not take the others' answers
+// with it.
+void finish(Pending& read, std::exception_ptr error, std::optional<pqxx::row> row) {
+  try {
+    read.done(std::move(error), std::move(row));
+  } catch (const std::exception& e) {
+    spdlog::error("task reads: an answer threw: {}", e.what());
+  }
+}
+
+std::exception_ptr unavailable() {
+  return std::make_exception_ptr(DomainError(ErrorCode::unavailable, "the server is shutting down"));
+}
+
+}  // namespace
+
+struct TaskReads::Impl {
+  Impl(DbPool& pool, TaskReadsOptions options)
+      : pool(pool), options(options), threads(std::max(1u, options.lanes)) {
+    if (this->options.lanes == 0) this->options.lanes = 1;
+    if (this->options.max_batch == 0) this->options.max_batch = 1;
+  }
+
+  DbPool& pool;
+  TaskReadsOptions options;
+  boost::asio::thread_pool threads;
+
+  mutable std::mutex mutex;
+  std::deque<Pending> queue;      // reads no call has taken yet, in arrival order
+  std::set<std::string> calling;  // the tokens (hashes) with a call in flight: one each at most
+  unsigned running = 0;           // lanes started and not yet ended
+  bool stopped = false;
+  TaskReadsStats totals{};
+
+  // Whether a read queued now needs a lane started for it (under the mutex): not when its token
+  // has a call in flight (that lane takes it next) or every lane is running (one takes it when
+  // its call ends).
+  bool needs_lane(const std::string& hash) const { return running < options.lanes && !calling.contains(hash); }
+
+  // Ends the call of `finished` (empty: none yet) and returns the next call's reads: the oldest
+  // read whose token has no call in flight, with every other queued read of that token in arrival
+  // order, up to max_batch. Empty when there is none; the lane then ends, under the mutex read()
+  // queues under, so a read is never left without a lane: its token's lane or a free one takes it.
+  std::vector<Pending> take(const std::string& finished) {
+    std::vector<Pending> batch;
+    std::lock_guard lock(mutex);
+    if (!finished.empty()) calling.erase(finished);
+    const auto first = stopped ? queue.end() : std::find_if(queue.begin(), queue.end(), [&](const Pending& read) {
+      return !calling.contains(read.hash);
+    });
+    if (first == queue.end()) {
+      --running;
+      return batch;
+    }
+    const std::string hash = first->hash;
+    std::deque<Pending> rest;
+    for (auto& read : queue) {
+      if (batch.size() < options.max_batch && read.hash == hash)
+        batch.push_back(std::move(read));
+      else
+        rest.push_back(std::move(read));
+    }
+    queue.swap(rest);
+    calling.insert(hash);
+    return batch;
+  }
+
+  void lane() {
+    for (auto batch = take({}); !batch.empty();) {
+      call(batch);
+      const std::string hash = batch.front().hash;
+      batch = take(hash);
+    }
+  }
+
+  void call(std::vector<Pending>& batch) {
+    std::vector<Uuid> ids;
+    ids.reserve(batch.size());
+    for (const auto& read : batch)
+      if (read.task) ids.push_back(*read.task);
+    pqxx::result rows;
+    try {
+      auto connection = pool.acquire();
+      rows = read_tasks_signed_in(*connection, batch.front().hash, ids);
+    } catch (...) {
+      const auto error = std::current_exception();
+      count(batch.size());
+      for (auto& read : batch) finish(read, error, std::nullopt);
+      return;
+    }
+    std::map<std::string, pqxx::row, std::less<>> by_id;
+    for (const auto& row : rows) by_id.emplace(row[0].c_str(), row);
+    count(batch.size());
+    for (auto& read : batch) {
+      const auto found = read.task ? by_id.find(to_string(*read.task)) : by_id.end();
+      finish(read, nullptr, found == by_id.end() ? std::nullopt : std::optional<pqxx::row>(found->second));
+    }
+  }
+
+  void count(std::size_t reads) {
+    std::lock_guard lock(mutex);
+    totals.reads += reads;
+    ++totals.calls;
+  }
+};
+
+TaskReads::TaskReads(DbPool& pool, TaskReadsOptions options) : impl_(std::make_unique<Impl>(pool, options)) {}
+
+TaskReads::~TaskReads() { stop(); }
+
+void TaskReads::read(std::string_view bearer_token, std::optional<Uuid> task_id, Done done) {
+  // Anything not shaped like one of our tokens cannot sign in: no need to ask the database.
+  if (!token_shaped(bearer_token)) {
+    done(std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)), std::nullopt);
+    return;
+  }
+  std::string read_hash = token_hash(bearer_token);
+  Pending read{.hash = read_hash, .task = task_id, .done = std::move(done)};
+  bool queued = false, start_lane = false;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->stopped) {
+      impl_->queue.push_back(std::move(read));
+      queued = true;
+      if (impl_->needs_lane(read_hash)) {
+        ++impl_->running;
+        start_lane = true;
+      }
+    }
+  }
+  if (!queued) return finish(read, unavailable(), std::nullopt);  // stopped
+  if (start_lane) boost::asio::post(impl_->threads, [impl = impl_.get()] { impl->lane(); });
+}
+
+void TaskReads::stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  // Each lane ends after its call in flight; what no call took is answered here.
+  impl_->threads.join();
+  std::deque<Pending> left;
+  {
+    std::lock_guard lock(impl_->mutex);
+    left.swap(impl_->queue);
+  }
+  for (auto& read : left) finish(read, unavailable(), std::nullopt);
+}
+
+TaskReadsStats TaskReads::stats() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->totals;
+}
+
+}  // namespace tasklog::api
