@@ -295,7 +295,9 @@ unsigned io_thread_count(unsigned asked) {
 
 Server::Server(ApiServerOptions options)
     : options_(std::move(options)),
-      pool_(options_.conninfo, std::max(1u, options_.worker_threads)),
+      // A connection for every worker and every task-read lane: a lane must not wait behind
+      // workers that each hold one (their reads would fail with 503 after the pool's timeout).
+      pool_(options_.conninfo, std::max(1u, options_.worker_threads) + std::max(1u, options_.task_reads.lanes)),
       task_reads_(pool_, options_.task_reads),
       store_(std::make_unique<events::EventStore>(projections::engine_store_options(options_.conninfo))),
       engine_(std::make_unique<projections::TaskEngine>(*store_)),

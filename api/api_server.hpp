@@ -29,7 +29,7 @@ struct ApiServerOptions {
   std::string conninfo{};
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 8080};  // port 0: any free port
   unsigned io_threads = 0;       // 0: one per core
-  unsigned worker_threads = 16;  // handler threads (and database connections in the pool)
+  unsigned worker_threads = 16;  // handler threads (the pool has a connection for each, and one per task-read lane)
   HttpLimits limits{};
   TaskReadsOptions task_reads{};  // GET /v1/tasks/{id}: calls in flight at once, reads per call
   std::chrono::seconds idle_timeout{60};      // a keep-alive connection with no request is closed

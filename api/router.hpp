@@ -75,7 +75,7 @@ Handler blocking(AsyncHandler handler);
 struct RouteOptions {
   bool authenticated = true;
   // The router checks only that a token of our shape is there and leaves the lookup to the
-  // handler, which signs it in within the round trip of its one read (auth.hpp read_task_signed_in):
+  // handler, which signs it in within the round trip of its one read (auth.hpp read_tasks_signed_in):
   // one round trip per request instead of two. ctx.principal stays empty.
   bool checks_token_itself = false;
   // The (asynchronous) handler hands its work on at once and never waits — no database call, no

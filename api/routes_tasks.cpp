@@ -198,9 +198,11 @@ void get_task(RequestContext& ctx, Reply reply) {
         throw DomainError(ErrorCode::not_found, "no such task", ErrorDetails().add("task_id", id).json());
       });
     }
-    // The JSON is written here, on the lane's thread; the answer only wraps it.
-    reply.answer([json = task_json(*row), version = (*row)["version"].as<std::int64_t>()] {
-      return data_response(http::status::ok, json, version);
+    // Written in the maker (on the connection's strand), so that whatever the row's conversion
+    // throws becomes the error response like any handler's; thrown here, on the lane, nothing
+    // would answer.
+    reply.answer([row = std::move(*row)] {
+      return data_response(http::status::ok, task_json(row), row["version"].as<std::int64_t>());
     });
   });
 }

@@ -10,7 +10,7 @@
 // The columns are kTaskColumns, in that order (task_json reads them by position): timestamps as
 // epoch microseconds (as projections/column_values.hpp selects them, so no DateStyle or TimeZone
 // setting changes them), jsonb columns passed through as their text, the dependencies as a JSON
-// array. public.tasklog_read_task (migrations/0007) returns the same columns in the same order; a
+// array. public.tasklog_read_tasks (migrations/0008) returns the same columns in the same order; a
 // test holds the two together.
 #pragma once
 

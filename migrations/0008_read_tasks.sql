@@ -6,7 +6,7 @@
 -- row-level-security setup about another third. Sharing them among the requests waiting at that
 -- moment leaves the per-row work.
 --
--- Same rules as 0007's function, which this one replaces: an unknown, revoked or expired token
+-- Same rules as 0007's function, which this one supersedes: an unknown, revoked or expired token
 -- raises TL401 (tasklog_sign_in) before anything is read; the rows are read as tasklog_query with
 -- tasklog.user_id set, so row-level security hides the tasks of projects the caller is not a
 -- member of (no row: the same 404 as an unknown id); read only; the SETs are LOCAL, so call it
@@ -54,4 +54,5 @@ $$;
 REVOKE ALL ON FUNCTION public.tasklog_read_tasks(text, uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.tasklog_read_tasks(text, uuid[]) TO tasklog_app;
 
-DROP FUNCTION public.tasklog_read_task(text, uuid);
+-- 0007's tasklog_read_task stays: a server of the previous version still running on this database
+-- (several `tasklog serve` processes may share one) keeps calling it until it is replaced.

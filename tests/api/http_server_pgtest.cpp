@@ -132,7 +132,7 @@ TEST_F(HttpServerTest, HealthzReadyzAndMetricsNeedNoToken) {
   EXPECT_THAT(metrics.body, HasSubstr("tasklog_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(metrics.body, HasSubstr("tasklog_http_request_duration_seconds_count{route=\"/healthz\"} 1\n"));
   for (const char* name : {"tasklog_append_batches_total ", "tasklog_events_appended_total ",
-                           "tasklog_append_largest_batch ", "tasklog_db_pool_size 4\n", "tasklog_db_pool_open ",
+                           "tasklog_append_largest_batch ", "tasklog_db_pool_size 8\n" /* 4 workers + 4 task-read lanes */, "tasklog_db_pool_open ",
                            "tasklog_db_pool_in_use ", "tasklog_db_pool_waiting ", "tasklog_task_reads_total ",
                            "tasklog_task_read_calls_total "}) {
     EXPECT_THAT(metrics.body, HasSubstr(name));

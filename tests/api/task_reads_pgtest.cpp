@@ -3,6 +3,7 @@
 // own answer however the calls were grouped, and the route answers while every worker is busy
 // (it never blocks, so it runs on the I/O thread).
 #include "api/router.hpp"
+#include "api/services.hpp"
 #include "api/task_reads.hpp"
 #include "core/error.hpp"
 #include "tests/api/routes_fixture.hpp"
@@ -210,7 +211,7 @@ TEST_F(TaskReadsTest, ConcurrentReadsOfManyUsersEachGetTheirOwnAnswer) {
           ++checked;
           unsigned want = revoked ? 401u : malformed ? 400u : owner == u ? 200u : 404u;
           bool right = r.status == want;
-          if (right && want == 200u) right = str_at(r, "/data/id") == task && str_at(r, "/data/title") == title_of[task];
+          if (right && want == 200u) right = str_at(r, "/data/id") == task && str_at(r, "/data/title") == title_of.at(task);
           if (!right) {
             ++wrong;
             ADD_FAILURE() << "user " << u << " GET " << task << ": " << r.status << " " << r.body;
@@ -240,7 +241,8 @@ class TaskReadsBusyWorkersTest : public RoutesTest {
     options.extra_routes = [this](api::Router& router) {
       router.add(
           http::verb::get, "/test/block",
-          [this](api::RequestContext&) {
+          [this](api::RequestContext& ctx) {
+            auto connection = ctx.services.pool.acquire();  // as a list route's handler holds one
             ++blocked;
             release.wait();
             return api::json_response(http::status::ok, "{}");
@@ -253,8 +255,9 @@ class TaskReadsBusyWorkersTest : public RoutesTest {
   std::atomic<int> blocked{0};
 };
 
-// With every worker held by a request that blocks, a GET of a task is still answered: its route
-// never blocks and runs on the connection's I/O thread, and its call has a lane of its own.
+// With every worker held by a request that blocks holding a database connection, a GET of a task
+// is still answered: its route never blocks and runs on the connection's I/O thread, and its call
+// has a lane of its own with a connection of its own.
 TEST_F(TaskReadsBusyWorkersTest, ATaskReadIsAnsweredWhileEveryWorkerIsBusy) {
   const auto project = create_project(*alice);
   const auto task = create_task(*alice, project);
@@ -265,7 +268,7 @@ TEST_F(TaskReadsBusyWorkersTest, ATaskReadIsAnsweredWhileEveryWorkerIsBusy) {
   auto read = std::async(std::launch::async, [&] { return alice->get("/v1/tasks/" + task); });
   const bool answered = read.wait_for(10s) == std::future_status::ready;
   released.set_value();
-  ASSERT_TRUE(answered) << "the read waited for a worker";
+  ASSERT_TRUE(answered) << "the read waited for a worker";  // or a 503 below: no connection for its lane
   const auto r = read.get();
   EXPECT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(str_at(r, "/data/id"), task);
