@@ -32,6 +32,11 @@ DomainWorld rich_world() {
   const Uuid b = w.create_task("b", {a}, Priority::low);
   const Uuid c = w.create_task("c ✓ ünïcödé", {b, a});
   w.run(UpdateTask{.task_id = c, .timebox_seconds = 90});
+  // What COPY's text format gives a meaning to (write_all sends its rows with COPY): a value that
+  // is exactly \N (NULL there), a lone \. (the end of data), carriage returns, and empty texts.
+  const Uuid d = w.create_task("\\N");
+  w.run(UpdateTask{.task_id = d, .description = "\\.\r\n\\N\r", .type = ""});
+  w.run(UpdateTask{.task_id = c, .description = ""});
   w.run(RemoveDependency{.task_id = c, .depends_on = b});
   w.run(AddDependency{.task_id = c, .depends_on = b});
 
