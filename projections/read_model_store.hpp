@@ -39,8 +39,9 @@ void create_read_model_schema(pqxx::transaction_base& tx, std::string_view schem
 // Every row of every project, as the fold of the log would build it.
 std::map<Uuid, ProjectModel> load_all(pqxx::transaction_base& tx, std::string_view schema = kReadSchema);
 
-// Bulk insert of whole models into empty tables: the rebuild's write. Multi-row INSERTs of a few
-// MB each (libpqxx 6's stream_to takes only fixed-size tuples, and the tables are wide).
+// Bulk insert of whole models into empty tables: the rebuild's and the import's write. One COPY per
+// table (libpqxx 6's stream_to takes only fixed-size tuples and the tables are wide, so the rows go
+// as raw lines through its tablewriter; see read_model_store.cpp).
 void write_all(pqxx::transaction_base& tx, std::string_view schema, const std::map<Uuid, ProjectModel>& models);
 
 // Upserts (or replaces) exactly the rows `event` changed, reading them from `model`, which is the
