@@ -297,7 +297,7 @@ Server::Server(ApiServerOptions options)
     : options_(std::move(options)),
       // A connection for every worker and every task-read lane: a lane must not wait behind
       // workers that each hold one (their reads would fail with 503 after the pool's timeout).
-      pool_(options_.conninfo, std::max(1u, options_.worker_threads) + std::max(1u, options_.task_reads.lanes)),
+      pool_(options_.conninfo, std::max(1u, options_.worker_threads) + options_.task_reads.lane_count()),
       task_reads_(pool_, options_.task_reads),
       store_(std::make_unique<events::EventStore>(projections::engine_store_options(options_.conninfo))),
       engine_(std::make_unique<projections::TaskEngine>(*store_)),

@@ -44,13 +44,11 @@ std::exception_ptr unavailable() {
 
 struct TaskReads::Impl {
   Impl(DbPool& pool, TaskReadsOptions options)
-      : pool(pool), options(options), threads(std::max(1u, options.lanes)) {
-    if (this->options.lanes == 0) this->options.lanes = 1;
-    if (this->options.max_batch == 0) this->options.max_batch = 1;
-  }
+      : pool(pool), lanes(options.lane_count()), max_batch(std::max<std::size_t>(1, options.max_batch)), threads(lanes) {}
 
   DbPool& pool;
-  TaskReadsOptions options;
+  const unsigned lanes;
+  const std::size_t max_batch;
   boost::asio::thread_pool threads;
 
   mutable std::mutex mutex;
@@ -63,7 +61,7 @@ struct TaskReads::Impl {
   // Whether a read queued now needs a lane started for it (under the mutex): not when its token
   // has a call in flight (that lane takes it next) or every lane is running (one takes it when
   // its call ends).
-  bool needs_lane(const std::string& hash) const { return running < options.lanes && !calling.contains(hash); }
+  bool needs_lane(const std::string& hash) const { return running < lanes && !calling.contains(hash); }
 
   // Ends the call of `finished` (empty: none yet) and returns the next call's reads: the oldest
   // read whose token has no call in flight, with every other queued read of that token in arrival
@@ -83,7 +81,7 @@ struct TaskReads::Impl {
     const std::string hash = first->hash;
     std::deque<Pending> rest;
     for (auto& read : queue) {
-      if (batch.size() < options.max_batch && read.hash == hash)
+      if (batch.size() < max_batch && read.hash == hash)
         batch.push_back(std::move(read));
       else
         rest.push_back(std::move(read));
@@ -106,22 +104,18 @@ struct TaskReads::Impl {
     ids.reserve(batch.size());
     for (const auto& read : batch)
       if (read.task) ids.push_back(*read.task);
-    pqxx::result rows;
+    std::exception_ptr error;  // the call's: every read of it fails with it
+    std::map<std::string, pqxx::row, std::less<>> by_id;
     try {
       auto connection = pool.acquire();
-      rows = read_tasks_signed_in(*connection, batch.front().hash, ids);
+      for (const auto& row : read_tasks_signed_in(*connection, batch.front().hash, ids)) by_id.emplace(row[0].c_str(), row);
     } catch (...) {
-      const auto error = std::current_exception();
-      count(batch.size());
-      for (auto& read : batch) finish(read, error, std::nullopt);
-      return;
+      error = std::current_exception();
     }
-    std::map<std::string, pqxx::row, std::less<>> by_id;
-    for (const auto& row : rows) by_id.emplace(row[0].c_str(), row);
     count(batch.size());
     for (auto& read : batch) {
       const auto found = read.task ? by_id.find(to_string(*read.task)) : by_id.end();
-      finish(read, nullptr, found == by_id.end() ? std::nullopt : std::optional<pqxx::row>(found->second));
+      finish(read, error, found == by_id.end() ? std::nullopt : std::optional<pqxx::row>(found->second));
     }
   }
 
@@ -142,15 +136,14 @@ void TaskReads::read(std::string_view bearer_token, std::optional<Uuid> task_id,
     done(std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)), std::nullopt);
     return;
   }
-  std::string read_hash = token_hash(bearer_token);
-  Pending read{.hash = read_hash, .task = task_id, .done = std::move(done)};
+  Pending read{.hash = token_hash(bearer_token), .task = task_id, .done = std::move(done)};
   bool queued = false, start_lane = false;
   {
     std::lock_guard lock(impl_->mutex);
     if (!impl_->stopped) {
       impl_->queue.push_back(std::move(read));
       queued = true;
-      if (impl_->needs_lane(read_hash)) {
+      if (impl_->needs_lane(impl_->queue.back().hash)) {
         ++impl_->running;
         start_lane = true;
       }

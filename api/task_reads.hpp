@@ -44,6 +44,8 @@ namespace tasklog::api {
 struct TaskReadsOptions {
   unsigned lanes = 4;            // calls in flight at once, for different tokens (threads; connections while they run)
   std::size_t max_batch = 64;    // reads one call may carry
+  // The lanes there are (at least one): threads of TaskReads, and connections the pool needs for them.
+  unsigned lane_count() const { return lanes > 0 ? lanes : 1; }
 };
 
 struct TaskReadsStats {

@@ -60,9 +60,7 @@ void append_copy_text(std::string& line, std::string_view value) {
 template <class Row>
 void copy_rows(pqxx::transaction_base& tx, std::string_view schema, const std::vector<Row>& rows) {
   if (rows.empty()) return;
-  std::vector<std::string> names;
-  for (const ColumnInfo& c : column_infos<Row>())
-    if (c.derived_sql.empty()) names.emplace_back(c.name);  // derived columns are not stored
+  const auto names = stored_column_names(column_infos<Row>());
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   pqxx::tablewriter writer(tx, qualified(tx, schema, Table<Row>::name), names.begin(), names.end());

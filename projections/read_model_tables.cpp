@@ -47,16 +47,15 @@ std::string select_list(const std::vector<ColumnInfo>& infos, const std::string&
   return out;
 }
 
+std::vector<std::string> stored_column_names(const std::vector<ColumnInfo>& infos) {
+  std::vector<std::string> names;
+  for (const ColumnInfo& c : infos)
+    if (c.derived_sql.empty()) names.emplace_back(c.name);
+  return names;
+}
+
 std::string insert_head(const std::vector<ColumnInfo>& infos, const std::string& table) {
-  std::string out = "INSERT INTO " + table + " (";
-  bool first = true;
-  for (const ColumnInfo& c : infos) {
-    if (!c.derived_sql.empty()) continue;
-    if (!first) out += ", ";
-    first = false;
-    out += c.name;
-  }
-  return out + ") VALUES ";
+  return fmt::format("INSERT INTO {} ({}) VALUES ", table, fmt::join(stored_column_names(infos), ", "));
 }
 
 namespace {

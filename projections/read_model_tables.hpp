@@ -309,6 +309,8 @@ const std::vector<ColumnInfo>& column_infos() {
 std::string qualified(pqxx::transaction_base& tx, std::string_view schema, std::string_view table);
 
 std::string select_list(const std::vector<ColumnInfo>& infos, const std::string& quoted_schema, std::string_view alias);
+// The stored columns' names, in values_of's order (derived columns are selected, never written).
+std::vector<std::string> stored_column_names(const std::vector<ColumnInfo>& infos);
 std::string insert_head(const std::vector<ColumnInfo>& infos, const std::string& table);
 std::string upsert_tail(const std::vector<ColumnInfo>& infos, std::string_view key);
 
