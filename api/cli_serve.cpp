@@ -7,6 +7,7 @@
 #include "api/cli.hpp"
 #include "api/dashboard.hpp"
 
+#include "events/database.hpp"
 #include "events/migrator.hpp"
 
 #include <fcntl.h>
@@ -109,6 +110,8 @@ void serve(const ServeOptions& options) {
     spdlog::info("embedded PostgreSQL: data {}, log {}", embedded->data_dir().string(),
                  embedded->log_file().string());
   }
+  // Every connection of the server talks UTF-8 (events/database.hpp utf8_conninfo).
+  conninfo = events::utf8_conninfo(conninfo);
   try {
     events::Migrator(conninfo).migrate(events::embedded_migrations());
     const auto admin_token = bootstrap(conninfo, options.cluster.home);
@@ -127,7 +130,7 @@ void serve(const ServeOptions& options) {
     // browser never sends (api/dashboard.hpp).
     fmt::print("dashboard: {}\n", dashboard_url(base_url, admin_token.value_or("")));
     std::fflush(stdout);
-    spdlog::info("tasklog ready on database \"{}\"; SIGINT or SIGTERM stops", conninfo);
+    spdlog::info("tasklog ready on database \"{}\"; SIGINT or SIGTERM stops", events::loggable_conninfo(conninfo));
     signals.async_wait([](const boost::system::error_code& ec, int signal_number) {
       if (!ec) spdlog::info("received signal {}, shutting down", signal_number);
     });

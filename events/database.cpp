@@ -1,8 +1,51 @@
 #include "events/database.hpp"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <stdexcept>
 
 namespace tasklog::events {
+namespace {
+
+// conninfo's options that have a value, rewritten as keyword/value pairs by libpq's own parser
+// (URLs, percent-encoding, quoting), with `override` applied and the options `drop` names left out.
+std::string rewrite_conninfo(const std::string& conninfo, std::string_view override_key, std::string_view override_value,
+                             std::string_view drop) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (!options) {
+    std::string message = error ? error : "out of memory";
+    PQfreemem(error);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw std::invalid_argument("the database URL or conninfo does not parse: " + message);
+  }
+  std::string out;
+  for (const PQconninfoOption* o = options; o->keyword; ++o) {
+    const std::string_view keyword = o->keyword;
+    if (keyword == override_key || keyword == drop || !o->val) continue;
+    out += fmt::format("{}={} ", keyword, conninfo_value(o->val));
+  }
+  PQconninfoFree(options);
+  if (!override_key.empty()) out += fmt::format("{}={}", override_key, conninfo_value(override_value));
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string utf8_conninfo(const std::string& conninfo) { return rewrite_conninfo(conninfo, "client_encoding", "UTF8", {}); }
+
+std::string loggable_conninfo(const std::string& conninfo) { return rewrite_conninfo(conninfo, {}, {}, "password"); }
+
+std::string conninfo_value(std::string_view value) {
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
+}
 
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,
                                                   const std::optional<std::string>& role) {

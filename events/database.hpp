@@ -15,6 +15,20 @@
 
 namespace tasklog::events {
 
+// `conninfo` (a postgresql:// URL or a keyword/value string) as a keyword/value string with
+// client_encoding pinned to UTF8. Every text we send or read is UTF-8 (JSON, RapidJSON's
+// encoding), and libpq otherwise talks the encoding the server, the database or the role defaults
+// to: with ALTER DATABASE … SET client_encoding = 'LATIN1' the server would read a UTF-8 "✓" as
+// three LATIN1 characters and store them converted (silently garbled), and a rebuild's COPY text
+// would be read in that encoding too. The commands apply it where a conninfo enters (serve and
+// every one-off command), so every connection made from it talks UTF-8.
+// Throws std::invalid_argument with libpq's message when the string does not parse.
+std::string utf8_conninfo(const std::string& conninfo);
+// The same string for a log line: without the password.
+std::string loggable_conninfo(const std::string& conninfo);
+// A libpq keyword/value value, always quoted (a socket directory may hold spaces).
+std::string conninfo_value(std::string_view value);
+
 // Opens a connection and, when role is set, switches to it (SET ROLE) so that the grants and
 // row-level security of the application role apply to everything done on it.
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,

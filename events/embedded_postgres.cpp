@@ -4,6 +4,7 @@
 #include "events/embedded_postgres.hpp"
 
 #include "core/sha256.hpp"
+#include "events/database.hpp"
 #include "events/file_lock.hpp"
 
 #include <fcntl.h>
@@ -40,16 +41,6 @@ std::string short_hash(const fs::path& path) { return to_hex(sha256(path.string(
 // Under /tmp and named by a hash, the socket path stays far below the 107-byte limit of
 // sockaddr_un whatever the data directory's length.
 fs::path socket_dir_for(const fs::path& data_dir) { return fs::path("/tmp") / ("tasklog-" + short_hash(data_dir)); }
-
-// libpq conninfo value, always quoted: a socket directory may hold spaces.
-std::string conninfo_value(std::string_view value) {
-  std::string quoted = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return quoted + "'";
-}
 
 std::string make_conninfo(const fs::path& socket_dir, int port, std::string_view dbname) {
   return fmt::format("host={} port={} user={} dbname={}", conninfo_value(socket_dir.string()), port,
