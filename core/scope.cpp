@@ -1,5 +1,9 @@
 #include "core/scope.hpp"
 
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
 #include <vector>
 
 namespace tasklog {
@@ -41,69 +45,81 @@ bool class_match(std::string_view pattern, std::size_t& p, char c, bool& is_clas
   return matched != negate;
 }
 
-// One segment: '*' any run, '?' one character, '[...]' a class. Backtracks only to the last '*',
-// which is enough because '*' cannot cross a segment.
-bool segment_match(std::string_view pattern, std::string_view text) {
+constexpr std::size_t kNoMatch = std::string_view::npos;
+
+// The greedy wildcard walk both levels of a glob share: pattern items are a star (matches any run
+// of text items, none included) or match exactly one text item. On a mismatch it is enough to go
+// back to the last star and let it take one item more, because every other item matches exactly
+// one (the classic two-pointer match; no exponential backtracking). A mismatch before any star
+// ends at once; the worst case is O(pattern x text) steps, each spent from the budget.
+// is_star(p): pattern item p is a star. one(p, t): the pattern position after item p when it
+// matches text item t, else kNoMatch.
+template <class IsStar, class One>
+bool wildcard_walk(std::size_t pattern_size, std::size_t text_size, IsStar is_star, One one, GlobBudget* budget) {
   std::size_t p = 0;
   std::size_t t = 0;
-  std::size_t star_p = std::string_view::npos;
+  std::size_t star_p = kNoMatch;
   std::size_t star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
+  while (t < text_size) {
+    if (budget) budget->spend();
+    if (p < pattern_size && is_star(p)) {
       star_p = ++p;
       star_t = t;
       continue;
     }
-    if (p < pattern.size()) {
-      if (pattern[p] == '?') {
-        ++p;
-        ++t;
-        continue;
-      }
-      if (pattern[p] == '[') {
-        bool is_class = false;
-        std::size_t next = p;
-        if (class_match(pattern, next, text[t], is_class)) {
-          p = is_class ? next : p + 1;
-          ++t;
-          continue;
-        }
-      } else if (pattern[p] == text[t]) {
-        ++p;
+    if (p < pattern_size) {
+      if (const std::size_t next = one(p, t); next != kNoMatch) {
+        p = next;
         ++t;
         continue;
       }
     }
-    if (star_p == std::string_view::npos) return false;
+    if (star_p == kNoMatch) return false;
     p = star_p;
     t = ++star_t;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  while (p < pattern_size && is_star(p)) ++p;
+  return p == pattern_size;
+}
+
+// One segment: '*' any run, '?' one character, '[...]' a class ('*' cannot cross a segment).
+bool segment_match(std::string_view pattern, std::string_view text, GlobBudget* budget) {
+  return wildcard_walk(
+      pattern.size(), text.size(), [&](std::size_t p) { return pattern[p] == '*'; },
+      [&](std::size_t p, std::size_t t) {
+        if (pattern[p] == '?') return p + 1;
+        if (pattern[p] == '[') {
+          bool is_class = false;
+          std::size_t next = p;
+          const bool matched = class_match(pattern, next, text[t], is_class);
+          if (budget) budget->spend(is_class ? next - p : pattern.size() - p);  // the characters the class scanned
+          if (matched) return is_class ? next : p + 1;
+          return kNoMatch;
+        }
+        return pattern[p] == text[t] ? p + 1 : kNoMatch;
+      },
+      budget);
 }
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view path) {
+void GlobBudget::spend(std::uint64_t steps) {
+  if (steps > steps_left)
+    throw DomainError(ErrorCode::validation_failed,
+                      "the scope check is too large to run: fewer paths or simpler globs, please");
+  steps_left -= steps;
+}
+
+bool glob_match(std::string_view pattern, std::string_view path, GlobBudget* budget) {
   std::string expanded(pattern);
   if (!expanded.empty() && expanded.back() == '/') expanded += "**";
   const auto pat = split_segments(expanded);
   const auto segs = split_segments(path);
-  const std::size_t m = pat.size();
-  const std::size_t n = segs.size();
-  // matches[i][j]: pattern segments i.. match path segments j..; filled from the end, so `**`
-  // costs O(m*n) rather than exponential backtracking.
-  std::vector<std::vector<char>> matches(m + 1, std::vector<char>(n + 1, 0));
-  matches[m][n] = 1;
-  for (std::size_t i = m; i-- > 0;) {
-    for (std::size_t j = n + 1; j-- > 0;) {
-      if (pat[i] == "**")
-        matches[i][j] = matches[i + 1][j] || (j < n && matches[i][j + 1]);
-      else
-        matches[i][j] = j < n && segment_match(pat[i], segs[j]) && matches[i + 1][j + 1];
-    }
-  }
-  return matches[0][0] != 0;
+  // The same walk one level up: `**` is the star, every other pattern segment matches one path
+  // segment.
+  return wildcard_walk(
+      pat.size(), segs.size(), [&](std::size_t i) { return pat[i] == "**"; },
+      [&](std::size_t i, std::size_t j) { return segment_match(pat[i], segs[j], budget) ? i + 1 : kNoMatch; }, budget);
 }
 
 std::optional<std::string> normalize_repo_path(std::string_view path) {
@@ -121,6 +137,7 @@ std::optional<std::string> normalize_repo_path(std::string_view path) {
 
 ScopeVerdict check_scope(const ScopeRules& rules, const std::vector<std::string>& paths) {
   ScopeVerdict verdict;
+  GlobBudget budget;
   for (const std::string& raw : paths) {
     const auto path = normalize_repo_path(raw);
     if (!path) {
@@ -129,7 +146,7 @@ ScopeVerdict check_scope(const ScopeRules& rules, const std::vector<std::string>
     }
     const std::string* forbidding = nullptr;
     for (const std::string& rule : rules.forbidden)
-      if (glob_match(rule, *path)) {
+      if (glob_match(rule, *path, &budget)) {
         forbidding = &rule;
         break;
       }
@@ -138,7 +155,7 @@ ScopeVerdict check_scope(const ScopeRules& rules, const std::vector<std::string>
       continue;
     }
     bool allowed = rules.allowed.empty();
-    for (const std::string& rule : rules.allowed) allowed = allowed || glob_match(rule, *path);
+    for (const std::string& rule : rules.allowed) allowed = allowed || glob_match(rule, *path, &budget);
     if (!allowed) verdict.violations.push_back({*path, ScopeViolationReason::outside_allowed, ""});
   }
   verdict.in_scope = verdict.violations.empty();

@@ -8,6 +8,7 @@
 #include "core/project.hpp"
 #include "core/task.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,7 +16,18 @@
 
 namespace tasklog {
 
-bool glob_match(std::string_view pattern, std::string_view path);
+// The steps a scope check may take. Why: the deciders run on the one writer thread under the
+// append lock, so a command's CPU time is every other command's wait. The schemas bound each
+// path and glob (4,096 and 1,000 characters, 250 paths, 200 globs a list), not their product: 250
+// long paths against 400 adversarial globs would take minutes. 20 million steps (a step is one
+// character or one segment compared: a few tens of milliseconds) is far beyond any real
+// repository's check; a check that needs more is refused with validation_failed.
+struct GlobBudget {
+  std::uint64_t steps_left = 20'000'000;
+  void spend(std::uint64_t steps = 1);  // throws DomainError(validation_failed) when too few are left
+};
+
+bool glob_match(std::string_view pattern, std::string_view path, GlobBudget* budget = nullptr);
 
 // "./src//a.cpp" -> "src/a.cpp". nullopt for an empty or absolute path or one with a ".."
 // segment: such a path could point outside the repository, so it is never in scope.

@@ -1,5 +1,7 @@
 #include "core/scope.hpp"
 
+#include "core/error.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace tasklog;
@@ -54,6 +56,39 @@ TEST(Glob, ManyDoubleStarsStayFast) {
   path += "f";
   EXPECT_FALSE(glob_match("**/**/**/**/**/**/**/x", path));
   EXPECT_TRUE(glob_match("**/**/**/**/**/**/**/f", path));
+}
+
+TEST(Glob, DoubleStarTakesAsManySegmentsAsTheRestNeeds) {
+  EXPECT_TRUE(glob_match("**/a/b", "a/a/b"));       // the first `a` goes to `**`
+  EXPECT_TRUE(glob_match("**/a/**/a", "a/a/x/a"));
+  EXPECT_FALSE(glob_match("**/a/b", "a/b/a"));
+  EXPECT_TRUE(glob_match("x/**", "x"));             // `**` matches no segment at all
+  EXPECT_FALSE(glob_match("x/**/y", "x"));
+  EXPECT_TRUE(glob_match("*/**/*.h", "a/b.h"));
+  EXPECT_FALSE(glob_match("*/**/*.h", "b.h"));
+}
+
+// The worst the schemas let through: 250 paths of 4,096 characters against 200 forbidden and 200
+// allowed globs of 1,000 characters, shaped so that every `**` backtracks. Unbounded, it ran for
+// minutes on the writer thread; with the budget it is refused with validation_failed.
+TEST(Scope, AnOversizedCheckIsRefusedInsteadOfStallingTheWriter) {
+  std::string glob;
+  while (glob.size() + 5 < 1000) glob += "**/x/";
+  glob += "y";
+  std::string path;
+  while (path.size() + 2 <= 4095) path += "x/";
+  path += "x";
+  const ScopeRules rules{std::vector<std::string>(200, glob), std::vector<std::string>(200, glob)};
+  try {
+    check_scope(rules, std::vector<std::string>(250, path));
+    FAIL() << "the check ran to its end";
+  } catch (const DomainError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::validation_failed);
+  }
+  // A check of real size under the same rules runs to its verdict.
+  const auto verdict = check_scope(rules, {"src/a.cpp"});
+  ASSERT_EQ(verdict.violations.size(), 1u);
+  EXPECT_EQ(verdict.violations[0].reason, ScopeViolationReason::outside_allowed);
 }
 
 TEST(RepoPath, Normalizes) {
