@@ -44,8 +44,12 @@ std::string request_hash(const Request& request) {
   } catch (const DomainError&) {
     body = request.body();  // not JSON: the handler refuses it; the bytes still identify it
   }
-  const std::string text = fmt::format("{}\n{}\n{}", std::string(request.method_string()),
-                                       std::string(request.target()), body);
+  std::string text = fmt::format("{}\n{}\n{}", std::string(request.method_string()),
+                                 std::string(request.target()), body);
+  // A PATCH's If-Match is part of what it asks (the version it expects). Added only when present,
+  // so the hashes of requests without it — every key stored before PATCH was keyed — stay as they were.
+  if (const auto it = request.find(http::field::if_match); it != request.end())
+    text += fmt::format("\nIf-Match: {}", std::string_view(it->value().data(), it->value().size()));
   return to_hex(sha256(text));
 }
 

@@ -1,9 +1,9 @@
-// Idempotency-Key on POST: a retried request gets the first response again (status and body)
+// Idempotency-Key on POST and PATCH: a retried request gets the first response again (status and body)
 // and appends nothing; the same key with another request is 422 idempotency_conflict.
 //
 // Keys are per user and kept 24 hours in auth.idempotency_keys (migrations/0004). A request is
-// "the same" when method, target (path and query) and body (canonical JSON when it parses, else
-// the raw bytes) hash alike. Responses with status below 500 are remembered: a refusal is as much
+// "the same" when method, target (path and query), body (canonical JSON when it parses, else
+// the raw bytes) and If-Match hash alike. Responses with status below 500 are remembered: a refusal is as much
 // the answer as a success, while a 5xx is the server's trouble and may be retried.
 //
 // Two identical requests racing: the check, the handler and the store run inside one transaction

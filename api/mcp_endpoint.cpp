@@ -29,6 +29,7 @@ constexpr std::string_view kInstructions =
     "tasklog keeps an agent's tasks in an append-only log. Read get_context first; pick_next_task claims "
     "the next ready task and returns a lease whose token later calls carry; heartbeat_task before it "
     "expires; complete_task once the gates pass. Add _meta.idempotency_key to make a call safe to retry.";
+constexpr rapidjson::SizeType kMaxBatchMessages = 100;
 constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
 constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
 
@@ -222,24 +223,47 @@ class Endpoint {
   SessionStore sessions_;
 };
 
+// Whether the request's MCP-Protocol-Version header names the 2026-07-28 era (false without the
+// header or with a classic version). Any other value is refused with 400, on every method: "If the
+// server receives a request with an invalid or unsupported MCP-Protocol-Version, it MUST respond
+// with 400 Bad Request" (Streamable HTTP, 2025-06-18 and later).
+bool modern_version_header(const Request& request) {
+  const auto version_header = header(request, "MCP-Protocol-Version");
+  if (!version_header || is_classic_version(*version_header)) return false;
+  if (*version_header == kModernVersion) return true;
+  rapidjson::Document data(rapidjson::kObjectType);
+  auto& a = data.GetAllocator();
+  rapidjson::Value supported(rapidjson::kArrayType);
+  for (const auto v : classic_versions()) supported.PushBack(text_value(v, a), a);
+  supported.PushBack(text_value(kModernVersion, a), a);
+  data.AddMember("supported", supported, a);
+  data.AddMember("requested", text_value(*version_header, a), a);
+  throw RpcError(rpc::unsupported_protocol_version, fmt::format("unsupported MCP-Protocol-Version '{}'", *version_header),
+                 http::status::bad_request, to_json(data));
+}
+
+// Streamable HTTP: "Servers MUST validate the Origin header on all incoming connections to prevent
+// DNS rebinding attacks … If the Origin header is present and invalid, servers MUST respond with
+// HTTP Forbidden (403)". A page may talk to /mcp only from the server's own origin (the host and
+// port it was reached at); clients outside browsers send no Origin.
+void check_origin(const Request& request) {
+  const auto origin = header(request, "Origin");
+  if (!origin) return;
+  const auto host = header(request, "Host");
+  const auto scheme_end = origin->find("://");
+  const bool same = host && scheme_end != std::string_view::npos &&
+                    trimmed_lower(origin->substr(scheme_end + 3)) == trimmed_lower(*host);
+  if (!same)
+    throw RpcError(rpc::invalid_request, fmt::format("Origin {} may not call this server's /mcp", *origin),
+                   http::status::forbidden);
+}
+
 void Endpoint::establish_era(Exchange& ex, const rapidjson::Document& doc) {
   const Request& request = ex.ctx.request;
-  const auto version_header = header(request, "MCP-Protocol-Version");
-  if (version_header) {
-    if (*version_header == kModernVersion) {
-      ex.modern = true;
-    } else if (!is_classic_version(*version_header)) {
-      rapidjson::Document data(rapidjson::kObjectType);
-      auto& a = data.GetAllocator();
-      rapidjson::Value supported(rapidjson::kArrayType);
-      for (const auto v : classic_versions()) supported.PushBack(text_value(v, a), a);
-      supported.PushBack(text_value(kModernVersion, a), a);
-      data.AddMember("supported", supported, a);
-      data.AddMember("requested", text_value(*version_header, a), a);
-      throw RpcError(rpc::unsupported_protocol_version,
-                     fmt::format("unsupported MCP-Protocol-Version '{}'", *version_header), http::status::bad_request,
-                     to_json(data));
-    }
+  if (modern_version_header(request)) {
+    ex.modern = true;
+  } else if (header(request, "MCP-Protocol-Version")) {
+    // a classic version: the session's version is checked below
   } else if (doc.IsObject() ? meta_version(doc) != nullptr
                              : doc.IsArray() && std::any_of(doc.Begin(), doc.End(), [](const rapidjson::Value& m) {
                                  return m.IsObject() && meta_version(m);
@@ -289,6 +313,12 @@ Response Endpoint::post(RequestContext& ctx) {
     return json_reply(http::status::unsupported_media_type,
                       error_message("null", RpcError(rpc::invalid_request, "Content-Type must be application/json")));
 
+  try {
+    check_origin(ctx.request);
+  } catch (const RpcError& e) {
+    return json_reply(e.status(), error_message("null", e));
+  }
+
   rapidjson::Document doc;
   try {
     parse_json(ctx.request.body(), doc);
@@ -311,6 +341,13 @@ Response Endpoint::post(RequestContext& ctx) {
                         error_message("null", RpcError(rpc::invalid_request,
                                                        fmt::format("protocol version {} has no JSON-RPC batches",
                                                                    ex.version))));
+    // The messages of a batch run one after the other on this request's thread and their answers
+    // are held until the last: bounded, as the body's size alone would allow thousands.
+    if (doc.Size() > kMaxBatchMessages)
+      return json_reply(http::status::bad_request,
+                        error_message("null", RpcError(rpc::invalid_request,
+                                                       fmt::format("a batch of {} messages; at most {}", doc.Size(),
+                                                                   kMaxBatchMessages))));
     for (const auto& message : doc.GetArray())
       if (auto answered = answer(ex, message, true)) messages.push_back(std::move(*answered));
   } else if (auto answered = answer(ex, doc, false)) {
@@ -332,17 +369,17 @@ Response Endpoint::post(RequestContext& ctx) {
 std::optional<std::string> Endpoint::answer(Exchange& ex, const rapidjson::Value& message, bool in_batch) {
   const std::string id = id_json(message);
   try {
-    if (!message.IsObject()) throw RpcError(rpc::invalid_request, "a JSON-RPC message must be an object");
+    if (!message.IsObject()) throw RpcError(rpc::invalid_request, "a JSON-RPC message must be an object", http::status::bad_request);
     const auto* jsonrpc = string_member(message, "jsonrpc");
-    if (!jsonrpc || as_view(*jsonrpc) != "2.0") throw RpcError(rpc::invalid_request, "jsonrpc must be \"2.0\"");
+    if (!jsonrpc || as_view(*jsonrpc) != "2.0") throw RpcError(rpc::invalid_request, "jsonrpc must be \"2.0\"", http::status::bad_request);
     const auto id_member = message.FindMember("id");
     const bool has_id = id_member != message.MemberEnd();
     if (has_id && !(id_member->value.IsString() || id_member->value.IsInt64()))
-      throw RpcError(rpc::invalid_request, "id must be a string or an integer");
+      throw RpcError(rpc::invalid_request, "id must be a string or an integer", http::status::bad_request);
     const auto* method = string_member(message, "method");
     if (!method) {
       if (has_id && (message.HasMember("result") || message.HasMember("error"))) return std::nullopt;
-      throw RpcError(rpc::invalid_request, "a request needs a method, a string");
+      throw RpcError(rpc::invalid_request, "a request needs a method, a string", http::status::bad_request);
     }
     // A notification: nothing to answer (unknown ones, and ones with bad params, included —
     // JSON-RPC never answers a notification, not even with an error).
@@ -411,6 +448,12 @@ rapidjson::Document Endpoint::dispatch(Exchange& ex, std::string_view method, co
 }
 
 Response Endpoint::end_session(RequestContext& ctx) {
+  try {
+    check_origin(ctx.request);
+    modern_version_header(ctx.request);
+  } catch (const RpcError& e) {
+    return json_reply(e.status(), error_message("null", e));
+  }
   const auto session = header(ctx.request, "Mcp-Session-Id");
   if (!session)
     return json_reply(http::status::bad_request,

@@ -452,9 +452,12 @@ TEST_F(McpTest, JsonRpcErrors) {
     EXPECT_EQ(int_at(r, "/error/code"), code) << body << " -> " << r.body;
     EXPECT_EQ(str_at(r, "/jsonrpc"), "2.0");
   };
-  expect_code(R"({"jsonrpc":"1.0","id":1,"method":"ping"})", -32600);
-  expect_code(R"({"jsonrpc":"2.0","id":1})", -32600);
-  expect_code(R"({"jsonrpc":"2.0","id":null,"method":"ping"})", -32600);
+  // Not a JSON-RPC message at all: -32600 with 400, as Streamable HTTP has an input the server
+  // cannot accept answered with an HTTP error status.
+  expect_code(R"({"jsonrpc":"1.0","id":1,"method":"ping"})", -32600, 400);
+  expect_code(R"({"jsonrpc":"2.0","id":1})", -32600, 400);
+  expect_code(R"({"jsonrpc":"2.0","id":null,"method":"ping"})", -32600, 400);
+  expect_code(R"({"jsonrpc":"2.0","method":7})", -32600, 400);
   expect_code(R"(42)", -32600, 400);
   expect_code(request(7, "no/such/method"), -32601);
   expect_code(request(7, "tools/call", R"({"name":"no_such_tool","arguments":{}})"), -32602);
@@ -486,6 +489,69 @@ TEST_F(McpTest, JsonRpcErrors) {
   const auto init_in_batch = alice->post(
       "/mcp", "[" + request(1, "initialize", R"({"protocolVersion":"2025-03-26"})") + "]", classic(old));
   EXPECT_EQ(init_in_batch.json()[0]["error"]["code"].GetInt(), -32600);
+
+  // A batch runs on one thread and holds its answers until the last: at most 100 messages.
+  const auto pings = [&](int n) {
+    std::string body = "[";
+    for (int i = 0; i < n; ++i) body += (i ? "," : "") + request(i + 1, "ping");
+    return body + "]";
+  };
+  const auto hundred = alice->post("/mcp", pings(100), classic(old));
+  ASSERT_EQ(hundred.status, 200u) << hundred.body;
+  EXPECT_EQ(hundred.json().Size(), 100u);
+  const auto too_many = alice->post("/mcp", pings(101), classic(old));
+  EXPECT_EQ(too_many.status, 400u) << too_many.body;
+  EXPECT_EQ(int_at(too_many, "/error/code"), -32600);
+}
+
+// DELETE /mcp answers an MCP-Protocol-Version we do not speak like every other request: 400, and
+// the session lives on.
+TEST_F(McpTest, DeleteChecksTheProtocolVersionHeader) {
+  const std::string s = open_session(*alice);
+  auto headers = classic(s);
+  headers.emplace_back("MCP-Protocol-Version", "banana");
+  const auto refused = alice->del("/mcp", {}, headers);
+  EXPECT_EQ(refused.status, 400u) << refused.body;
+  EXPECT_EQ(int_at(refused, "/error/code"), -32022);
+  EXPECT_EQ(call(*alice, s, "ping").status, 200u);
+  auto good = classic(s);
+  good.emplace_back("MCP-Protocol-Version", "2025-11-25");
+  EXPECT_EQ(alice->del("/mcp", {}, good).status, 204u);
+  EXPECT_EQ(call(*alice, s, "ping").status, 404u);
+}
+
+// Streamable HTTP's DNS-rebinding rule: an Origin other than the server's own is 403, on POST and
+// DELETE; the server's own origin and no Origin at all (clients outside browsers) are served.
+TEST_F(McpTest, AForeignOriginIsForbidden) {
+  const std::string s = open_session(*alice);
+  auto foreign = classic(s);
+  foreign.emplace_back("Origin", "http://evil.example");
+  const auto refused = alice->post("/mcp", request(1, "ping"), foreign);
+  EXPECT_EQ(refused.status, 403u) << refused.body;
+  EXPECT_EQ(int_at(refused, "/error/code"), -32600);
+  EXPECT_EQ(alice->del("/mcp", {}, foreign).status, 403u);
+  auto own = classic(s);
+  own.emplace_back("Origin", "http://" + endpoint().address().to_string() + ":" + std::to_string(endpoint().port()));
+  EXPECT_EQ(alice->post("/mcp", request(2, "ping"), own).status, 200u);
+  EXPECT_EQ(call(*alice, s, "ping").status, 200u);
+}
+
+// update_task is a PATCH; its idempotency key is honoured like every other tool's: a retry whose
+// first answer was lost gets that answer again instead of a version_conflict, and appends nothing.
+TEST_F(McpTest, UpdateTaskWithAnIdempotencyKeyReplays) {
+  const std::string s = open_session(*alice);
+  const std::string p = create_project(*alice);
+  const std::string t = create_task(*alice, p);
+  const std::string args = R"({"task_id":")" + t + R"(","title":"renamed","expected_version":1})";
+  const auto first = tool(*alice, s, "update_task", args, R"({"idempotency_key":"mcp-update-1"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  ASSERT_FALSE(first.json()["result"]["isError"].GetBool()) << first.body;
+  const auto after_first = head();
+  const auto retry = tool(*alice, s, "update_task", args, R"({"idempotency_key":"mcp-update-1"})");
+  ASSERT_EQ(retry.status, 200u) << retry.body;
+  EXPECT_FALSE(retry.json()["result"]["isError"].GetBool()) << retry.body;
+  EXPECT_EQ(str_at(retry, "/result/structuredContent/data/title"), "renamed");
+  EXPECT_EQ(head(), after_first);
 }
 
 // JSON-RPC never answers a notification — not even one whose params are wrong.
