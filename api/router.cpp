@@ -5,6 +5,7 @@
 #include "api/auth.hpp"
 #include "api/services.hpp"
 #include "core/error_details.hpp"
+#include "core/json.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <fmt/format.h>
@@ -65,39 +66,11 @@ std::string percent_decode(std::string_view text, bool plus_is_space, std::strin
       out.push_back(c);
     }
   }
+  // Decoded bytes become ids, filters and error messages (JSON): they must be UTF-8.
+  if (!is_utf8(out))
+    throw DomainError(ErrorCode::validation_failed, fmt::format("{} does not decode to UTF-8: '{}'", what, text),
+                      ErrorDetails{}.add("keyword", "syntax").add("parameter", std::string(what)).json());
   return out;
-}
-
-QueryParams parse_query(std::string_view query) {
-  QueryParams params;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    std::string key = percent_decode(pair.substr(0, eq), true, "the query string");
-    std::string value =
-        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true, "the query string");
-    params.insert_or_assign(std::move(key), std::move(value));
-  }
-  return params;
-}
-
-// "Authorization: Bearer <token>" (the scheme is case-insensitive, RFC 7235); nullopt otherwise.
-std::optional<std::string_view> bearer_token(const Request& request) {
-  const auto it = request.find(http::field::authorization);
-  if (it == request.end()) return std::nullopt;
-  std::string_view value(it->value().data(), it->value().size());
-  constexpr std::string_view scheme = "bearer ";
-  if (value.size() <= scheme.size() || !boost::algorithm::iequals(value.substr(0, scheme.size()), scheme)) {
-    return std::nullopt;
-  }
-  value.remove_prefix(scheme.size());
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  if (value.empty()) return std::nullopt;
-  return value;
 }
 
 bool is_connection_loss(const pqxx::sql_error& e) {
@@ -141,6 +114,38 @@ Response failure_response(const Request& request) {
 }
 
 }  // namespace
+
+QueryParams parse_query(std::string_view query) {
+  QueryParams params;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    std::string key = percent_decode(pair.substr(0, eq), true, "the query string");
+    std::string value =
+        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true, "the query string");
+    params.insert_or_assign(std::move(key), std::move(value));
+  }
+  return params;
+}
+
+std::optional<std::string_view> bearer_token(const Request& request) {
+  const auto it = request.find(http::field::authorization);
+  if (it == request.end()) return std::nullopt;
+  std::string_view value(it->value().data(), it->value().size());
+  constexpr std::string_view scheme = "bearer ";
+  if (value.size() <= scheme.size() || !boost::algorithm::iequals(value.substr(0, scheme.size()), scheme)) {
+    return std::nullopt;
+  }
+  value.remove_prefix(scheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  return value;
+}
+
 
 void Router::add(http::verb method, std::string pattern, Handler handler, RouteOptions options) {
   if (options.never_blocks) throw std::invalid_argument(pattern + ": only an asynchronous route can be never_blocks");
@@ -237,6 +242,13 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
   const std::string_view path = target.substr(0, question);
   const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   try {
+    // RFC 3986: a request target is visible ASCII; other bytes are percent-encoded. Beast lets
+    // bytes 0x80-0xFF through, and echoed into an error's JSON or stored with an idempotency key
+    // (a text column) they are not UTF-8 — the key's INSERT failed and a retry ran the command again.
+    if (std::any_of(target.begin(), target.end(), [](unsigned char c) { return c < 0x21 || c > 0x7e; }))
+      throw DomainError(ErrorCode::validation_failed,
+                        "the request target must be ASCII: percent-encode every other byte (RFC 3986)",
+                        ErrorDetails{}.add("keyword", "syntax").add("parameter", "target").json());
     const auto segments = split_path(path);
     auto [match, same_path, allowed] = find(request.method(), segments);
 
@@ -260,13 +272,17 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
     }
 
     if (route_label) *route_label = match->pattern;
-    RequestContext ctx{request, services, match->pattern, {}, parse_query(query), std::nullopt};
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-      const auto& want = match->segments[i];
-      if (want.front() == '{') {
-        ctx.params.push_back(percent_decode(segments[i], false, std::string_view(want).substr(1, want.size() - 2)));
+    RequestContext ctx{request, services, match->pattern, {}, {}, std::nullopt};
+    // The captures and the query are decoded once the caller is known: a request without a valid
+    // token gets 401 whatever else is wrong with it, as every other refusal comes after that one.
+    const auto decode = [&] {
+      ctx.query = parse_query(query);
+      for (std::size_t i = 0; i < segments.size(); ++i) {
+        const auto& want = match->segments[i];
+        if (want.front() == '{')
+          ctx.params.push_back(percent_decode(segments[i], false, std::string_view(want).substr(1, want.size() - 2)));
       }
-    }
+    };
 
     if (match->options.authenticated) {
       const auto token = bearer_token(request);
@@ -274,6 +290,7 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
       if (match->options.checks_token_itself) {
         if (!token_shaped(*token)) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
         ctx.bearer_token = *token;
+        decode();
         return call(*match, ctx);
       }
       // The lease is given back before the handler runs: a handler takes its own, and holding two
@@ -284,6 +301,7 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
       }
       if (!ctx.principal) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
     }
+    decode();
     return call(*match, ctx);
   } catch (...) {
     return failure_response(request);

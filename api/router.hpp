@@ -130,6 +130,13 @@ class Router {
   std::set<http::verb> never_blocks_methods_;  // the methods of never_blocks routes
 };
 
+// A query string, percent-decoded (RFC 3986; '+' is a space, as HTML forms send it) into UTF-8
+// keys and values; a later duplicate wins. Throws DomainError(validation_failed) for a malformed
+// escape or bytes that are not UTF-8. The router's, and the stream upgrade's.
+QueryParams parse_query(std::string_view query);
+// "Authorization: Bearer <token>" (the scheme is case-insensitive, RFC 7235); nullopt otherwise.
+std::optional<std::string_view> bearer_token(const Request& request);
+
 // Registers /healthz, /readyz, /metrics (api/ops_routes.cpp).
 void add_ops_routes(Router& router);
 // Registers every /v1 route (api/routes_*.cpp).

@@ -94,6 +94,14 @@ Response remove_member(RequestContext& ctx) {
   query_uuid_into_body(ctx, body, "user_id");
   check_project_access(ctx, project_id, Access::manage);
   const CommandOutcome outcome = run_command(ctx, "remove_member", body, {{"project_id", project_id}});
+  const auto* removed = find_event<ProjectMemberRemoved>(outcome);
+  if (removed && removed->user_id == ctx.user().user_id) {
+    // An owner who left: row-level security no longer shows them the project, yet the answer is the
+    // project their own command left (what they saw a moment ago, minus themselves). Read past it.
+    auto connection = ctx.services.pool.acquire();
+    pqxx::read_transaction tx(*connection);
+    return command_response(http::status::ok, load_project_json(tx, project_id), outcome);
+  }
   return project_command_response(ctx, project_id, outcome);
 }
 
@@ -102,6 +110,13 @@ std::optional<projections::LogPoint> log_point_query(const RequestContext& ctx, 
   const auto it = ctx.query.find(name);
   if (it == ctx.query.end()) return std::nullopt;
   auto point = projections::parse_log_point(it->second);
+  // A query string's '+' decodes to a space (HTML forms' rule), so "?at=…T14:00:00+02:00" typed
+  // as is arrives as "…T14:00:00 02:00". No time has a space after its seconds: read it as the '+'.
+  if (!point && it->second.size() > 19) {
+    std::string text = it->second;
+    if (const auto space = text.find(' ', 19); space != std::string::npos) text[space] = '+';
+    point = projections::parse_log_point(text);
+  }
   if (!point) bad_parameter(name, fmt::format("{} must be a log position or an RFC 3339 time", name));
   return point;
 }
@@ -212,7 +227,7 @@ void add_project_routes(Router& router) {
   router.add(verb::post, "/v1/projects", with_idempotency(create_project));
   router.add(verb::get, "/v1/projects", list_projects);
   router.add(verb::get, "/v1/projects/{id}", get_project);
-  router.add(verb::patch, "/v1/projects/{id}", patch_project);
+  router.add(verb::patch, "/v1/projects/{id}", with_idempotency(patch_project));
   router.add(verb::post, "/v1/projects/{id}/members", with_idempotency(add_member));
   router.add(verb::delete_, "/v1/projects/{id}/members", remove_member);
   router.add(verb::get, "/v1/projects/{id}/context", get_context);

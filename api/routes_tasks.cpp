@@ -93,7 +93,7 @@ Response list_tasks(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   check_enum_filter<TaskStatus>(ctx, "status");
   check_enum_filter<Priority>(ctx, "priority");
-  bool ready = false;
+  std::optional<bool> ready;  // none: both; false: the tasks that are not ready
   if (const auto it = ctx.query.find("ready"); it != ctx.query.end()) {
     if (it->second != "true" && it->second != "false") bad_parameter("ready", "ready must be true or false");
     ready = it->second == "true";
@@ -110,7 +110,7 @@ Response list_tasks(RequestContext& ctx) {
  WHERE t.project_id = $1
    AND ($2::text IS NULL OR t.status = $2)
    AND ($3::text IS NULL OR t.priority = $3)
-   AND (NOT $4 OR (t.status = 'todo'
+   AND ($4::boolean IS NULL OR $4 = (t.status = 'todo'
                    AND (t.next_retry_at IS NULL OR t.next_retry_at <= now())
                    AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= now())
                    AND NOT EXISTS (SELECT 1 FROM readmodel.task_dependencies d
@@ -244,7 +244,7 @@ void add_task_routes(Router& router) {
   router.add(verb::get, "/v1/projects/{id}/tasks", list_tasks);
   router.add(verb::post, "/v1/projects/{id}/tasks/next", with_idempotency(pick_next));
   router.add(verb::get, "/v1/tasks/{id}", get_task, {.checks_token_itself = true, .never_blocks = true});
-  router.add(verb::patch, "/v1/tasks/{id}", patch_task);
+  router.add(verb::patch, "/v1/tasks/{id}", with_idempotency(patch_task));
   router.add(verb::post, "/v1/tasks/{id}/claim", with_idempotency(claim));
   router.add(verb::post, "/v1/tasks/{id}/heartbeat", with_idempotency(heartbeat));
   router.add(verb::post, "/v1/tasks/{id}/release", with_idempotency(task_command("release_task")));

@@ -22,7 +22,9 @@
 #include "api/auth.hpp"
 #include "api/db_pool.hpp"
 #include "api/route_support.hpp"
+#include "api/router.hpp"
 #include "core/error_details.hpp"
+#include "core/json.hpp"
 #include "events/event_reader.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -57,60 +59,9 @@ constexpr std::string_view kEventsTail = "]}";
 
 // ---- the upgrade request ----
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 [[noreturn]] void bad_query(std::string_view name, std::string message) {
   throw DomainError(ErrorCode::validation_failed, std::move(message),
                     ErrorDetails().add("keyword", "syntax").add("parameter", std::string(name)).json());
-}
-
-// The query string as the router decodes it (RFC 3986 percent-decoding, '+' is a space).
-QueryParams parse_query(std::string_view query) {
-  QueryParams params;
-  auto decode = [](std::string_view text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '%') {
-        const int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
-        const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
-        if (hi < 0 || lo < 0) bad_query("query", "malformed percent-encoding in the query string");
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-      } else {
-        out.push_back(text[i] == '+' ? ' ' : text[i]);
-      }
-    }
-    return out;
-  };
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    params.insert_or_assign(decode(pair.substr(0, eq)),
-                            eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1)));
-  }
-  return params;
-}
-
-std::optional<std::string> bearer_token(const Request& request) {
-  const auto it = request.find(http::field::authorization);
-  if (it == request.end()) return std::nullopt;
-  std::string_view value(it->value().data(), it->value().size());
-  constexpr std::string_view scheme = "bearer ";
-  if (value.size() <= scheme.size() || !boost::algorithm::iequals(value.substr(0, scheme.size()), scheme))
-    return std::nullopt;
-  value.remove_prefix(scheme.size());
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  if (value.empty()) return std::nullopt;
-  return std::string(value);
 }
 
 std::optional<Uuid> uuid_query(const QueryParams& query, std::string_view name) {
@@ -210,6 +161,19 @@ TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe
     const auto head = ctx.hub.head();
     const auto floor = ctx.hub.floor();
     auto connection = ctx.pool.acquire();
+    if (subscribing && cursor > head) {
+      // `after` beyond what this process has seen: the hub may lag the database (another process
+      // appended), so the log decides — read past row-level security, since a resume point is any
+      // position the server said, not only one of the user's events. Beyond the log's last event
+      // it is no position of this log (a client's bug, or a restored or other database): the events
+      // up to it would be skipped without a word, so it is refused.
+      pqxx::nontransaction owner(*connection, "log head");
+      const auto last = owner.exec("SELECT coalesce(max(position), 0) FROM events")[0][0].as<events::Position>();
+      if (cursor > last)
+        throw DomainError(ErrorCode::validation_failed,
+                          fmt::format("after ({}) is beyond the log's last position ({})", cursor, last),
+                          ErrorDetails().add("field", "after").add("head", last).json());
+    }
     UserReadTransaction read(*connection, user);  // rolled back at the end: it only reads
     auto& tx = read.tx();
     if (what.task) {
@@ -343,9 +307,10 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   StreamCounters& counters() { return ctx_.hub.counters(); }
 
-  // Free places in the queue, net of those promised to table reads in flight.
+  // Free places in the queue, net of those promised: to table reads in flight (their pages), and
+  // to the client message being read (its reply).
   std::size_t room() const {
-    const auto used = queue_.size() + reserved_;
+    const auto used = queue_.size() + reserved_ + (client_read_pending_ ? 1 : 0);
     return used >= options_.queue_messages ? 0 : options_.queue_messages - used;
   }
 
@@ -368,14 +333,16 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   void read_message() {
     // A client that sends requests without reading the replies waits here (its replies would
     // otherwise grow the queue past its bound).
-    if (queue_.size() >= options_.queue_messages) {
+    if (room() == 0) {
       read_paused_ = true;
       return;
     }
+    client_read_pending_ = true;
     ws_.async_read(read_buffer_, beast::bind_front_handler(&StreamSession::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    client_read_pending_ = false;  // its place is the reply's now
     if (ec) return finish(ec);  // closed (by either side), idle timeout, or a protocol error
     if (!closing_) handle_message(beast::buffers_to_string(read_buffer_.data()));
     read_buffer_.consume(read_buffer_.size());
@@ -383,10 +350,16 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   }
 
   void handle_message(const std::string& text) {
+    // parse_json, as for every request body: iterative with a depth limit (RapidJSON's own Parse
+    // recurses once per level, with no limit but the 64 KiB message), and no U+0000 inside a string
+    // (a "subscribe\u0000x" type or an id with a NUL after its 36 characters was accepted, read as a
+    // C string).
     rapidjson::Document doc;
-    doc.Parse(text.data(), text.size());
-    if (doc.HasParseError())
-      return reply(error_message("null", DomainError(ErrorCode::malformed_json, "the message is not JSON")));
+    try {
+      parse_json(text, doc);
+    } catch (const DomainError& e) {
+      return reply(error_message("null", e));
+    }
     if (!doc.IsObject())
       return reply(error_message("null", DomainError(ErrorCode::validation_failed, "a message is a JSON object")));
 
@@ -402,7 +375,9 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     }
     const auto type = doc.FindMember("type");
     const std::string_view kind =
-        type != doc.MemberEnd() && type->value.IsString() ? type->value.GetString() : std::string_view{};
+        type != doc.MemberEnd() && type->value.IsString()
+            ? std::string_view(type->value.GetString(), type->value.GetStringLength())
+            : std::string_view{};
     if (kind == "subscribe") {
       StreamSubscribe s;
       s.id_json = id_json;
@@ -410,7 +385,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
         const auto m = doc.FindMember(name);
         if (m == doc.MemberEnd() || m->value.IsNull()) return std::nullopt;
         std::optional<Uuid> parsed;
-        if (m->value.IsString()) parsed = parse_uuid(m->value.GetString());
+        if (m->value.IsString()) parsed = parse_uuid({m->value.GetString(), m->value.GetStringLength()});
         if (!parsed) throw invalid(name, fmt::format("{} must be a UUID", name));
         return parsed;
       };
@@ -472,7 +447,8 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   // ---- moving events into the queue ----
 
-  // Starts the table reads that have room, then writes what is next.
+  // Starts the table reads that have room, writes what is next, and reads client messages again
+  // if they waited for room (a table read's pages may have used fewer places than it held).
   void pump() {
     if (!open_ || closing_ || ended_) return;
     const bool was_paused = paused_;
@@ -484,6 +460,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     }
     if (paused_ && !was_paused) ++counters().queue_full;
     write_next();
+    resume_reading();
   }
 
   // A live subscription's next step, taken when the session has nothing queued to write: a frame
@@ -571,8 +548,17 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     counters().note_queue_depth(static_cast<std::int64_t>(queue_.size()));
   }
 
-  // A reply to a client message: read_message() only reads while the queue has room, so this
-  // stays within the bound.
+  // Client messages are read while the queue has room beside the places promised to table reads
+  // (room()), so their replies keep the queue within its bound.
+  void resume_reading() {
+    if (read_paused_ && room() > 0) {
+      read_paused_ = false;
+      read_message();
+    }
+  }
+
+  // A reply to a client message: read_message() only reads while room() > 0, so this stays within
+  // the bound.
   void reply(std::string message) {
     enqueue(Outgoing{std::move(message), nullptr, 0});
     write_next();
@@ -660,10 +646,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     // must not each keep one.
     if (queue_.empty() && batch_buffer_.capacity() > 0) std::string().swap(batch_buffer_);
     if (closing_ || ended_) return;  // Beast sends the queued close frame now
-    if (read_paused_ && queue_.size() < options_.queue_messages) {
-      read_paused_ = false;
-      read_message();
-    }
+    resume_reading();
     // Refill in batches, not one message per completed write.
     if (paused_ && queue_.size() <= options_.queue_messages / 2) return pump();
     write_next();
@@ -750,6 +733,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   bool writing_ = false;
   bool paused_ = false;       // a subscription waits for room in the queue
   bool read_paused_ = false;  // client messages wait for room in the queue
+  bool client_read_pending_ = false;  // a client message is being read: one place is its reply's
   bool closing_ = false;
   bool ended_ = false;
   bool go_away_pending_ = false;

@@ -89,15 +89,9 @@ class LimitingHandler {
     // RapidJSON 1.1 turns a lone low-surrogate escape ("\udc00") into that surrogate's bytes —
     // not UTF-8, so our own encoding of the value could not be read back and PostgreSQL would
     // refuse it later (found by tests/fuzz/command_decode_fuzz). Validate the decoded string.
-    struct Discard {
-      void Put(char) {}
-    } discard;
-    rapidjson::MemoryStream decoded(s, n);
-    while (decoded.Tell() < n) {
-      if (!rapidjson::UTF8<>::Validate(decoded, discard)) {
-        violation = "a JSON string escapes a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)";
-        return false;
-      }
+    if (!is_utf8(std::string_view(s, n))) {
+      violation = "a JSON string escapes a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)";
+      return false;
     }
     return true;
   }
@@ -240,6 +234,16 @@ std::string to_json(const rapidjson::Value& value) {
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   value.Accept(writer);
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+bool is_utf8(std::string_view bytes) {
+  struct Discard {
+    void Put(char) {}
+  } discard;
+  rapidjson::MemoryStream stream(bytes.data(), bytes.size());
+  while (stream.Tell() < bytes.size())
+    if (!rapidjson::UTF8<>::Validate(stream, discard)) return false;
+  return true;
 }
 
 }  // namespace tasklog

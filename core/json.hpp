@@ -36,4 +36,7 @@ std::optional<std::string> first_duplicate_key(const rapidjson::Value& value);
 // Plain (non-canonical) compact serialization.
 std::string to_json(const rapidjson::Value& value);
 
+// Whether the bytes are well-formed UTF-8 (RapidJSON's validator; no surrogates, no overlongs).
+bool is_utf8(std::string_view bytes);
+
 }  // namespace tasklog

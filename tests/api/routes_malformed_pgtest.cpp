@@ -67,16 +67,44 @@ TEST_F(MalformedTest, EachGetsItsStatusAndCodeAndNothingIsAppended) {
       {"bad criterion index", verb::post, "/v1/tasks/{T}/criteria/-1", R"({"evidence":"e"})", json, 400,
        "validation_failed"},
       {"unknown route", verb::get, "/v1/nothing-here", "", {}, 404, "not_found"},
+      {"raw non-ASCII byte in the target", verb::post, "/v1/projects/{P}/tasks?\xff", R"({"title":"x"})", json, 400,
+       "validation_failed"},
+      {"escape that is not UTF-8 in the path", verb::get, "/v1/tasks/%FF", "", {}, 400, "validation_failed"},
+      {"escape that is not UTF-8 in the query", verb::get, "/v1/projects/{P}/tasks?status=%C3", "", {}, 400,
+       "validation_failed"},
+      {"unbounded scope check", verb::post, "/v1/tasks/{T}/scope", "{SCOPE}", json, 422, "validation_failed"},
       {"wrong method", verb::put, "/v1/tasks/{T}", R"({"title":"y"})", json, 405, "method_not_allowed"},
   };
+  // Rules whose check against 250 long paths would run for minutes on the writer thread: the
+  // project's globs first, then the request is refused instead of stalling every other command.
+  {
+    std::string glob;
+    while (glob.size() + 5 < 1000) glob += "**/x/";
+    glob += "y";
+    std::string globs;
+    for (int i = 0; i < 200; ++i) globs += (i ? ",\"" : "\"") + glob + "\"";
+    const auto rules = alice->patch("/v1/projects/" + project,
+                                    R"({"rules":{"scope":{"allowed":[)" + globs + R"(],"forbidden":[)" + globs + "]}}}");
+    ASSERT_EQ(rules.status, 200u) << rules.body.substr(0, 400);
+  }
+  std::string scope_body;
+  {
+    std::string path;
+    while (path.size() + 2 <= 4000) path += "x/";
+    path += "x";
+    scope_body = R"({"files_changed":[)";
+    for (int i = 0; i < 250; ++i) scope_body += (i ? ",\"" : "\"") + path + "\"";
+    scope_body += "]}";
+  }
   auto fill = [&](std::string text) {
+    if (text == "{SCOPE}") return scope_body;
     for (auto at = text.find("{P}"); at != std::string::npos; at = text.find("{P}")) text.replace(at, 3, project);
     for (auto at = text.find("{T}"); at != std::string::npos; at = text.find("{T}")) text.replace(at, 3, task);
     return text;
   };
   for (const auto& row : table) {
     const auto before = head();
-    const auto r = alice->request(row.method, fill(row.target), row.body, row.headers);
+    const auto r = alice->request(row.method, fill(row.target), fill(row.body), row.headers);
     EXPECT_EQ(r.status, row.status) << row.name << ": " << r.body.substr(0, 400);
     EXPECT_EQ(r.error_code(), row.code) << row.name << ": " << r.body.substr(0, 400);
     if (!row.detail_path.empty()) {
@@ -91,6 +119,9 @@ TEST_F(MalformedTest, EachGetsItsStatusAndCodeAndNothingIsAppended) {
 TEST_F(MalformedTest, UnauthenticatedRequestsAre401) {
   auto anonymous = anonymous_client();
   EXPECT_EQ(anonymous->get("/v1/projects").status, 401u);
+  // Whatever else is wrong with the request: the token is checked first.
+  EXPECT_EQ(anonymous->get("/v1/projects?limit=%G1").status, 401u);
+  EXPECT_EQ(anonymous->get("/v1/projects/%zz").status, 401u);
   EXPECT_EQ(anonymous->post("/v1/projects", R"({"name":"x"})").status, 401u);
   auto forged = anonymous_client("tl_not-a-real-token");
   EXPECT_EQ(forged->get("/v1/events").status, 401u);

@@ -137,6 +137,19 @@ TEST_F(ProjectRoutesTest, MembersAreAddedByTheOwnerOnlyAndMustExist) {
   EXPECT_EQ(alice->del("/v1/projects/" + id + "/members", R"({"user_id":")" + to_string(carol_user.id) + R"("})").status,
             200u);
   EXPECT_EQ(carol->get("/v1/projects/" + id).status, 404u);
+
+  // An owner who leaves gets the project their command left, though they no longer see it.
+  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
+                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"owner"})")
+                .status,
+            200u);
+  const auto left = alice->del("/v1/projects/" + id + "/members?user_id=" + to_string(alice_user.id));
+  ASSERT_EQ(left.status, 200u) << left.body;
+  ASSERT_FALSE(is_null_at(left, "/data")) << left.body;
+  EXPECT_EQ(str_at(left, "/data/id"), id);
+  EXPECT_EQ(size_at(left, "/data/members"), 1);
+  EXPECT_EQ(str_at(left, "/data/members/0/user_id"), to_string(bob_user.id));
+  EXPECT_EQ(alice->get("/v1/projects/" + id).status, 404u);
 }
 
 TEST_F(ProjectRoutesTest, ContextNowAndAsOfAPosition) {

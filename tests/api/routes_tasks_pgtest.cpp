@@ -68,6 +68,7 @@ TEST_F(TaskRoutesTest, ListFiltersAndPages) {
   EXPECT_EQ(ids(alice->get(base + "?status=in_progress")), (std::vector{high}));
   EXPECT_EQ(ids(alice->get(base + "?priority=low")), (std::vector{low}));
   EXPECT_EQ(ids(alice->get(base + "?ready=true")), (std::vector{low}));
+  EXPECT_EQ(ids(alice->get(base + "?ready=false")), (std::vector{high, waiting}));
   EXPECT_EQ(ids(alice->get(base + "?status=todo&priority=medium")), (std::vector{waiting}));
 
   const auto page1 = alice->get(base + "?limit=2");

@@ -334,6 +334,53 @@ TEST_F(StreamTest, SubscribingToAnInvisibleProjectOrTaskIsNotFound) {
   }
 }
 
+// Client messages are parsed like request bodies: nesting is bounded (RapidJSON's own Parse
+// recursed once per level), a NUL inside a string is refused (it cut a type or an id short where
+// they were read as C strings, and the subscription was accepted), and the connection goes on.
+TEST_F(StreamTest, MalformedMessagesAreRefusedAndTheConnectionGoesOn) {
+  const auto project = create_project(*alice);
+  WsClient client(endpoint());
+  ASSERT_EQ(client.connect("/v1/stream", alice_user.token), 101u);
+  client.send(std::string(60000, '['));
+  auto m = client.next();
+  EXPECT_EQ(text_at(m, "/type"), "error") << to_text(m);
+  EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  client.send(R"({"type":"subscribe\u0000x","id":"t","project":")" + project + R"("})");
+  m = client.next();
+  EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  client.send(R"({"type":"subscribe","id":"p","project":")" + project + R"(\u0000zz"})");
+  m = client.next();
+  EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  // Still serving: a well-formed subscription catches up.
+  client.send(R"({"type":"subscribe","id":"ok","project":")" + project + R"("})");
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["ok"].caught_up.has_value(); });
+  EXPECT_EQ(seen["ok"].events.size(), 1u);
+  EXPECT_EQ(seen.count("t") + seen.count("p"), 0u);
+}
+
+// `after` beyond the log's last event is no position of this log: refused, rather than caught up to
+// it (the events up to it would never come). After the head itself is a resume point like any.
+TEST_F(StreamTest, AfterBeyondTheLogsHeadIsRefused) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  const auto last = head();
+  WsClient client(endpoint());
+  ASSERT_EQ(client.connect(stream_target(project, last + 100), alice_user.token), 101u);
+  auto m = client.next();
+  EXPECT_EQ(text_at(m, "/type"), "error") << to_text(m);
+  EXPECT_EQ(text_at(m, "/id"), "default");
+  EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  EXPECT_EQ(number_at(m, "/error/details/head"), last) << to_text(m);
+
+  client.send(R"({"type":"subscribe","id":"at-head","project":")" + project + R"(","after":)" + std::to_string(last) + "}");
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["at-head"].caught_up.has_value(); });
+  post_message(*alice, task, "after the head");
+  read_until(client, seen, [&] { return seen["at-head"].events.size() == 1; });
+  EXPECT_GT(seen["at-head"].positions.front(), last);
+}
+
 class MembershipStreamTest : public StreamTest, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(MembershipStreamTest, RemovedMemberStopsReceivingTheProject) {
@@ -618,13 +665,76 @@ TEST_F(SlowStreamTest, TableCatchUpWaitsOnAFullQueueAndGoesOnWhenTheClientReads)
   WsClient client(endpoint(), 4096);
   ASSERT_EQ(client.connect(stream_target(project, 0, "&batch=true"), alice_user.token), 101u);
   ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_queue_full_total") >= 1; }));
-  EXPECT_EQ(metric("tasklog_stream_queue_high_water"), 8);
+  // Filled to its bound but the one place kept for the reply to the client message being read.
+  EXPECT_EQ(metric("tasklog_stream_queue_high_water"), 7);
 
   std::map<std::string, Timeline> seen;
   read_until(client, seen, [&] { return seen["default"].caught_up.has_value(); });
   EXPECT_EQ(seen["default"].positions, positions_of(view));
   expect_same_events(seen["default"].events, view);
   EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);
+}
+
+// The places a table read in flight was promised count against the client's messages too: with a
+// write stuck on a client that reads nothing, a page being read and the client's messages being
+// answered, the session still holds at most queue_messages. (Replies used to be gated by the queue
+// alone, so a page landing on eight replies made thirteen.)
+class ReplyRoomStreamTest : public SlowStreamTest {
+ protected:
+  void adjust(api::StreamOptions& stream) override {
+    SlowStreamTest::adjust(stream);  // a queue of 8, pages of 5, small socket buffers
+    stream.ring_size = 1024;         // the live subscription stays live: its frames are not queued
+    stream.stall_timeout = 600s;     // the client that reads nothing is not closed meanwhile
+  }
+};
+
+TEST_F(ReplyRoomStreamTest, RepliesLeaveRoomForThePagesBeingRead) {
+  const auto live = create_project(*alice);
+  const auto live_task = create_task(*alice, live);
+  const auto other = create_project(*alice);
+  const auto other_task = create_task(*alice, other);
+  for (int i = 0; i < 6; ++i) post_message(*alice, other_task, "page");
+  WsClient client(endpoint(), 4096);
+  ASSERT_EQ(client.connect(stream_target(live), alice_user.token), 101u);
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["default"].caught_up.has_value(); });
+
+  // The client reads nothing while far more than the socket buffers hold goes live: a write sticks.
+  for (int i = 0; i < 60; ++i) post_message(*alice, live_task, std::string(2000, 'w'));
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_head_position") >= head(); }));
+
+  // The other project's catch-up read waits on a lock, holding its places (five of the eight).
+  pqxx::connection locker(conninfo());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+  client.send(R"({"type":"subscribe","id":"other","project":")" + other + R"("})");
+  ASSERT_TRUE(eventually([&] {
+    return query_value(conninfo(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") != "0";
+  }));
+  // Eight messages to answer while the write is stuck; room is left for three.
+  for (int i = 0; i < 8; ++i) client.send(R"({"type":"unsubscribe","id":"no-such-subscription"})");
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_queued_messages") >= 3; }));
+  eventually([&] { return metric("tasklog_stream_queued_messages") >= 8; }, std::chrono::seconds(2));  // 8 before the change
+  lock.abort();
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_catchup_reads_total") >= 2 &&
+                                      metric("tasklog_stream_queued_messages") >= 8; }));
+  EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);
+
+  // Nothing was dropped: every reply, every live event, the other project's catch-up.
+  int replies = 0;
+  while (replies < 8 || seen["default"].events.size() < 62 || !seen["other"].caught_up) {
+    const auto m = client.next();
+    const auto type = text_at(m, "/type");
+    if (type == "error") {
+      EXPECT_EQ(text_at(m, "/error/code"), "not_found") << to_text(m);
+      ++replies;
+    } else if (type == "event") {
+      seen[subscription_of(m)].events.push_back(to_text(*rapidjson::Pointer("/event").Get(m)));
+    } else if (type == "caught_up") {
+      seen[subscription_of(m)].caught_up = number_at(m, "/position");
+    }
+  }
+  EXPECT_EQ(seen["other"].events.size(), 8u);  // ProjectCreated, TaskCreated, six messages
 }
 
 // ?batch=true: the same timeline, in fewer frames. The client reads nothing while the events are
