@@ -3,6 +3,7 @@
 // (events/event_json.hpp), and back into an empty database with every position, id and hash
 // (projections/log_import.hpp). Progress goes to stderr when it is a terminal.
 #include "api/cli.hpp"
+#include "events/migrator.hpp"
 #include "api/terminal_progress.hpp"
 
 #include "events/event_json.hpp"
@@ -87,6 +88,10 @@ int import_log(const ImportCommandOptions& options, const std::string& conninfo)
   import_options.progress = [&](const projections::ImportProgress& p) {
     terminal.update("importing (bytes)", std::int64_t(p.bytes), std::max<std::int64_t>(total, std::int64_t(p.bytes)));
   };
+  // A fresh database (a new embedded cluster, an empty one named by URL) gets the schema first, as
+  // serve would give it: import writes into the tables the migrations make. On a migrated database
+  // this is a check of the applied versions.
+  events::Migrator(conninfo).migrate(events::embedded_migrations());
   pqxx::connection connection(conninfo);
   try {
     const auto report = projections::import_log(connection, *input, import_options);

@@ -41,7 +41,8 @@ struct ServeOptions {
   EmbeddedClusterOptions cluster;
 };
 
-// "HOST:PORT" (an IPv6 host in brackets: "[::1]:8080") -> endpoint; throws on anything else.
+// "HOST:PORT" (an IPv6 host in brackets: "[::1]:8080"; a name such as localhost is resolved, its
+// IPv4 address first) -> endpoint; throws on anything else.
 net::ip::tcp::endpoint parse_listen(const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos) throw std::invalid_argument("expected HOST:PORT, got '" + text + "'");
@@ -55,8 +56,15 @@ net::ip::tcp::endpoint parse_listen(const std::string& text) {
   }
   boost::system::error_code bad_address;
   const auto address = net::ip::make_address(host, bad_address);
-  if (bad_address) throw std::invalid_argument("bad IP address in '" + text + "'");
-  return {address, static_cast<unsigned short>(port)};
+  if (!bad_address) return {address, static_cast<unsigned short>(port)};
+  net::io_context resolving;
+  net::ip::tcp::resolver resolver(resolving);
+  for (const auto family : {net::ip::tcp::v4(), net::ip::tcp::v6()}) {
+    boost::system::error_code not_found;
+    const auto results = resolver.resolve(family, host, std::string(port_text), not_found);
+    if (!not_found && !results.empty()) return results.begin()->endpoint();
+  }
+  throw std::invalid_argument("'" + host + "' in '" + text + "' is neither an IP address nor a name that resolves");
 }
 
 // Writes the admin token where only its owner can read it: created 0600 (never briefly wider),
@@ -80,9 +88,16 @@ std::optional<std::string> bootstrap(const std::string& conninfo, const std::fil
   pqxx::connection connection{conninfo};
   const auto file = std::filesystem::absolute(home) / "admin.token";
   if (const auto admin = bootstrap_admin(connection)) {
-    write_admin_token(file, admin->secret);
-    fmt::print("created the admin user admin@localhost; its bearer token (also in {}, mode 0600):\n{}\n", file.string(),
-               admin->secret);
+    // Shown before it is saved: the user is committed, and a token that could not be written to
+    // the file (a home that cannot be created) must not be lost with it — nothing shows it again.
+    fmt::print("created the admin user admin@localhost; its bearer token:\n{}\n", admin->secret);
+    std::fflush(stdout);
+    try {
+      write_admin_token(file, admin->secret);
+      fmt::print("(saved in {}, mode 0600)\n", file.string());
+    } catch (const std::exception& e) {
+      spdlog::warn("the admin token was not saved ({}); keep the one printed above", e.what());
+    }
     std::fflush(stdout);
     return admin->secret;
   }

@@ -138,6 +138,21 @@ TEST_F(AuditCliTest, ExportImportIntoAFreshDatabaseVerifiesAndEqualsTheOriginal)
   EXPECT_EQ(log_rows(copy_), rows_before);
 }
 
+// docs/audit.md: import into an empty database — one made by `tasklog migrate`, or a fresh one
+// (an embedded cluster just started, a new database named by URL): the schema comes first.
+TEST_F(AuditCliTest, ImportIntoADatabaseWithoutTheSchemaMigratesItFirst) {
+  TasklogCli source(db_.conninfo());
+  const auto file = exported(source);
+  TestDatabase bare(false);
+  TasklogCli target(bare.conninfo());
+  CommandRun run = target.run({"import"}, file);
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(log_rows(bare), log_rows(db_));
+  EXPECT_TRUE(read_models(bare) == read_models(db_));
+  run = target.run({"verify"});
+  EXPECT_EQ(run.status, 0) << run.output;
+}
+
 TEST_F(AuditCliTest, ImportRefusesAChangedByteOrAPartialExportAtItsLine) {
   TasklogCli source(db_.conninfo());
   TasklogCli target(copy_.conninfo());
@@ -270,6 +285,18 @@ TEST_F(AuditCliTest, ReplayAtAPositionOrATimeAndContextAgree) {
   const CommandRun bad = cli.run({"replay", "--project", project, "--at", "soon"});
   EXPECT_EQ(bad.status, 1);
   EXPECT_THAT(bad.output, HasSubstr("--at takes a log position or an RFC 3339 time"));
+}
+
+// Any member writes titles; the operator reads the summary in a terminal. Control characters come
+// out as \u escapes, never as commands to the terminal (here: set the title, clear the screen).
+TEST_F(AuditCliTest, ReplayShowsControlCharactersEscaped) {
+  engine(db_).execute(CreateTask{.project_id = project_, .title = "evil\x1b]0;owned\x07\x1b[2J\u0085end"}, actor_);
+  TasklogCli cli(db_.conninfo());
+  const CommandRun run = cli.run({"replay", "--project", to_string(project_), "--at", std::to_string(head(db_))});
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr(R"(evil\u001b]0;owned\u0007\u001b[2J\u0085end)"));
+  EXPECT_EQ(run.output.find('\x1b'), std::string::npos);
+  EXPECT_EQ(run.output.find('\x07'), std::string::npos);
 }
 
 TEST_F(AuditCliTest, DiffListsTheChangesBetweenTwoPositions) {

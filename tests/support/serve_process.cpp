@@ -72,7 +72,7 @@ ServeProcess::~ServeProcess() {
 void ServeProcess::start(std::chrono::seconds timeout) {
   if (pid_ > 0 && !exit_status_) throw std::logic_error("tasklog serve is already running");
   const std::size_t offset = size_of(options_.output_file);
-  std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0"};
+  std::vector<std::string> args{"serve", "--listen", options_.listen};
   if (!options_.database_url.empty()) {
     args.push_back("--database-url");
     args.push_back(options_.database_url);

@@ -27,6 +27,7 @@ struct ServeProcessOptions {
   std::filesystem::path home{};        // TASKLOG_HOME: admin.token, the embedded cluster
   std::filesystem::path output_file{}; // stdout and stderr, appended across restarts
   std::vector<std::string> env{};      // extra "KEY=VALUE" for the child
+  std::string listen = "127.0.0.1:0";  // --listen
 };
 
 class ServeProcess {
