@@ -80,6 +80,7 @@ int print_state(const StateCommandOptions& options, const std::string& conninfo)
   if (!options.at.empty()) point = log_point_argument("--at", options.at);
   pqxx::connection connection(conninfo);
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "replay");
+  if (point) projections::require_in_history(*point, projections::log_now(tx), "--at");
   const auto context =
       point ? projections::project_context_at(tx, project, projections::resolve_log_point(tx, *point))
             : projections::load_project_context(tx, project);

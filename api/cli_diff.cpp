@@ -32,6 +32,9 @@ int print_diff(const DiffCommandOptions& options, const std::string& conninfo) {
   const auto to = options.to.empty() ? std::nullopt : std::optional(log_point_argument("--to", options.to));
   pqxx::connection connection(conninfo);
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "diff");
+  const auto log = projections::log_now(tx);
+  projections::require_in_history(from, log, "--from");
+  if (to) projections::require_in_history(*to, log, "--to");
   const auto diff = projections::diff_project(tx, project, projections::resolve_log_point(tx, from),
                                               to ? projections::resolve_log_point(tx, *to) : events::EventReader(tx).head());
   if (!diff) {

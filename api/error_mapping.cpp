@@ -4,7 +4,8 @@
 // Choices worth knowing:
 //  - validation_failed is 422 (the input is JSON but breaks the command's schema or rules), except
 //    when its details say "keyword":"type" (a value of the wrong JSON type, as the schema validator
-//    reports it) or "keyword":"syntax" (a query parameter or path segment that does not parse):
+//    reports it), "keyword":"syntax" (a query parameter or path segment that does not parse) or
+//    "keyword":"range" (a query parameter beyond what exists, e.g. ?at= after the log's head):
 //    those are 400, as the issue asks for malformed input "or wrong types (with the JSON path)".
 //    malformed_json (not JSON at all) is 400.
 //  - gate_failed is 409: the request is well-formed, the task's current state (missing artifacts,
@@ -37,7 +38,8 @@ bool details_member_is(const rapidjson::Document& details, const char* key, std:
 
 http::status status_for(ErrorCode code, const rapidjson::Document& details) {
   if (code == ErrorCode::validation_failed &&
-      (details_member_is(details, "keyword", "type") || details_member_is(details, "keyword", "syntax"))) {
+      (details_member_is(details, "keyword", "type") || details_member_is(details, "keyword", "syntax") ||
+       details_member_is(details, "keyword", "range"))) {
     return http::status::bad_request;
   }
   if (code == ErrorCode::payload_too_large && details_member_is(details, "part", "headers")) {

@@ -275,10 +275,11 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
     RequestContext ctx{request, services, match->pattern, {}, {}, std::nullopt};
     // The captures and the query are decoded once the caller is known: a request without a valid
     // token gets 401 whatever else is wrong with it, as every other refusal comes after that one.
-    const auto decode = [&] {
+    // (The route is captured by name: C++20 lets a lambda capture a structured binding, clang 14 not.)
+    const auto decode = [&ctx, &query, &segments, route = match] {
       ctx.query = parse_query(query);
       for (std::size_t i = 0; i < segments.size(); ++i) {
-        const auto& want = match->segments[i];
+        const auto& want = route->segments[i];
         if (want.front() == '{')
           ctx.params.push_back(percent_decode(segments[i], false, std::string_view(want).substr(1, want.size() - 2)));
       }

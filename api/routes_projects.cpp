@@ -121,9 +121,22 @@ std::optional<projections::LogPoint> log_point_query(const RequestContext& ctx, 
   return point;
 }
 
+// The points a request names must lie within the log's history (projections::require_in_history),
+// checked against the whole log: on a pooled connection as the login user, one round trip.
+void require_in_history(RequestContext& ctx,
+                        std::initializer_list<std::pair<std::string_view, const std::optional<projections::LogPoint>*>> points) {
+  if (std::none_of(points.begin(), points.end(), [](const auto& p) { return p.second->has_value(); })) return;
+  auto connection = ctx.services.pool.acquire();
+  pqxx::nontransaction tx(*connection, "log now");
+  const auto log = projections::log_now(tx);
+  for (const auto& [name, point] : points)
+    if (*point) projections::require_in_history(**point, log, name);
+}
+
 Response get_context(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   const auto at = log_point_query(ctx, "at");
+  require_in_history(ctx, {{"at", &at}});
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
     require_project_access(tx, project_id, Access::read);
     const auto position = at ? std::optional(projections::resolve_log_point(tx, *at)) : std::nullopt;
@@ -142,6 +155,7 @@ Response get_diff(RequestContext& ctx) {
   const auto from_point = log_point_query(ctx, "from");
   if (!from_point) bad_parameter("from", "from is required: a log position or an RFC 3339 time");
   const auto to_point = log_point_query(ctx, "to");
+  require_in_history(ctx, {{"from", &from_point}, {"to", &to_point}});
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
     require_project_access(tx, project_id, Access::read);
     const Position from = projections::resolve_log_point(tx, *from_point);

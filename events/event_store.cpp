@@ -27,6 +27,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <chrono>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -794,7 +796,9 @@ struct EventStore::Impl {
   // run again and its deciders, with new event ids, would append a second time. So the old backend
   // is ended first (pg_terminate_backend waits for it: a transaction that has not committed is
   // rolled back), from a session of the login user, who may signal its own backends.
-  bool committed(const std::vector<Uuid>& probe, int old_backend) {
+  // `old_backend` is set to 0 once that session is known to have ended, so that a second attempt
+  // does not signal a new session that was given the same pid.
+  bool committed(const std::vector<Uuid>& probe, int& old_backend) {
     if (old_backend != 0) {
       pqxx::connection login(options.conninfo);
       pqxx::nontransaction tx(login);
@@ -803,10 +807,36 @@ struct EventStore::Impl {
           old_backend);
       if (!ended.empty() && !ended[0][0].as<bool>())
         throw std::runtime_error(fmt::format("the old session (backend {}) did not end within 10 s", old_backend));
+      old_backend = 0;
     }
     connect();
     pqxx::read_transaction tx(*conn);
     return !tx.exec_params(events_by_id_sql(), uuid_array(probe)).empty();
+  }
+
+  // committed(), asked until it answers: a database that is away for a moment (a restart, a network
+  // blip) leaves the outcome unknown, and answering "unknown" would make the caller guess — a retry
+  // of an engine command decides again with new event ids, so a commit that did land would be
+  // applied twice. The writer waits (everything behind it would fail meanwhile anyway), with
+  // backoff, for up to kInDoubtPatience; nullopt when the database stays away that long.
+  static constexpr std::chrono::seconds kInDoubtPatience{60};
+  std::optional<bool> resolve_in_doubt(const std::vector<Uuid>& probe, int old_backend) {  // a copy: committed() clears it
+    const auto deadline = std::chrono::steady_clock::now() + kInDoubtPatience;
+    auto pause = std::chrono::milliseconds(100);
+    for (;;) {
+      try {
+        return committed(probe, old_backend);
+      } catch (const std::exception& check) {
+        if (std::chrono::steady_clock::now() + pause > deadline) {
+          spdlog::error("event store: could not resolve an in-doubt commit within {} s: {}", kInDoubtPatience.count(),
+                        check.what());
+          return std::nullopt;
+        }
+        spdlog::warn("event store: the outcome of the in-doubt commit is not known yet ({}); asking again", check.what());
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(2));
+    }
   }
 
   // The events a batch whose commit was in doubt (and turned out committed) appended.
@@ -871,18 +901,17 @@ struct EventStore::Impl {
         if (committing && !probe.empty()) {
           // The connection broke while COMMIT was on its way: find out instead of guessing.
           spdlog::warn("event store: connection lost during commit ({}); checking the outcome", e.what());
-          try {
-            if (committed(probe, old_backend)) {
-              count_batch(batch.size(), in_doubt_events(outcomes), 1, false);
-              deliver(batch, outcomes);
-              return;
-            }
-          } catch (const std::exception& check) {
-            spdlog::error("event store: could not resolve an in-doubt commit: {}", check.what());
+          const auto outcome = resolve_in_doubt(probe, old_backend);
+          if (!outcome) {
             fail_all(batch, std::make_exception_ptr(DomainError(
                                 ErrorCode::unavailable,
-                                "the database connection broke during commit and the outcome is unknown; "
-                                "retrying with the same event ids is safe")));
+                                "the database connection broke during commit and the outcome is still unknown: "
+                                "the command may have been applied; read before retrying it")));
+            return;
+          }
+          if (*outcome) {
+            count_batch(batch.size(), in_doubt_events(outcomes), 1, false);
+            deliver(batch, outcomes);
             return;
           }
         }

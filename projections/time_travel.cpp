@@ -1,6 +1,10 @@
 #include "projections/time_travel.hpp"
 
+#include "core/error.hpp"
+#include "core/error_details.hpp"
 #include "events/event_reader.hpp"
+
+#include <fmt/format.h>
 
 #include <charconv>
 
@@ -34,6 +38,26 @@ std::optional<LogPoint> parse_log_point(std::string_view text) {
 Position resolve_log_point(pqxx::transaction_base& tx, const LogPoint& point) {
   if (const auto* position = std::get_if<Position>(&point)) return *position;
   return events::EventReader(tx).last_at_or_before(std::get<Timestamp>(point));
+}
+
+LogNow log_now(pqxx::transaction_base& tx) {
+  const auto row = tx.exec(
+      "SELECT coalesce(max(position), 0), (extract(epoch FROM clock_timestamp()) * 1000000)::bigint FROM events")[0];
+  return LogNow{.head = row[0].as<Position>(), .now = Timestamp(std::chrono::microseconds(row[1].as<std::int64_t>()))};
+}
+
+void require_in_history(const LogPoint& point, const LogNow& log, std::string_view name) {
+  const auto refuse = [&](std::string message) {
+    throw DomainError(ErrorCode::validation_failed, std::move(message),
+                      ErrorDetails().add("parameter", name).add("keyword", "range").add("head", log.head).json());
+  };
+  if (const auto* position = std::get_if<Position>(&point)) {
+    if (*position > log.head)
+      refuse(fmt::format("{} ({}) is beyond the log's last position ({})", name, *position, log.head));
+  } else if (std::get<Timestamp>(point) > log.now) {
+    refuse(fmt::format("{} ({}) is in the future (now: {})", name, format_timestamp(std::get<Timestamp>(point)),
+                       format_timestamp(log.now)));
+  }
 }
 
 }  // namespace tasklog::projections

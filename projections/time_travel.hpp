@@ -36,4 +36,18 @@ std::optional<LogPoint> parse_log_point(std::string_view text);
 // The log position the point stands for (0: before the first event).
 Position resolve_log_point(pqxx::transaction_base& tx, const LogPoint& point);
 
+// The log's last position and the database's clock, read through `tx` — which must see the whole
+// log (the owner's connection, not one under row-level security: a point may be any position of
+// the log, such as the head a stream's caught_up names, not only one of the caller's events).
+struct LogNow {
+  Position head = 0;
+  Timestamp now{};
+};
+LogNow log_now(pqxx::transaction_base& tx);
+
+// Throws DomainError(validation_failed) naming the parameter `name` when the point lies beyond the
+// log's history: a position after its head, or a time after now. The state "at" such a point would
+// change as the log grows, so it is not a point of the history and would not be reproducible.
+void require_in_history(const LogPoint& point, const LogNow& log, std::string_view name);
+
 }  // namespace tasklog::projections

@@ -297,6 +297,10 @@ TEST_F(AuditCliTest, ReplayShowsControlCharactersEscaped) {
   EXPECT_THAT(run.output, HasSubstr(R"(evil\u001b]0;owned\u0007\u001b[2J\u0085end)"));
   EXPECT_EQ(run.output.find('\x1b'), std::string::npos);
   EXPECT_EQ(run.output.find('\x07'), std::string::npos);
+  // A point beyond the log's history is refused, as in GET …/context?at=.
+  const CommandRun beyond = cli.run({"replay", "--project", to_string(project_), "--at", std::to_string(head(db_) + 5)});
+  EXPECT_NE(beyond.status, 0) << beyond.output;
+  EXPECT_THAT(beyond.output, HasSubstr("beyond the log's last position"));
 }
 
 TEST_F(AuditCliTest, DiffListsTheChangesBetweenTwoPositions) {

@@ -76,6 +76,35 @@ TEST_F(DiffRoutesTest, PointsMayBeTimes) {
   ASSERT_EQ(context.status, 200u) << context.body;
   EXPECT_EQ(int_at(context, "/data/position"), from);
   EXPECT_EQ(str_at(context, "/data/tasks/0/status"), "todo");
+
+  // The same time with a '+00:00' offset typed as is: the query string's '+' arrives as a space.
+  const std::string with_offset = time_of_from.substr(0, time_of_from.size() - 1) + "+00:00";
+  const auto offset = alice->get("/v1/projects/" + project + "/context?at=" + with_offset);
+  ASSERT_EQ(offset.status, 200u) << offset.body;
+  EXPECT_EQ(int_at(offset, "/data/position"), from);
+}
+
+// A point beyond the log's history — a position after its head, a time after now — would name a
+// state that changes as the log grows: refused, so that every answer of `at` is reproducible.
+TEST_F(DiffRoutesTest, PointsBeyondTheHistoryAreRefused) {
+  const auto last = head();
+  const auto context = "/v1/projects/" + project + "/context?at=";
+  auto r = alice->get(context + std::to_string(last + 5));
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(str_at(r, "/error/details/parameter"), "at");
+  EXPECT_EQ(int_at(r, "/error/details/head"), last);
+  r = alice->get(context + "2999-01-01T00:00:00Z");
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(str_at(r, "/error/details/parameter"), "at");
+  r = alice->get(diff_path("from=1&to=" + std::to_string(last + 1)));
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(str_at(r, "/error/details/parameter"), "to");
+  // The head itself is a point of the history; so is it for Bob's project, although the log's
+  // last event is not his (the head comes from the whole log, not the caller's view).
+  EXPECT_EQ(alice->get(context + std::to_string(last)).status, 200u);
+  const auto bobs = create_project(*bob);
+  create_task(*alice, project);
+  EXPECT_EQ(bob->get("/v1/projects/" + bobs + "/context?at=" + std::to_string(head())).status, 200u);
 }
 
 TEST_F(DiffRoutesTest, BadPointsAre400WithTheParameter) {

@@ -5,6 +5,7 @@
 #include "events/event_reader.hpp"
 #include "events/subscription.hpp"
 #include "tests/events/event_log_fixture.hpp"
+#include "tests/support/test_cluster.hpp"
 
 #include <sys/socket.h>
 
@@ -121,6 +122,55 @@ TEST_F(EventLogTest, ABatchWhoseConnectionBreaksBeforeItsCommitLandsIsAppendedOn
   pqxx::read_transaction tx(c);
   EXPECT_EQ(tx.exec("SELECT count(*) FROM events WHERE type = 'Decided'")[0][0].as<long long>(), 1)
       << "the decision is in the log exactly once";
+  expect_chain_verifies(db.conninfo(), tx.exec("SELECT max(position) FROM events")[0][0].as<Position>());
+}
+
+// The same break while the database takes no new connections for a while (a restart, a network
+// blip): the outcome cannot be looked up at once, and the store keeps asking instead of answering
+// "unknown" — a caller retrying an engine command would decide again, with new event ids, and a
+// commit that did land would be applied twice.
+TEST_F(EventLogTest, AnInDoubtCommitIsResolvedOnceTheDatabaseTakesConnectionsAgain) {
+  store.reset();
+  store = std::make_unique<EventStore>(EventStoreOptions{
+      .conninfo = db.conninfo(),
+      .projector = [](pqxx::transaction_base&, const std::vector<RecordedEvent>&, std::string& sql) {
+        sql += "SELECT pg_sleep(1.5);\n";
+      }});
+  const Uuid s = random_id();
+  std::atomic<int> socket{-1};
+  std::atomic<int> decided{0};
+  std::promise<AppendOutcome> outcome;
+  store->async_execute(
+      [&](AppendContext& append) {
+        if (decided.fetch_add(1) == 0) socket = append.tx().conn().sock();
+        StreamAppend a{s, "task", ExpectedVersion::any(), {make_event(project, "Decided", R"({"marker":"once"})")}};
+        return std::vector<StreamAppend>{a};
+      },
+      [&](AppendOutcome o) { outcome.set_value(std::move(o)); });
+  pqxx::connection admin(tasklog::testing::cluster_admin_conninfo());
+  {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      pqxx::nontransaction tx(admin);
+      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'").empty()) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the batch never reached its last message";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // Sessions already open go on; new ones are refused — the check's first attempts among them.
+  pqxx::nontransaction(admin).exec("ALTER DATABASE " + admin.quote_name(db.name()) + " ALLOW_CONNECTIONS false");
+  ASSERT_GE(socket.load(), 0);
+  ASSERT_EQ(::shutdown(socket.load(), SHUT_RDWR), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  pqxx::nontransaction(admin).exec("ALTER DATABASE " + admin.quote_name(db.name()) + " ALLOW_CONNECTIONS true");
+  auto answered = outcome.get_future();
+  ASSERT_EQ(answered.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  const AppendOutcome o = answered.get();
+  ASSERT_TRUE(o.result) << "the check, asked again once connections are taken, answers the caller";
+  store.reset();
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM events WHERE type = 'Decided'")[0][0].as<long long>(), 1);
   expect_chain_verifies(db.conninfo(), tx.exec("SELECT max(position) FROM events")[0][0].as<Position>());
 }
 
