@@ -46,23 +46,6 @@ bool schema_exists(pqxx::transaction_base& tx, std::string_view schema) {
   return tx.exec_params1("SELECT to_regnamespace($1) IS NOT NULL", tx.quote_name(std::string(schema)))[0].as<bool>();
 }
 
-// ACCESS EXCLUSIVE on every table and view of the schema, so that the DROP after the rename
-// cannot wait on a reader while appends are blocked: if a long reader holds one, this times out
-// (lock_timeout) before anything changed, and the swap is tried again.
-void lock_relations(pqxx::transaction_base& tx, std::string_view schema) {
-  const auto names = tx.exec_params(
-      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.relname",
-      std::string(schema));
-  if (names.empty()) return;
-  std::string list;
-  for (const auto& row : names) {
-    if (!list.empty()) list += ", ";
-    list += row[0].c_str();
-  }
-  tx.exec0("LOCK TABLE " + list + " IN ACCESS EXCLUSIVE MODE");
-}
-
 // Objects outside `schema` that depend on objects in it (a view, a foreign key, a row-level
 // security policy on events that consults project_members ...). DROP SCHEMA ... CASCADE at the
 // swap would silently drop them with the old tables, so the swap refuses instead. A dependent of
@@ -241,7 +224,10 @@ class Rebuild {
     tx.exec(events::append_lock_sql());
     const bool live_exists = schema_exists(tx, kReadSchema);
     if (live_exists) {
-      lock_relations(tx, kReadSchema);
+      // ACCESS EXCLUSIVE on every table and view of the schema, so that the DROP after the rename
+      // cannot wait on a reader while appends are blocked: if a long reader holds one (a verify),
+      // this times out (lock_timeout) before anything changed, and the swap is tried again.
+      lock_relations(tx, kReadSchema, "ACCESS EXCLUSIVE");
       if (const auto dependents = outside_dependents(tx, kReadSchema); !dependents.empty())
         throw std::runtime_error(fmt::format(
             "cannot swap in the rebuilt read models: dropping the old {} schema would also drop {}", kReadSchema,
@@ -277,6 +263,20 @@ RebuildReport rebuild_read_models(const std::string& conninfo, const RebuildOpti
   pqxx::connection connection(conninfo);
   RebuildLock lock(connection);
   return Rebuild(conninfo, connection, options).run();
+}
+
+void lock_relations(pqxx::transaction_base& tx, std::string_view schema, std::string_view mode) {
+  const auto names = tx.exec_params(
+      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.relname",
+      std::string(schema));
+  if (names.empty()) return;
+  std::string list;
+  for (const auto& row : names) {
+    if (!list.empty()) list += ", ";
+    list += row[0].c_str();
+  }
+  tx.exec0("LOCK TABLE " + list + " IN " + std::string(mode) + " MODE");
 }
 
 }  // namespace tasklog::projections

@@ -65,4 +65,9 @@ struct RebuildReport {
 // untouched: the swap is all or nothing).
 RebuildReport rebuild_read_models(const std::string& conninfo, const RebuildOptions& options = {});
 
+// Locks every table (and view) of `schema` in `mode` ("ACCESS EXCLUSIVE", "ACCESS SHARE", ...). The
+// rebuild's swap takes them exclusively; a reader that must see one set of read models throughout
+// (verify) shares them first, so that a swap waits for it instead of renaming its tables away.
+void lock_relations(pqxx::transaction_base& tx, std::string_view schema, std::string_view mode);
+
 }  // namespace tasklog::projections

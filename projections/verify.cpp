@@ -1,5 +1,7 @@
 #include "projections/verify.hpp"
 
+#include "projections/rebuild.hpp"
+
 #include "events/event_reader.hpp"
 #include "projections/read_model_store.hpp"
 
@@ -27,6 +29,11 @@ VerifyReport verify_log_and_read_models(pqxx::connection_base& connection, const
   // One snapshot for the chain, the fold and the read models: inline projections commit with
   // their events, so within it the read models must equal the fold exactly.
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "verify");
+  // Before the snapshot (LOCK takes none; the first query does): the read models stay the tables
+  // this snapshot sees. A rebuild's swap renames new tables into their place, whose rows were
+  // written after our snapshot — read at the end, they looked empty, a difference that is not there.
+  // So the swap waits for us (its lock_timeout then retries it), or we wait for a swap under way.
+  lock_relations(tx, options.schema, "ACCESS SHARE");
   report.position = events::EventReader(tx).head();
 
   auto progress = [&](std::string_view stage) {
