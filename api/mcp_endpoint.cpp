@@ -245,7 +245,9 @@ bool modern_version_header(const Request& request) {
 // Streamable HTTP: "Servers MUST validate the Origin header on all incoming connections to prevent
 // DNS rebinding attacks … If the Origin header is present and invalid, servers MUST respond with
 // HTTP Forbidden (403)". A page may talk to /mcp only from the server's own origin (the host and
-// port it was reached at); clients outside browsers send no Origin.
+// port it was reached at); clients outside browsers send no Origin. A rebinding page's Origin and
+// Host agree (both the attacker's name), so this check alone does not stop it: the bearer token
+// every /mcp request needs, which such a page cannot read or send, does.
 void check_origin(const Request& request) {
   const auto origin = header(request, "Origin");
   if (!origin) return;

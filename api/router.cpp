@@ -42,8 +42,16 @@ int hex_digit(char c) {
   return -1;
 }
 
+// The text as an error message may quote it: only when it is printable ASCII (a raw byte above
+// 0x7E would make the error's JSON body invalid UTF-8; the stream's upgrade has no target check).
+std::string quoted(std::string_view text) {
+  if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 0x20 && c <= 0x7e; }))
+    return fmt::format(": '{}'", text);
+  return {};
+}
+
 [[noreturn]] void bad_syntax(std::string_view what, std::string_view text) {
-  throw DomainError(ErrorCode::validation_failed, fmt::format("malformed percent-encoding in {}: '{}'", what, text),
+  throw DomainError(ErrorCode::validation_failed, fmt::format("malformed percent-encoding in {}{}", what, quoted(text)),
                     ErrorDetails{}.add("keyword", "syntax").add("parameter", std::string(what)).json());
 }
 
@@ -68,7 +76,7 @@ std::string percent_decode(std::string_view text, bool plus_is_space, std::strin
   }
   // Decoded bytes become ids, filters and error messages (JSON): they must be UTF-8.
   if (!is_utf8(out))
-    throw DomainError(ErrorCode::validation_failed, fmt::format("{} does not decode to UTF-8: '{}'", what, text),
+    throw DomainError(ErrorCode::validation_failed, fmt::format("{} does not decode to UTF-8{}", what, quoted(text)),
                       ErrorDetails{}.add("keyword", "syntax").add("parameter", std::string(what)).json());
   return out;
 }
@@ -273,8 +281,10 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
 
     if (route_label) *route_label = match->pattern;
     RequestContext ctx{request, services, match->pattern, {}, {}, std::nullopt};
-    // The captures and the query are decoded once the caller is known: a request without a valid
-    // token gets 401 whatever else is wrong with it, as every other refusal comes after that one.
+    // The captures and the query are decoded after the token check: a request without a token, or
+    // with one the database does not know, gets 401 rather than a 400 for its escapes. (A route that
+    // checks its token itself gets them decoded before: there a malformed escape is 400 with any
+    // token of our shape; the target's ASCII check above is 400 before any token check.)
     // (The route is captured by name: C++20 lets a lambda capture a structured binding, clang 14 not.)
     const auto decode = [&ctx, &query, &segments, route = match] {
       ctx.query = parse_query(query);

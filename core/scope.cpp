@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace tasklog {
@@ -110,16 +111,28 @@ void GlobBudget::spend(std::uint64_t steps) {
   steps_left -= steps;
 }
 
-bool glob_match(std::string_view pattern, std::string_view path, GlobBudget* budget) {
-  std::string expanded(pattern);
-  if (!expanded.empty() && expanded.back() == '/') expanded += "**";
-  const auto pat = split_segments(expanded);
-  const auto segs = split_segments(path);
-  // The same walk one level up: `**` is the star, every other pattern segment matches one path
-  // segment.
+namespace {
+
+// A glob as segments, a trailing '/' read as "/**". The segments view `storage`.
+std::vector<std::string_view> glob_segments(std::string_view pattern, std::string& storage) {
+  storage.assign(pattern);
+  if (!storage.empty() && storage.back() == '/') storage += "**";
+  return split_segments(storage);
+}
+
+// The same walk one level up: `**` is the star, every other pattern segment matches one path segment.
+bool segments_match(const std::vector<std::string_view>& pat, const std::vector<std::string_view>& segs,
+                    GlobBudget* budget) {
   return wildcard_walk(
       pat.size(), segs.size(), [&](std::size_t i) { return pat[i] == "**"; },
       [&](std::size_t i, std::size_t j) { return segment_match(pat[i], segs[j], budget) ? i + 1 : kNoMatch; }, budget);
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view path, GlobBudget* budget) {
+  std::string storage;
+  return segments_match(glob_segments(pattern, storage), split_segments(path), budget);
 }
 
 std::optional<std::string> normalize_repo_path(std::string_view path) {
@@ -138,24 +151,36 @@ std::optional<std::string> normalize_repo_path(std::string_view path) {
 ScopeVerdict check_scope(const ScopeRules& rules, const std::vector<std::string>& paths) {
   ScopeVerdict verdict;
   GlobBudget budget;
+  // Each glob and each path is split once, not once per pair (100,000 pairs at the schemas' limits).
+  struct Glob {
+    const std::string* text;
+    std::string storage;
+    std::vector<std::string_view> segments;
+  };
+  const auto split_all = [](const std::vector<std::string>& globs) {
+    std::vector<Glob> out(globs.size());
+    for (std::size_t i = 0; i < globs.size(); ++i) {
+      out[i].text = &globs[i];
+      out[i].segments = glob_segments(globs[i], out[i].storage);
+    }
+    return out;
+  };
+  const std::vector<Glob> forbidden = split_all(rules.forbidden);
+  const std::vector<Glob> allowed_globs = split_all(rules.allowed);
   for (const std::string& raw : paths) {
     const auto path = normalize_repo_path(raw);
     if (!path) {
       verdict.violations.push_back({raw, ScopeViolationReason::invalid_path, ""});
       continue;
     }
-    const std::string* forbidding = nullptr;
-    for (const std::string& rule : rules.forbidden)
-      if (glob_match(rule, *path, &budget)) {
-        forbidding = &rule;
-        break;
-      }
-    if (forbidding) {
-      verdict.violations.push_back({*path, ScopeViolationReason::forbidden, *forbidding});
+    const auto segments = split_segments(*path);
+    const auto matches = [&](const Glob& glob) { return segments_match(glob.segments, segments, &budget); };
+    const auto forbidding = std::find_if(forbidden.begin(), forbidden.end(), matches);
+    if (forbidding != forbidden.end()) {
+      verdict.violations.push_back({*path, ScopeViolationReason::forbidden, *forbidding->text});
       continue;
     }
-    bool allowed = rules.allowed.empty();
-    for (const std::string& rule : rules.allowed) allowed = allowed || glob_match(rule, *path, &budget);
+    const bool allowed = allowed_globs.empty() || std::any_of(allowed_globs.begin(), allowed_globs.end(), matches);
     if (!allowed) verdict.violations.push_back({*path, ScopeViolationReason::outside_allowed, ""});
   }
   verdict.in_scope = verdict.violations.empty();

@@ -34,7 +34,11 @@ std::string rewrite_conninfo(const std::string& conninfo, std::string_view overr
 
 }  // namespace
 
-std::string utf8_conninfo(const std::string& conninfo) { return rewrite_conninfo(conninfo, "client_encoding", "UTF8", {}); }
+std::string utf8_conninfo(const std::string& conninfo) { return conninfo_with(conninfo, "client_encoding", "UTF8"); }
+
+std::string conninfo_with(const std::string& conninfo, std::string_view key, std::string_view value) {
+  return rewrite_conninfo(conninfo, key, value, {});
+}
 
 std::string loggable_conninfo(const std::string& conninfo) { return rewrite_conninfo(conninfo, {}, {}, "password"); }
 

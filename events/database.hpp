@@ -24,6 +24,9 @@ namespace tasklog::events {
 // every one-off command), so every connection made from it talks UTF-8.
 // Throws std::invalid_argument with libpq's message when the string does not parse.
 std::string utf8_conninfo(const std::string& conninfo);
+// `conninfo` as a keyword/value string with `key` set to `value` (whatever it said before). Throws
+// like utf8_conninfo.
+std::string conninfo_with(const std::string& conninfo, std::string_view key, std::string_view value);
 // The same string for a log line: without the password.
 std::string loggable_conninfo(const std::string& conninfo);
 // A libpq keyword/value value, always quoted (a socket directory may hold spaces).

@@ -800,7 +800,8 @@ struct EventStore::Impl {
   // does not signal a new session that was given the same pid.
   bool committed(const std::vector<Uuid>& probe, int& old_backend) {
     if (old_backend != 0) {
-      pqxx::connection login(options.conninfo);
+      // A bounded connect: on a network that drops packets libpq would otherwise wait for TCP.
+      pqxx::connection login(conninfo_with(options.conninfo, "connect_timeout", "5"));
       pqxx::nontransaction tx(login);
       const auto ended = tx.exec_params(
           "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE pid = $1 AND usename = session_user",
@@ -820,6 +821,7 @@ struct EventStore::Impl {
   // applied twice. The writer waits (everything behind it would fail meanwhile anyway), with
   // backoff, for up to kInDoubtPatience; nullopt when the database stays away that long.
   static constexpr std::chrono::seconds kInDoubtPatience{60};
+  // stop() cuts the wait short (the batch is then answered "unknown").
   std::optional<bool> resolve_in_doubt(const std::vector<Uuid>& probe, int old_backend) {  // a copy: committed() clears it
     const auto deadline = std::chrono::steady_clock::now() + kInDoubtPatience;
     auto pause = std::chrono::milliseconds(100);
@@ -827,14 +829,14 @@ struct EventStore::Impl {
       try {
         return committed(probe, old_backend);
       } catch (const std::exception& check) {
-        if (std::chrono::steady_clock::now() + pause > deadline) {
-          spdlog::error("event store: could not resolve an in-doubt commit within {} s: {}", kInDoubtPatience.count(),
-                        check.what());
-          return std::nullopt;
-        }
-        spdlog::warn("event store: the outcome of the in-doubt commit is not known yet ({}); asking again", check.what());
+        spdlog::warn("event store: the outcome of the in-doubt commit is not known yet ({})", check.what());
       }
-      std::this_thread::sleep_for(pause);
+      std::unique_lock lock(mutex);
+      if (std::chrono::steady_clock::now() + pause > deadline || wake.wait_for(lock, pause, [&] { return stopping; })) {
+        spdlog::error("event store: gave up resolving an in-doubt commit ({})",
+                      stopping ? "the store is stopping" : fmt::format("{} s passed", kInDoubtPatience.count()));
+        return std::nullopt;
+      }
       pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(2));
     }
   }

@@ -80,11 +80,7 @@ void refuse_unless_empty(pqxx::transaction_base& tx) {
   // Every read-model table: they have no foreign keys between them, so a leftover artifact or
   // member row would otherwise survive beside the import (or collide with it).
   std::string sql = "SELECT 0";
-  using tables::Table;
-  for (const std::string_view table :
-       {Table<ProjectState>::name, Table<tables::MemberRow>::name, Table<TaskState>::name,
-        Table<tables::DependencyRow>::name, Table<ArtifactRow>::name, Table<CheckpointRow>::name,
-        Table<DecisionRow>::name, Table<MessageRow>::name})
+  for (const std::string_view table : tables::all_table_names())
     sql += fmt::format(" + (SELECT count(*) FROM {}.{})", kReadSchema, table);
   const auto rows = tx.exec(sql)[0][0].as<std::int64_t>();
   if (rows != 0)

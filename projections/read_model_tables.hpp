@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 
 #include <optional>
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -303,6 +304,13 @@ const std::vector<ColumnInfo>& column_infos() {
     return lister.infos;
   }();
   return infos;
+}
+
+// The names of the eight read-model tables (no schema), in one place for the code that must
+// touch every one of them (import's emptiness check, verify's identity check).
+inline std::array<std::string_view, 8> all_table_names() {
+  return {Table<ProjectState>::name, Table<MemberRow>::name,  Table<TaskState>::name,   Table<DependencyRow>::name,
+          Table<ArtifactRow>::name,  Table<CheckpointRow>::name, Table<DecisionRow>::name, Table<MessageRow>::name};
 }
 
 // Schema-qualified table name; `schema` is quoted here.

@@ -227,7 +227,7 @@ class Rebuild {
       // ACCESS EXCLUSIVE on every table and view of the schema, so that the DROP after the rename
       // cannot wait on a reader while appends are blocked: if a long reader holds one (a verify),
       // this times out (lock_timeout) before anything changed, and the swap is tried again.
-      lock_relations(tx, kReadSchema, "ACCESS EXCLUSIVE");
+      lock_relations(tx, relations_of(tx, kReadSchema), "ACCESS EXCLUSIVE");
       if (const auto dependents = outside_dependents(tx, kReadSchema); !dependents.empty())
         throw std::runtime_error(fmt::format(
             "cannot swap in the rebuilt read models: dropping the old {} schema would also drop {}", kReadSchema,
@@ -265,18 +265,21 @@ RebuildReport rebuild_read_models(const std::string& conninfo, const RebuildOpti
   return Rebuild(conninfo, connection, options).run();
 }
 
-void lock_relations(pqxx::transaction_base& tx, std::string_view schema, std::string_view mode) {
+std::string relations_of(pqxx::transaction_base& tx, std::string_view schema) {
   const auto names = tx.exec_params(
       "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.relname",
       std::string(schema));
-  if (names.empty()) return;
   std::string list;
   for (const auto& row : names) {
     if (!list.empty()) list += ", ";
     list += row[0].c_str();
   }
-  tx.exec0("LOCK TABLE " + list + " IN " + std::string(mode) + " MODE");
+  return list;
+}
+
+void lock_relations(pqxx::transaction_base& tx, const std::string& relations, std::string_view mode) {
+  if (!relations.empty()) tx.exec0("LOCK TABLE " + relations + " IN " + std::string(mode) + " MODE");
 }
 
 }  // namespace tasklog::projections

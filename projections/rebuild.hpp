@@ -65,9 +65,13 @@ struct RebuildReport {
 // untouched: the swap is all or nothing).
 RebuildReport rebuild_read_models(const std::string& conninfo, const RebuildOptions& options = {});
 
-// Locks every table (and view) of `schema` in `mode` ("ACCESS EXCLUSIVE", "ACCESS SHARE", ...). The
-// rebuild's swap takes them exclusively; a reader that must see one set of read models throughout
-// (verify) shares them first, so that a swap waits for it instead of renaming its tables away.
-void lock_relations(pqxx::transaction_base& tx, std::string_view schema, std::string_view mode);
+// Every table and view of `schema`, quoted and qualified, in name order ("" when there is none):
+// the list LOCK TABLE takes. Locking a view locks what it reads too (one of them reads `events`).
+std::string relations_of(pqxx::transaction_base& tx, std::string_view schema);
+// LOCK TABLE `relations` IN `mode` ("ACCESS EXCLUSIVE", "ACCESS SHARE", ...), all in one statement
+// in relations_of's order. The rebuild's swap takes them exclusively; a reader that must see one set
+// of read models throughout (verify) shares them before anything else, so that the two take the
+// same locks in the same order and a swap waits for it instead of renaming its tables away.
+void lock_relations(pqxx::transaction_base& tx, const std::string& relations, std::string_view mode);
 
 }  // namespace tasklog::projections

@@ -47,7 +47,8 @@ LogNow log_now(pqxx::transaction_base& tx);
 
 // Throws DomainError(validation_failed) naming the parameter `name` when the point lies beyond the
 // log's history: a position after its head, or a time after now. The state "at" such a point would
-// change as the log grows, so it is not a point of the history and would not be reproducible.
+// change as the log grows, so it is not a point of the history and would not be reproducible. (For
+// times, best effort: a batch is stamped a moment before it commits — docs/audit.md.)
 void require_in_history(const LogPoint& point, const LogNow& log, std::string_view name);
 
 }  // namespace tasklog::projections

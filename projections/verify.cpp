@@ -28,12 +28,21 @@ VerifyReport verify_log_and_read_models(pqxx::connection_base& connection, const
   VerifyReport report;
   // One snapshot for the chain, the fold and the read models: inline projections commit with
   // their events, so within it the read models must equal the fold exactly.
+  // The read models' tables and views, named in a statement of their own: in the transaction below
+  // the first query would take the snapshot, and the lock must come before it.
+  std::string relations;
+  {
+    pqxx::nontransaction names(connection, "verify relations");
+    relations = relations_of(names, options.schema);
+  }
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "verify");
-  // Before the snapshot (LOCK takes none; the first query does): the read models stay the tables
-  // this snapshot sees. A rebuild's swap renames new tables into their place, whose rows were
-  // written after our snapshot — read at the end, they looked empty, a difference that is not there.
-  // So the swap waits for us (its lock_timeout then retries it), or we wait for a swap under way.
-  lock_relations(tx, options.schema, "ACCESS SHARE");
+  // Shared before the snapshot (LOCK takes none; the first query does), so the read models read at
+  // the end are the tables this snapshot sees. A rebuild's swap renames new tables into their place,
+  // whose rows were written after our snapshot: read then, they looked missing — or, with the swap
+  // holding some tables and waiting for `events` (a view reads it) while verify held `events` and
+  // waited for those tables, the two deadlocked. Now both take the same locks in the same order: the
+  // swap waits for verify (its lock_timeout then retries it), or verify for a swap under way.
+  lock_relations(tx, relations, "ACCESS SHARE");
   report.position = events::EventReader(tx).head();
 
   auto progress = [&](std::string_view stage) {

@@ -85,7 +85,7 @@ TEST_F(DiffRoutesTest, PointsMayBeTimes) {
 }
 
 // A point beyond the log's history — a position after its head, a time after now — would name a
-// state that changes as the log grows: refused, so that every answer of `at` is reproducible.
+// state that changes as the log grows: refused.
 TEST_F(DiffRoutesTest, PointsBeyondTheHistoryAreRefused) {
   const auto last = head();
   const auto context = "/v1/projects/" + project + "/context?at=";

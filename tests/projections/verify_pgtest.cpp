@@ -62,10 +62,10 @@ TEST_F(VerifyTest, PassesOnAnHonestDatabase) {
 }
 
 // A rebuild that swaps its tables in while verify folds: verify must compare its snapshot's log with
-// the read models of the same moment. Without its lock it read the new tables at the end (rows
-// written after its snapshot, invisible to it: every project "missing"), or — as this test ran it —
-// deadlocked with the swap. Now the swap waits for verify (or times out and tries again), and both
-// finish clean.
+// the read models of the same moment. Without its lock the two deadlocked (the swap holding read-
+// model tables and waiting for `events`, which a view reads and verify's fold held, verify waiting
+// for those tables): PostgreSQL aborted one of them. Now the swap waits for verify (or times out and
+// tries again), and both finish clean.
 TEST_F(VerifyTest, ARebuildSwappingDuringVerifyIsNoDifference) {
   std::promise<void> folding;
   std::promise<void> go;
