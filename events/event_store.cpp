@@ -818,10 +818,11 @@ struct EventStore::Impl {
   // committed(), asked until it answers: a database that is away for a moment (a restart, a network
   // blip) leaves the outcome unknown, and answering "unknown" would make the caller guess — a retry
   // of an engine command decides again with new event ids, so a commit that did land would be
-  // applied twice. The writer waits (everything behind it would fail meanwhile anyway), with
-  // backoff, for up to kInDoubtPatience; nullopt when the database stays away that long.
-  static constexpr std::chrono::seconds kInDoubtPatience{60};
-  // stop() cuts the wait short (the batch is then answered "unknown").
+  // applied twice. The writer asks again with backoff for up to kInDoubtPatience (nullopt when the
+  // database stays away that long, or the store stops). Meanwhile the commands that arrive are not
+  // held: they were never tried, and the database does not take connections, so they are refused
+  // at once (unavailable), as they would be without a batch in doubt.
+  static constexpr std::chrono::seconds kInDoubtPatience{30};
   std::optional<bool> resolve_in_doubt(const std::vector<Uuid>& probe, int old_backend) {  // a copy: committed() clears it
     const auto deadline = std::chrono::steady_clock::now() + kInDoubtPatience;
     auto pause = std::chrono::milliseconds(100);
@@ -831,8 +832,18 @@ struct EventStore::Impl {
       } catch (const std::exception& check) {
         spdlog::warn("event store: the outcome of the in-doubt commit is not known yet ({})", check.what());
       }
-      std::unique_lock lock(mutex);
-      if (std::chrono::steady_clock::now() + pause > deadline || wake.wait_for(lock, pause, [&] { return stopping; })) {
+      std::deque<Request> refused;
+      bool give_up = false;
+      {
+        std::unique_lock lock(mutex);
+        give_up = std::chrono::steady_clock::now() + pause > deadline ||
+                  wake.wait_for(lock, pause, [&] { return stopping; });
+        refused.swap(queue);
+      }
+      for (auto& r : refused)
+        r.done({std::nullopt, std::make_exception_ptr(DomainError(
+                                  ErrorCode::unavailable, "the database is unavailable; try again shortly"))});
+      if (give_up) {
         spdlog::error("event store: gave up resolving an in-doubt commit ({})",
                       stopping ? "the store is stopping" : fmt::format("{} s passed", kInDoubtPatience.count()));
         return std::nullopt;
