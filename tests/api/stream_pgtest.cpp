@@ -709,7 +709,7 @@ TEST_F(ReplyRoomStreamTest, RepliesLeaveRoomForThePagesBeingRead) {
   lock.exec("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
   client.send(R"({"type":"subscribe","id":"other","project":")" + other + R"("})");
   ASSERT_TRUE(eventually([&] {
-    return query_value(conninfo(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") != "0";
+    return query_value(conninfo(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()") != "0";
   }));
   // Eight messages to answer while the write is stuck; room is left for three.
   for (int i = 0; i < 8; ++i) client.send(R"({"type":"unsubscribe","id":"no-such-subscription"})");

@@ -104,7 +104,10 @@ TEST_F(EventLogTest, ABatchWhoseConnectionBreaksBeforeItsCommitLandsIsAppendedOn
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (;;) {
       pqxx::nontransaction tx(watch);
-      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'").empty()) break;
+      // This database's sessions only: the cluster is shared with tests running beside this one.
+      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()")
+               .empty())
+        break;
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the batch never reached its last message";
       tx.commit();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -152,7 +155,12 @@ TEST_F(EventLogTest, AnInDoubtCommitIsResolvedOnceTheDatabaseTakesConnectionsAga
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (;;) {
       pqxx::nontransaction tx(admin);
-      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'").empty()) break;
+      // This test's database only: the cluster is shared with tests running beside this one (the one
+      // above sleeps in the same place).
+      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = " +
+                   tx.quote(db.name()))
+               .empty())
+        break;
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the batch never reached its last message";
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

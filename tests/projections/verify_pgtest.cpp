@@ -92,7 +92,8 @@ TEST_F(VerifyTest, ARebuildSwappingDuringVerifyIsNoDifference) {
   // The rebuild either finishes (the race verify used to lose) or waits for verify's lock.
   ASSERT_TRUE(tasklog::testing::eventually([&] {
     return rebuilt.load() ||
-           query_value(db.conninfo(), "SELECT count(*) FROM pg_locks WHERE NOT granted") != "0";
+           query_value(db.conninfo(), "SELECT count(*) FROM pg_locks WHERE NOT granted AND database = "
+                                        "(SELECT oid FROM pg_database WHERE datname = current_database())") != "0";
   }));
   go.set_value();
   verifying.join();
