@@ -26,6 +26,7 @@
 #include "core/error_details.hpp"
 #include "core/json.hpp"
 #include "events/event_reader.hpp"
+#include "projections/time_travel.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -168,7 +169,7 @@ TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe
       // it is no position of this log (a client's bug, or a restored or other database): the events
       // up to it would be skipped without a word, so it is refused.
       pqxx::nontransaction owner(*connection, "log head");
-      const auto last = owner.exec("SELECT coalesce(max(position), 0) FROM events")[0][0].as<events::Position>();
+      const auto last = projections::log_now(owner).head;
       if (cursor > last)
         throw DomainError(ErrorCode::validation_failed,
                           fmt::format("after ({}) is beyond the log's last position ({})", cursor, last),
