@@ -73,113 +73,97 @@ TEST_F(EventLogTest, TheProjectorSeesEveryEventWhenFixedAppendsFollowEachOther) 
   EXPECT_EQ(tx.exec("SELECT count(*) FROM projected")[0][0].as<long long>(), kSequential + kThreads * kEach);
 }
 
-// The connection breaks on the writer's side only while the server still runs the batch's last
-// message (its COMMIT not reached yet). The in-doubt check must not look before that transaction
-// has ended: found "not committed" while it is about to commit, the batch would run again and its
-// decider — new event ids, as the engine's are — would append a second time. Here the projector
-// keeps the old backend in pg_sleep before COMMIT, and the test shuts the writer's socket down
-// while it sleeps.
-TEST_F(EventLogTest, ABatchWhoseConnectionBreaksBeforeItsCommitLandsIsAppendedOnce) {
-  store.reset();
-  store = std::make_unique<EventStore>(EventStoreOptions{
-      .conninfo = db.conninfo(),
-      .projector = [](pqxx::transaction_base&, const std::vector<RecordedEvent>&, std::string& sql) {
-        sql += "SELECT pg_sleep(1.5);\n";  // before the NOTIFY and COMMIT the store sends after it
-      }});
-  const Uuid s = random_id();
-  std::atomic<int> socket{-1};
-  std::atomic<int> decided{0};
-  std::promise<AppendOutcome> outcome;
-  store->async_execute(
-      [&](AppendContext& append) {
-        if (decided.fetch_add(1) == 0) socket = append.tx().conn().sock();
-        StreamAppend a{s, "task", ExpectedVersion::any(), {make_event(project, "Decided", R"({"marker":"once"})")}};
-        return std::vector<StreamAppend>{a};  // a fresh event id on every run, like the engine's deciders
-      },
-      [&](AppendOutcome o) { outcome.set_value(std::move(o)); });
-  // Wait until the writer's backend sleeps inside the batch's last message, then cut the writer's
-  // side of the connection: the server does not notice while it sleeps.
-  {
-    pqxx::connection watch(db.conninfo());
+// The set-up of the tests that break the writer's connection while COMMIT is on its way: a store
+// whose batches sleep 1.5 s in their last message (before the NOTIFY and COMMIT the store sends
+// after the projector's SQL), one command on it whose decider notes its connection's socket, and a
+// wait until its backend sleeps there. The command's state lives in the fixture, so a test that
+// stops early does not leave the writer with references into a finished test's frame.
+class CommitBreakTest : public EventLogTest {
+ protected:
+  void start_sleepy_command() {
+    store.reset();
+    store = std::make_unique<EventStore>(EventStoreOptions{
+        .conninfo = db.conninfo(),
+        .projector = [](pqxx::transaction_base&, const std::vector<RecordedEvent>&, std::string& sql) {
+          sql += "SELECT pg_sleep(1.5);\n";
+        }});
+    store->async_execute(
+        [this, s = random_id()](AppendContext& append) {
+          if (decided.fetch_add(1) == 0) socket = append.tx().conn().sock();
+          StreamAppend a{s, "task", ExpectedVersion::any(), {make_event(project, "Decided", R"({"marker":"once"})")}};
+          return std::vector<StreamAppend>{a};  // a fresh event id on every run, like the engine's deciders
+        },
+        [this](AppendOutcome o) { outcome.set_value(std::move(o)); });
+    answered = outcome.get_future();
+  }
+
+  // True once the command's backend sleeps inside the batch's last message. Only this test's
+  // database is looked at: the cluster is shared with the tests ctest runs beside this one (the
+  // other test of this fixture sleeps in the same place).
+  bool sleeping_in_commit() {
+    pqxx::connection watch(tasklog::testing::cluster_admin_conninfo());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (;;) {
       pqxx::nontransaction tx(watch);
-      // This database's sessions only: the cluster is shared with tests running beside this one.
-      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()")
+      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = " + tx.quote(db.name()))
                .empty())
-        break;
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the batch never reached its last message";
-      tx.commit();
+        return socket.load() >= 0;
+      if (std::chrono::steady_clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  ASSERT_GE(socket.load(), 0);
+
+  // The command answered, and its event in the log exactly once, in a chain that verifies.
+  void expect_appended_once(const std::string& why) {
+    ASSERT_EQ(answered.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    const AppendOutcome o = answered.get();
+    ASSERT_TRUE(o.result) << why;
+    EXPECT_GE(decided.load(), 1);
+    store.reset();
+    pqxx::connection c(db.conninfo());
+    pqxx::read_transaction tx(c);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM events WHERE type = 'Decided'")[0][0].as<long long>(), 1)
+        << "the decision is in the log exactly once";
+    expect_chain_verifies(db.conninfo(), tx.exec("SELECT max(position) FROM events")[0][0].as<Position>());
+  }
+
+  // (EventLogTest::TearDown stops the store before these members, which its writer refers to, go.)
+  std::atomic<int> socket{-1};
+  std::atomic<int> decided{0};
+  std::promise<AppendOutcome> outcome;
+  std::future<AppendOutcome> answered;
+};
+
+// The connection breaks on the writer's side only while the server still runs the batch's last
+// message (its COMMIT not reached yet). The in-doubt check must not look before that transaction
+// has ended: found "not committed" while it is about to commit, the batch would run again and its
+// decider — new event ids, as the engine's are — would append a second time. The test shuts the
+// writer's socket down while its backend sleeps before COMMIT: the server does not notice.
+TEST_F(CommitBreakTest, ABatchWhoseConnectionBreaksBeforeItsCommitLandsIsAppendedOnce) {
+  start_sleepy_command();
+  ASSERT_TRUE(sleeping_in_commit()) << "the batch never reached its last message";
   ASSERT_EQ(::shutdown(socket.load(), SHUT_RDWR), 0);
-  auto answered = outcome.get_future();
-  ASSERT_EQ(answered.wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  const AppendOutcome o = answered.get();
-  ASSERT_TRUE(o.result) << "the retry (or the check) answers the caller";
-  EXPECT_GE(decided.load(), 1);
-  store.reset();
-  pqxx::connection c(db.conninfo());
-  pqxx::read_transaction tx(c);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM events WHERE type = 'Decided'")[0][0].as<long long>(), 1)
-      << "the decision is in the log exactly once";
-  expect_chain_verifies(db.conninfo(), tx.exec("SELECT max(position) FROM events")[0][0].as<Position>());
+  expect_appended_once("the retry (or the check) answers the caller");
 }
 
 // The same break while the database takes no new connections for a while (a restart, a network
 // blip): the outcome cannot be looked up at once, and the store keeps asking instead of answering
 // "unknown" — a caller retrying an engine command would decide again, with new event ids, and a
 // commit that did land would be applied twice.
-TEST_F(EventLogTest, AnInDoubtCommitIsResolvedOnceTheDatabaseTakesConnectionsAgain) {
-  store.reset();
-  store = std::make_unique<EventStore>(EventStoreOptions{
-      .conninfo = db.conninfo(),
-      .projector = [](pqxx::transaction_base&, const std::vector<RecordedEvent>&, std::string& sql) {
-        sql += "SELECT pg_sleep(1.5);\n";
-      }});
-  const Uuid s = random_id();
-  std::atomic<int> socket{-1};
-  std::atomic<int> decided{0};
-  std::promise<AppendOutcome> outcome;
-  store->async_execute(
-      [&](AppendContext& append) {
-        if (decided.fetch_add(1) == 0) socket = append.tx().conn().sock();
-        StreamAppend a{s, "task", ExpectedVersion::any(), {make_event(project, "Decided", R"({"marker":"once"})")}};
-        return std::vector<StreamAppend>{a};
-      },
-      [&](AppendOutcome o) { outcome.set_value(std::move(o)); });
-  pqxx::connection admin(tasklog::testing::cluster_admin_conninfo());
-  {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    for (;;) {
-      pqxx::nontransaction tx(admin);
-      // This test's database only: the cluster is shared with tests running beside this one (the one
-      // above sleeps in the same place).
-      if (!tx.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = " +
-                   tx.quote(db.name()))
-               .empty())
-        break;
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the batch never reached its last message";
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
+TEST_F(CommitBreakTest, AnInDoubtCommitIsResolvedOnceTheDatabaseTakesConnectionsAgain) {
+  start_sleepy_command();
+  ASSERT_TRUE(sleeping_in_commit()) << "the batch never reached its last message";
   // Sessions already open go on; new ones are refused — the check's first attempts among them.
-  pqxx::nontransaction(admin).exec("ALTER DATABASE " + admin.quote_name(db.name()) + " ALLOW_CONNECTIONS false");
-  ASSERT_GE(socket.load(), 0);
+  pqxx::connection admin(tasklog::testing::cluster_admin_conninfo());
+  const auto allow = [&](bool yes) {
+    pqxx::nontransaction(admin).exec("ALTER DATABASE " + admin.quote_name(db.name()) + " ALLOW_CONNECTIONS " +
+                                     (yes ? "true" : "false"));
+  };
+  allow(false);
   ASSERT_EQ(::shutdown(socket.load(), SHUT_RDWR), 0);
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  pqxx::nontransaction(admin).exec("ALTER DATABASE " + admin.quote_name(db.name()) + " ALLOW_CONNECTIONS true");
-  auto answered = outcome.get_future();
-  ASSERT_EQ(answered.wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  const AppendOutcome o = answered.get();
-  ASSERT_TRUE(o.result) << "the check, asked again once connections are taken, answers the caller";
-  store.reset();
-  pqxx::connection c(db.conninfo());
-  pqxx::read_transaction tx(c);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM events WHERE type = 'Decided'")[0][0].as<long long>(), 1);
-  expect_chain_verifies(db.conninfo(), tx.exec("SELECT max(position) FROM events")[0][0].as<Position>());
+  allow(true);
+  expect_appended_once("the check, asked again once connections are taken, answers the caller");
 }
 
 // A callback may call the store: the one a stopping store answers at once runs on the caller's
