@@ -154,7 +154,6 @@ std::optional<std::string_view> bearer_token(const Request& request) {
   return value;
 }
 
-
 void Router::add(http::verb method, std::string pattern, Handler handler, RouteOptions options) {
   if (options.never_blocks) throw std::invalid_argument(pattern + ": only an asynchronous route can be never_blocks");
   push(method, std::move(pattern), std::move(handler), {}, options);

@@ -306,8 +306,8 @@ const std::vector<ColumnInfo>& column_infos() {
   return infos;
 }
 
-// The names of the eight read-model tables (no schema), in one place for the code that must
-// touch every one of them (import's emptiness check, verify's identity check).
+// The names of the eight read-model tables (no schema), for code that must touch every one of them
+// (import's emptiness check).
 inline std::array<std::string_view, 8> all_table_names() {
   return {Table<ProjectState>::name, Table<MemberRow>::name,  Table<TaskState>::name,   Table<DependencyRow>::name,
           Table<ArtifactRow>::name,  Table<CheckpointRow>::name, Table<DecisionRow>::name, Table<MessageRow>::name};
