@@ -571,7 +571,11 @@ struct EventStore::Impl {
         }
       }
       // Nobody appended since our last commit: what we remember is exact (deciders skip reads).
+      // Otherwise another writer did, and any remembered version may be behind: forgotten, all of
+      // it — the batch's own reads are remembered after its commit, and a version kept from before
+      // would be trusted again once the head is this writer's commit.
       if (memory.valid && memory.head == b.last_position) b.confirmed = &memory;
+      else forget();
       b.load_known(event_ids);  // empty unless probe_ids: fetches the stored events to compare and return
     }
     // recorded_at never goes backwards along the log, so "the state at time T" is a prefix of it.

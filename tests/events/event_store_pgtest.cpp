@@ -395,6 +395,29 @@ TEST_F(EventLogTest, DeciderExpectingANewStreamThatAnotherStoreWroteGetsAConflic
   EXPECT_EQ(r.events[0].version, 3);
 }
 
+// The writer remembers stream versions from its own commits and trusts them while the log's head
+// under the lock is the one it left. Another store appending moves the head: what was remembered
+// before must go then, not only what the next batch happens to read — else a batch that touches
+// other streams commits, the head is "ours" again, and a stream the other store advanced is
+// believed to be where it was, refusing a command that expects its real version.
+TEST_F(EventLogTest, VersionsRememberedBeforeAnotherStoreAppendedAreNotTrustedAfterwards) {
+  const Uuid s = random_id();
+  store->append({one_event(s, project)});  // remembered: s at 1
+  EventStore other(EventStoreOptions{.conninfo = db.conninfo()});
+  other.append({one_event(s, project, ExpectedVersion::exact(1))});  // s at 2; the head moved
+  // A batch on another stream: it reads the head, finds it moved, and commits.
+  store->execute([&](AppendContext&) { return std::vector<StreamAppend>{one_event(random_id(), project)}; });
+  // The head is this store's own commit again; s is at 2, and a decider that read that is right.
+  const auto r = store->execute(
+      [&](AppendContext&) { return std::vector<StreamAppend>{one_event(s, project, ExpectedVersion::exact(2))}; });
+  EXPECT_EQ(r.events.at(0).version, 3);
+  // And a decider that asks for the version gets the truth.
+  const auto asked = store->execute([&](AppendContext& ctx) {
+    return std::vector<StreamAppend>{one_event(s, project, ExpectedVersion::exact(ctx.stream_version(s)))};
+  });
+  EXPECT_EQ(asked.events.at(0).version, 4);
+}
+
 // Two processes create the same new stream at once, many times over: each time exactly one
 // creation commits and the other is refused with a conflict — never two version-1 events, never
 // an internal error.
