@@ -245,6 +245,7 @@ struct EventStore::Impl {
     Timestamp recorded{};
     std::unordered_map<Uuid, std::int64_t, UuidHash> versions;  // stream -> last committed version
   };
+  std::any lasting;  // AppendContext::lasting_scratch (writer thread); emptied by forget()
   static constexpr std::size_t kRememberedStreams = 1 << 16;  // beyond this, start over
 
   // A version check failed against remembered (possibly stale) versions: read them and decide again.
@@ -313,6 +314,17 @@ struct EventStore::Impl {
       load_versions({id});
       return versions[id];
     }
+    std::optional<std::int64_t> known_version(const Uuid& id) const override {
+      if (auto it = versions.find(id); it != versions.end()) return it->second;
+      if (confirmed)
+        if (auto it = confirmed->versions.find(id); it != confirmed->versions.end()) return it->second;
+      return std::nullopt;
+    }
+    void learned_version(const Uuid& id, std::int64_t version) override {
+      if (known_version(id)) return;
+      versions[id] = version;
+    }
+    std::any& lasting_scratch() override { return store.lasting; }
     Timestamp now() const override { return stamp; }
     Position head() const override { return last_position; }
 
@@ -497,6 +509,7 @@ struct EventStore::Impl {
   void forget() {
     memory.valid = false;
     memory.versions.clear();
+    lasting.reset();
   }
 
   // After a failure inside the explicit transaction: end it so the connection can be reused.

@@ -72,6 +72,24 @@ class AppendContext {
   virtual std::vector<Uuid> reads_ahead() const = 0;
   // Current version of a stream, including this batch; 0 when it has no events.
   virtual std::int64_t stream_version(const Uuid& stream_id) = 0;
+  // The same when the writer knows it without reading: the batch's own, or remembered from the
+  // writer's earlier commits while the head under the lock shows that nobody else appended since.
+  // Nullopt when only a read would tell.
+  virtual std::optional<std::int64_t> known_version(const Uuid& stream_id) const = 0;
+  // Tells the writer a stream's version read under the lock from a row that the stream's events
+  // keep in the same transaction (a read model's version column), so that known_version() answers
+  // for it from then on. Ignored when the writer knows the version already. A wrong value cannot
+  // append anything wrong: staging at it collides on the unique (stream, version) index and the
+  // batch runs again reading every version.
+  virtual void learned_version(const Uuid& stream_id, std::int64_t version) = 0;
+  // Scratch that outlives the batch: rows a decider read, for the deciders of later batches, which
+  // may take such a row while known_version() of the stream whose events alone change it says the
+  // row's version is still current — a batch of task creations then skips its project's read, the
+  // round trip that stood between the lock and the insert. Keep only rows read before any event of
+  // the batch was on their stream (committed state, whatever becomes of the batch). The store
+  // empties it whenever it forgets what it knows of the log (a failed batch, a new connection,
+  // another writer's appends).
+  virtual std::any& lasting_scratch() = 0;
   // The recorded_at the events of this command will get (never before the log's last event).
   virtual Timestamp now() const = 0;
   // Position of the last event appended so far (committed or earlier in this batch).

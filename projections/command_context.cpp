@@ -7,6 +7,7 @@
 #include <any>
 #include <map>
 #include <set>
+#include <string>
 
 namespace tasklog::projections {
 namespace {
@@ -77,12 +78,45 @@ BatchReads& batch_reads(events::AppendContext& append) {
   return std::any_cast<BatchReads&>(scratch);
 }
 
+// Projects read in earlier batches (AppendContext::lasting_scratch), each as it was at its
+// version: the state of a stream at a version never changes, so a kept row serves while the
+// writer knows, without reading, that its project's stream is still at that version. Task
+// creations in a busy project then read it once, not once per batch.
+struct LastingReads {
+  std::string schema;
+  std::map<Uuid, ProjectState> projects;
+};
+constexpr std::size_t kLastingProjects = 1024;  // beyond this, start over
+
+LastingReads& lasting_reads(events::AppendContext& append, std::string_view schema) {
+  std::any& lasting = append.lasting_scratch();
+  if (!lasting.has_value()) lasting = LastingReads{};
+  auto& reads = std::any_cast<LastingReads&>(lasting);
+  if (reads.schema != schema) reads = LastingReads{.schema = std::string(schema), .projects = {}};
+  return reads;
+}
+
 std::optional<ProjectState> project_for(events::AppendContext& append, const Uuid& id, std::string_view schema) {
   auto& read = batch_reads(append).projects;
-  if (!append.touched(id))
+  const bool touched = append.touched(id);
+  if (!touched)
     if (const auto it = read.find(id); it != read.end()) return it->second;
+  auto& kept = lasting_reads(append, schema).projects;
+  if (const auto it = kept.find(id); it != kept.end()) {
+    if (append.known_version(id) == it->second.version) {
+      read.insert_or_assign(id, it->second);
+      return it->second;
+    }
+    kept.erase(it);
+  }
   std::optional<ProjectState> project = load_project(append.tx_for({id}, {}), id, schema);
   read.insert_or_assign(id, project);
+  // Only a row no event of this batch is on: committed state, whether or not the batch commits.
+  if (project && !touched) {
+    append.learned_version(id, project->version);
+    if (kept.size() >= kLastingProjects) kept.clear();
+    kept.insert_or_assign(id, *project);
+  }
   return project;
 }
 

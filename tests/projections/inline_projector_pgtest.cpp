@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 
+#include <algorithm>
 #include <future>
 
 namespace tasklog::projections::testing {
@@ -53,6 +54,41 @@ TEST_F(InlineProjectorTest, ProjectCreateUpdateMembersArchive) {
   EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "late"}), ErrorCode::illegal_transition);
   EXPECT_EQ(refused(ArchiveProject{.project_id = derived_uuid("test:nope"), .reason = "x"}), ErrorCode::not_found);
   expect_consistent("after refusals");
+}
+
+// Projects read by earlier batches are kept for later ones (AppendContext::lasting_scratch) while
+// the writer knows, without reading, that the project's stream has not moved: a change through
+// this writer, or any append by another, makes the next command read the project again.
+TEST_F(InlineProjectorTest, AProjectKeptFromAnEarlierBatchIsReadAgainOnceItChanged) {
+  const Uuid project = create_project();
+  const Uuid bob = derived_uuid("test:bob");
+  // What the HTTP layer's member_check does: refuse a user the project row does not list.
+  const Authorizer members_only = [&](const CommandContext& c) {
+    if (c.project && std::ranges::none_of(c.project->members, [&](const Member& m) { return m.user_id == bob; }))
+      throw DomainError(ErrorCode::not_found, "project not found");
+  };
+  const auto as_bob = [&](const Command& command) -> std::optional<ErrorCode> {
+    try {
+      engine->execute(command, bob, std::nullopt, members_only);
+      return std::nullopt;
+    } catch (const DomainError& e) {
+      return e.code();
+    }
+  };
+  const auto stranger = as_bob(CreateTask{.project_id = project, .title = "before"});  // the project is kept
+  ASSERT_TRUE(stranger);
+  step(AddMember{.project_id = project, .user_id = bob, .role = Role::member});
+  EXPECT_EQ(as_bob(CreateTask{.project_id = project, .title = "as a member"}), std::nullopt);
+  step(RemoveMember{.project_id = project, .user_id = bob});
+  EXPECT_EQ(as_bob(CreateTask{.project_id = project, .title = "after the removal"}), stranger);
+  create_task(project, "kept again");
+  {
+    events::EventStore other_store(engine_store_options(db.conninfo()));
+    TaskEngine other(other_store);
+    other.execute(ArchiveProject{.project_id = project, .reason = "archived by another writer"}, actor);
+  }
+  EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "late"}), ErrorCode::illegal_transition);
+  expect_consistent("after the other writer");
 }
 
 TEST_F(InlineProjectorTest, TaskDefinitionAndDependencies) {
