@@ -130,6 +130,12 @@ std::string Metrics::render(const ApiServices& services) const {
   single(out, "tasklog_append_inserts_total", "counter",
          "Statements that wrote staged events: one per batch, plus one per read that had to see them before the commit.",
          store.inserts);
+  single(out, "tasklog_append_unread_batches_total", "counter",
+         "Batches decided from the writer's memory of its last commit: nothing read under the lock, one round trip.",
+         store.unread_batches);
+  single(out, "tasklog_append_memory_misses_total", "counter",
+         "Batches decided from memory that ran again, reading, because another writer had appended.",
+         store.memory_misses);
 
   if (services.reaper != nullptr) {
     const auto reaper = services.reaper->stats();

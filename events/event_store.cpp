@@ -38,6 +38,10 @@ namespace {
 // Statements the writer prepares once per connection (SQL-level PREPARE, so that they can ride in
 // a multi-statement round trip with BEGIN/COMMIT). Planning the head/versions read as literal SQL
 // cost ~0.9 ms per batch under row-level security — more than executing it.
+std::string schema_row(std::string_view name) {
+  return fmt::format("UNION ALL SELECT 's', oid::bigint, NULL, NULL FROM pg_namespace WHERE nspname = {}", name);
+}
+
 const std::string& prepare_statements_sql() {
   // The head alone (a batch of deciders), or the head and the versions of the named streams.
   static const std::string head =
@@ -45,18 +49,30 @@ const std::string& prepare_statements_sql() {
       "FROM events ORDER BY position DESC LIMIT 1";
   static const std::string sql =
       "PREPARE tasklog_head AS " + head + "; "
-      "PREPARE tasklog_head_versions(uuid[]) AS (" + head + ") "
+      // With the read-model schema's identity ('s': a rebuild's swap renames a new schema into its
+      // place), for the writer to note (EventStoreOptions::read_schema).
+      "PREPARE tasklog_head_schema(text) AS (" + head + ") " + schema_row("$1") + "; "
+      "PREPARE tasklog_head_versions(uuid[], text) AS (" + head + ") "
       "UNION ALL SELECT 'v', max(version), stream_id::text, NULL FROM events "
-      "WHERE stream_id = ANY($1) GROUP BY stream_id; "
+      "WHERE stream_id = ANY($1) GROUP BY stream_id " + schema_row("$2") + "; "
       "PREPARE tasklog_stream_versions(uuid[]) AS "
       "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id; "
       "PREPARE tasklog_insert_events(jsonb) AS " +
       insert_events_statement() + "; " +
       // Every batch's lock and notification: as literal SQL each was planned per batch (3,552 plans
       // of each in 8 s of task creates, ~25 us per batch in pg_stat_statements).
-      "PREPARE tasklog_lock AS " + append_lock_sql() + "; PREPARE tasklog_notify(text) AS " + notify_sql("$1");
+      "PREPARE tasklog_lock AS " + append_lock_sql() + "; PREPARE tasklog_notify(text) AS " + notify_sql("$1") + "; " +
+      // The check that the read-model schema is still the one the writer noted with the head: a
+      // failed check is an error, so that it can ride in front of an insert and stop the whole
+      // message (kSchemaSwapped).
+      "PREPARE tasklog_schema_check(text, bigint, text) AS SELECT CASE WHEN "
+      "(SELECT oid::bigint FROM pg_namespace WHERE nspname = $1) IS NOT DISTINCT FROM $2 THEN 0 ELSE $3::int END";
   return sql;
 }
+
+// What tasklog_schema_check raises (as a failed integer conversion of this text) when the
+// read-model schema was swapped since the writer noted it.
+constexpr std::string_view kSchemaSwapped = "tasklog: the read models were swapped";
 
 struct UuidHash {
   std::size_t operator()(const Uuid& id) const noexcept {
@@ -244,12 +260,18 @@ struct EventStore::Impl {
     Sha256Digest hash{};
     Timestamp recorded{};
     std::unordered_map<Uuid, std::int64_t, UuidHash> versions;  // stream -> last committed version
+    std::int64_t schema_oid = 0;  // options.read_schema's pg_namespace oid when the head was last read (0: none)
   };
   std::any lasting;  // AppendContext::lasting_scratch (writer thread); emptied by forget()
+  bool speculated = false;  // the batch run last was decided from memory (run_batch; writer thread)
+  std::chrono::steady_clock::time_point speculate_from{};  // no deciding from memory before (pause_speculation)
   static constexpr std::size_t kRememberedStreams = 1 << 16;  // beyond this, start over
 
   // A version check failed against remembered (possibly stale) versions: read them and decide again.
   struct StaleMemory {};
+  // A batch decided from memory took the lock and found that another writer appended since the
+  // writer's last commit: its transaction is open (rolled back by the caller); decide again, reading.
+  struct HeadMoved {};
 
   // Per-batch working state; lives for one transaction attempt.
   struct Batch final : AppendContext {
@@ -259,6 +281,9 @@ struct EventStore::Impl {
     bool careful = false;                  // read every stream's version (after a (stream, version) collision)
     bool from_memory = false;              // versions and head come from LogMemory, not yet checked
     const LogMemory* confirmed = nullptr;  // LogMemory whose head the read under the lock confirmed
+    // Decided from memory with the lock not taken yet (run_batch): the first read takes it and
+    // checks the head, or the insert carries it (and collides on position if the head moved).
+    bool lock_pending = false;
     Position last_position = 0;
     Sha256Digest last_hash{};
     Timestamp stamp{};
@@ -278,7 +303,17 @@ struct EventStore::Impl {
     pqxx::nontransaction& transaction() {
       // A flight stages fixed appends from memory only: nothing reads, nothing is sent from here.
       if (!work) throw std::logic_error("event store: a flight's batch has no transaction");
+      if (lock_pending) take_lock();
       return *work;
+    }
+
+    // The lock and the head for a batch decided from memory, before its first read: everything
+    // decided so far assumed the head is the writer's last commit.
+    void take_lock() {
+      lock_pending = false;
+      const auto head = work->exec("BEGIN; EXECUTE tasklog_lock; " + store.schema_check() + "EXECUTE tasklog_head");
+      const Position now = head.empty() ? 0 : head[0][1].as<Position>();
+      if (!confirmed || now != confirmed->head) throw HeadMoved{};
     }
 
     pqxx::transaction_base& tx() override {
@@ -321,7 +356,8 @@ struct EventStore::Impl {
       return std::nullopt;
     }
     void learned_version(const Uuid& id, std::int64_t version) override {
-      if (known_version(id)) return;
+      // A careful run (after a (stream, version) collision) takes versions from the log only.
+      if (careful || known_version(id)) return;
       versions[id] = version;
     }
     std::any& lasting_scratch() override { return store.lasting; }
@@ -376,6 +412,7 @@ struct EventStore::Impl {
           continue;
         // Remembered versions can only be behind the truth; a refusal must come from the truth.
         if (from_memory) throw StaleMemory{};
+        if (lock_pending) take_lock();  // decided from memory: the head must be ours (else HeadMoved)
         // A retried command conflicts with its own first append: answer it as the retry it is.
         if (!probe_ids) {
           std::vector<Uuid> ids;
@@ -506,6 +543,25 @@ struct EventStore::Impl {
     pqxx::nontransaction(*conn).exec("SET plan_cache_mode = force_generic_plan; " + prepare_statements_sql());
   }
 
+  // The check, in front of a statement, that options.read_schema is still the one noted with the
+  // head (empty when none is watched).
+  std::string schema_check() const {
+    if (options.read_schema.empty()) return {};
+    return fmt::format("EXECUTE tasklog_schema_check('{}', {}, '{}'); ", conn->esc(options.read_schema),
+                       memory.schema_oid, kSchemaSwapped);
+  }
+  static bool schema_swapped(const pqxx::sql_error& e) {
+    return std::string_view(e.what()).find(kSchemaSwapped) != std::string_view::npos;
+  }
+
+  // Another writer appends too: deciding from memory would mostly be undone by its appends, so
+  // the writer reads the head first for a while.
+  void pause_speculation() {
+    speculate_from = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    std::lock_guard lock(mutex);
+    stats.memory_misses++;
+  }
+
   void forget() {
     memory.valid = false;
     memory.versions.clear();
@@ -554,9 +610,22 @@ struct EventStore::Impl {
       }
     }
     const bool from_memory = !probe_ids && stageable_from_memory(batch);
+    // A batch of deciders while the writer remembers its last commit, the same way: decided from
+    // memory — a decider that finds every row it needs kept (a task creation in a project read
+    // earlier) reads nothing — with the lock taken by the first read, which checks the head, or
+    // else by the insert, whose positions collide if another writer appended since. A batch that
+    // inserts nothing checks the head before it answers: a refusal must come from the truth.
+    speculated = !from_memory && !probe_ids && !careful && memory.valid && stream_ids.empty() &&
+                 std::chrono::steady_clock::now() >= speculate_from;
     Timestamp last_recorded{};
     std::string leader;
-    if (from_memory) {
+    if (speculated) {
+      b.confirmed = &memory;
+      b.lock_pending = true;
+      b.last_position = memory.head;
+      b.last_hash = memory.hash;
+      last_recorded = memory.recorded;
+    } else if (from_memory) {
       b.from_memory = true;
       b.last_position = memory.head;
       b.last_hash = memory.hash;
@@ -568,14 +637,18 @@ struct EventStore::Impl {
       // and sees the previous holder's commit.
       // A batch of deciders names no streams up front: the head alone. (The versions' half with an
       // empty array is not free: a generic plan made while the log was small scans the table.)
+      const std::string schema = "'" + work.esc(options.read_schema) + "'";
       const auto prefetch =
           stream_ids.empty()
-              ? work.exec("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head")
-              : work.exec(fmt::format("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head_versions('{}')",
-                                      uuid_array(stream_ids)));
+              ? work.exec(fmt::format("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head_schema({})", schema))
+              : work.exec(fmt::format("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head_versions('{}', {})",
+                                      uuid_array(stream_ids), schema));
       for (const auto& id : stream_ids) b.versions[id] = 0;
+      std::int64_t schema_oid = 0;
       for (const auto& row : prefetch) {
-        if (row[0].c_str()[0] == 'h') {
+        if (row[0].c_str()[0] == 's') {
+          schema_oid = row[1].as<std::int64_t>();
+        } else if (row[0].c_str()[0] == 'h') {
           b.last_position = row[1].as<Position>();
           b.last_hash = digest_from_hex(row[2].c_str()).value();
           last_recorded = Timestamp(std::chrono::microseconds(row[3].as<std::int64_t>()));
@@ -587,8 +660,9 @@ struct EventStore::Impl {
       // Otherwise another writer did, and any remembered version may be behind: forgotten, all of
       // it — the batch's own reads are remembered after its commit, and a version kept from before
       // would be trusted again once the head is this writer's commit.
-      if (memory.valid && memory.head == b.last_position) b.confirmed = &memory;
+      if (memory.valid && memory.head == b.last_position && memory.schema_oid == schema_oid) b.confirmed = &memory;
       else forget();
+      memory.schema_oid = schema_oid;
       b.load_known(event_ids);  // empty unless probe_ids: fetches the stored events to compare and return
     }
     // recorded_at never goes backwards along the log, so "the state at time T" is a prefix of it.
@@ -615,6 +689,13 @@ struct EventStore::Impl {
         outcomes[i].error = std::current_exception();
       }
     }
+    bool unread = false;
+    if (b.lock_pending) {
+      if (b.pending.empty()) b.take_lock();  // nothing to insert, so nothing would collide
+      else leader = "BEGIN; EXECUTE tasklog_lock; " + schema_check();
+      unread = !b.pending.empty();
+      b.lock_pending = false;
+    }
     if (b.last_position > start) commit_probe = {(b.written.empty() ? b.pending : b.written).front().event_id};
     committing = true;
     b.flush(leader, b.last_position > start
@@ -622,6 +703,10 @@ struct EventStore::Impl {
                         : std::string("COMMIT"));
     remember(b, b.last_position > start ? b.stamp : last_recorded);
     count_batch(batch.size(), static_cast<std::uint64_t>(b.last_position - start), b.inserts, false);
+    if (unread) {
+      std::lock_guard lock(mutex);
+      stats.unread_batches++;
+    }
   }
 
   // A committed batch in the stats.
@@ -907,10 +992,16 @@ struct EventStore::Impl {
         // Nothing was sent yet (the check runs before the round trip): read, then decide again.
         forget();
         continue;
+      } catch (const HeadMoved&) {
+        abandon_transaction();
+        forget();
+        pause_speculation();
+        continue;
       } catch (const pqxx::unique_violation& e) {
         abandon_transaction();
         forget();
         const std::string what = e.what();
+        if (speculated && what.find("events_pkey") != std::string::npos) pause_speculation();
         if (what.find("events_event_id_key") != std::string::npos && !probe_ids) {
           probe_ids = true;  // a retried command: look its stored events up and answer with them
           continue;
@@ -949,6 +1040,7 @@ struct EventStore::Impl {
       } catch (const pqxx::sql_error& e) {
         abandon_transaction();
         forget();
+        if (schema_swapped(e)) continue;  // a rebuild swapped the read models in: decide again, reading
         if (!is_retryable(e)) {
           split_or_fail(batch, e.what());
           return;

@@ -128,6 +128,12 @@ struct EventStoreOptions {
   bool pipeline_adapts = true;
   std::function<Timestamp()> clock{};                 // defaults to the system clock
   InlineProjector projector{};                        // optional
+  // The schema whose rows deciders read (and keep, AppendContext::lasting_scratch). A rebuild swaps
+  // a new one in under the append lock without appending, so the head cannot tell: the writer
+  // notes the schema's identity when it reads the head, a batch decided from memory takes the lock
+  // only together with a check that it is still that schema, and a changed one makes it forget
+  // everything it kept. Empty: no schema is watched.
+  std::string read_schema{};
 };
 
 struct EventStoreStats {
@@ -137,6 +143,12 @@ struct EventStoreStats {
   std::uint64_t largest_batch = 0;
   std::uint64_t flights = 0;         // batches that committed as flights of the pipeline (included in batches)
   std::uint64_t flights_failed = 0;  // flights that did not commit (their commands ran again the serial way)
+  // Batches of commands decided from the writer's memory whose lock came with their insert: one
+  // round trip in all, nothing read under the lock (included in batches).
+  std::uint64_t unread_batches = 0;
+  // Batches decided from memory that ran again, reading, because another writer had appended since
+  // (the head under the lock had moved, or the insert collided on position).
+  std::uint64_t memory_misses = 0;
   std::size_t flights_in_air = 0;    // sent and not landed, now
   std::size_t queued = 0;            // commands waiting for the writer to take them into a batch, now
   // Statements that wrote staged events (with their projections): one per committed batch, plus

@@ -235,9 +235,11 @@ void load_command_context(events::AppendContext& append, std::string_view schema
     ctx.candidates = candidates_for(append, *project_id, ctx.now, strategy, schema);
   }
   if (needs.graph) {
-    if (const auto nodes = named_nodes(command, ctx))
-      ctx.graph = load_graph_nodes(append.tx_for(*nodes, {}), *project_id, *nodes, schema);
-    else
+    if (const auto nodes = named_nodes(command, ctx)) {
+      // None named (a task created without dependencies or parent): nothing to read — and no
+      // transaction asked for, which would take the lock of a batch decided from memory early.
+      if (!nodes->empty()) ctx.graph = load_graph_nodes(append.tx_for(*nodes, {}), *project_id, *nodes, schema);
+    } else
       ctx.graph = load_graph(append.tx(), *project_id, schema);
   }
   if (needs.decision_id) ctx.superseded_decision = load_decision(append.tx(), *needs.decision_id, schema);

@@ -86,6 +86,7 @@ events::EventStoreOptions engine_store_options(std::string conninfo) {
   options.conninfo = std::move(conninfo);
   options.role = "tasklog_app";
   options.projector = make_inline_projector();
+  options.read_schema = std::string(kReadSchema);
   return options;
 }
 

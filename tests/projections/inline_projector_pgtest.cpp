@@ -1,5 +1,6 @@
 // Each inline projector path against PostgreSQL: after every command, the read models that the
 // append transaction wrote equal the fold of the log, and refusals leave both untouched.
+#include "projections/rebuild.hpp"
 #include "tests/projections/engine_fixture.hpp"
 
 #include <gmock/gmock.h>
@@ -56,31 +57,33 @@ TEST_F(InlineProjectorTest, ProjectCreateUpdateMembersArchive) {
   expect_consistent("after refusals");
 }
 
+// Runs a command as `user` the way the HTTP layer does (its member_check: a user the project row
+// does not list is refused); the refusal's code, or nothing when it was accepted.
+std::optional<ErrorCode> run_as_member(TaskEngine& engine, const Command& command, const Uuid& user) {
+  const Authorizer members_only = [&](const CommandContext& c) {
+    if (c.project && std::ranges::none_of(c.project->members, [&](const Member& m) { return m.user_id == user; }))
+      throw DomainError(ErrorCode::not_found, "project not found");
+  };
+  try {
+    engine.execute(command, user, std::nullopt, members_only);
+    return std::nullopt;
+  } catch (const DomainError& e) {
+    return e.code();
+  }
+}
+
 // Projects read by earlier batches are kept for later ones (AppendContext::lasting_scratch) while
 // the writer knows, without reading, that the project's stream has not moved: a change through
 // this writer, or any append by another, makes the next command read the project again.
 TEST_F(InlineProjectorTest, AProjectKeptFromAnEarlierBatchIsReadAgainOnceItChanged) {
   const Uuid project = create_project();
   const Uuid bob = derived_uuid("test:bob");
-  // What the HTTP layer's member_check does: refuse a user the project row does not list.
-  const Authorizer members_only = [&](const CommandContext& c) {
-    if (c.project && std::ranges::none_of(c.project->members, [&](const Member& m) { return m.user_id == bob; }))
-      throw DomainError(ErrorCode::not_found, "project not found");
-  };
-  const auto as_bob = [&](const Command& command) -> std::optional<ErrorCode> {
-    try {
-      engine->execute(command, bob, std::nullopt, members_only);
-      return std::nullopt;
-    } catch (const DomainError& e) {
-      return e.code();
-    }
-  };
-  const auto stranger = as_bob(CreateTask{.project_id = project, .title = "before"});  // the project is kept
-  ASSERT_TRUE(stranger);
+  const auto stranger = run_as_member(*engine, CreateTask{.project_id = project, .title = "before"}, bob);
+  ASSERT_TRUE(stranger);  // and the project is kept
   step(AddMember{.project_id = project, .user_id = bob, .role = Role::member});
-  EXPECT_EQ(as_bob(CreateTask{.project_id = project, .title = "as a member"}), std::nullopt);
+  EXPECT_EQ(run_as_member(*engine, CreateTask{.project_id = project, .title = "as a member"}, bob), std::nullopt);
   step(RemoveMember{.project_id = project, .user_id = bob});
-  EXPECT_EQ(as_bob(CreateTask{.project_id = project, .title = "after the removal"}), stranger);
+  EXPECT_EQ(run_as_member(*engine, CreateTask{.project_id = project, .title = "after the removal"}, bob), stranger);
   create_task(project, "kept again");
   {
     events::EventStore other_store(engine_store_options(db.conninfo()));
@@ -89,6 +92,71 @@ TEST_F(InlineProjectorTest, AProjectKeptFromAnEarlierBatchIsReadAgainOnceItChang
   }
   EXPECT_EQ(refused(CreateTask{.project_id = project, .title = "late"}), ErrorCode::illegal_transition);
   expect_consistent("after the other writer");
+}
+
+// A batch decided from the writer's memory with the lock not taken yet (nothing it needed had to
+// be read) and refused from a kept row: it inserts nothing, so no collision would tell that
+// another writer changed the row meanwhile — the refusal is answered only after the head under
+// the lock shows that nobody did.
+TEST_F(InlineProjectorTest, ARefusalDecidedFromAKeptRowIsCheckedAgainstTheLogFirst) {
+  const Uuid project = create_project();
+  const Uuid bob = derived_uuid("test:bob");
+  ASSERT_TRUE(run_as_member(*engine, CreateTask{.project_id = project, .title = "before"}, bob));
+  create_task(project, "the writer's last commit");
+  {
+    events::EventStore other_store(engine_store_options(db.conninfo()));
+    TaskEngine other(other_store);
+    other.execute(AddMember{.project_id = project, .user_id = bob, .role = Role::member}, actor);
+  }
+  EXPECT_EQ(run_as_member(*engine, CreateTask{.project_id = project, .title = "as a member"}, bob), std::nullopt);
+  expect_consistent("after the other writer");
+}
+
+// Task creations in a project the writer kept: decided from its memory, nothing read under the
+// lock, one round trip each (the lock comes with the insert). Another writer's append costs the
+// next one a second try, reading; what it appends is right either way.
+TEST_F(InlineProjectorTest, TaskCreationsInAKeptProjectReadNothingUnderTheLock) {
+  const Uuid project = create_project();
+  create_task(project, "reads the project once");
+  const auto before = store->stats();
+  for (int i = 0; i < 5; ++i) create_task(project, "created from memory");
+  const auto after = store->stats();
+  EXPECT_EQ(after.unread_batches - before.unread_batches, 5u);
+  EXPECT_EQ(after.inserts - before.inserts, 5u);
+  EXPECT_EQ(after.memory_misses, before.memory_misses);
+  {
+    events::EventStore other_store(engine_store_options(db.conninfo()));
+    TaskEngine other(other_store);
+    other.execute(UpdateProject{.project_id = project, .project_name = "renamed elsewhere"}, actor);
+  }
+  const Uuid task = create_task(project, "after the other writer");
+  EXPECT_EQ(store->stats().memory_misses, after.memory_misses + 1);
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(load_task(tx, task)->project_id, project);
+  EXPECT_EQ(load_project(tx, project)->name, "renamed elsewhere");
+}
+
+// A rebuild swaps new read models in under the append lock without appending, so the log's head
+// cannot tell the writer that the project rows it kept are from the old ones. Here the old row was
+// wrong (changed behind the log's back): after the swap, a project command decided from the kept
+// row would write it back into the rebuilt schema. The writer checks the schema with the lock.
+TEST_F(InlineProjectorTest, ProjectRowsKeptBeforeARebuildAreNotUsedAfterItsSwap) {
+  const Uuid project = create_project();
+  {
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec_params0("UPDATE readmodel.projects SET name = 'changed behind the log' WHERE id = $1", to_string(project));
+    tx.commit();
+  }
+  run(CreateTask{.project_id = project, .title = "keeps the project as it reads now"});
+  run(CreateTask{.project_id = project, .title = "decided from memory"});
+  rebuild_read_models(db.conninfo());
+  run(UpdateProject{.project_id = project, .description = "after the rebuild"});
+  expect_consistent("after a project command following the swap");
+  pqxx::connection c(db.conninfo());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(load_project(tx, project)->name, "demo");
 }
 
 TEST_F(InlineProjectorTest, TaskDefinitionAndDependencies) {
