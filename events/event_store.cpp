@@ -311,7 +311,7 @@ struct EventStore::Impl {
     // decided so far assumed the head is the writer's last commit.
     void take_lock() {
       lock_pending = false;
-      const auto head = work->exec("BEGIN; EXECUTE tasklog_lock; " + store.schema_check() + "EXECUTE tasklog_head");
+      const auto head = work->exec(store.lock_leader() + "EXECUTE tasklog_head");
       const Position now = head.empty() ? 0 : head[0][1].as<Position>();
       if (!confirmed || now != confirmed->head) throw HeadMoved{};
     }
@@ -343,9 +343,7 @@ struct EventStore::Impl {
       return transaction();
     }
     std::int64_t stream_version(const Uuid& id) override {
-      if (auto it = versions.find(id); it != versions.end()) return it->second;
-      if (confirmed)
-        if (auto it = confirmed->versions.find(id); it != confirmed->versions.end()) return versions[id] = it->second;
+      if (const auto known = known_version(id)) return versions[id] = *known;
       load_versions({id});
       return versions[id];
     }
@@ -541,14 +539,17 @@ struct EventStore::Impl {
     // So a statement run here must not leave its plan's shape to a parameter (a LIMIT, a range
     // bound): such a value goes into the statement's text (projections' load_ready_tasks).
     pqxx::nontransaction(*conn).exec("SET plan_cache_mode = force_generic_plan; " + prepare_statements_sql());
+    read_schema_literal = "'" + conn->esc(options.read_schema) + "'";
   }
 
-  // The check, in front of a statement, that options.read_schema is still the one noted with the
-  // head (empty when none is watched).
-  std::string schema_check() const {
-    if (options.read_schema.empty()) return {};
-    return fmt::format("EXECUTE tasklog_schema_check('{}', {}, '{}'); ", conn->esc(options.read_schema),
-                       memory.schema_oid, kSchemaSwapped);
+  // BEGIN and the lock for a batch decided from memory, with the check that options.read_schema
+  // is still the one noted with the head (when one is watched).
+  std::string lock_leader() const {
+    std::string sql = "BEGIN; EXECUTE tasklog_lock; ";
+    if (!options.read_schema.empty())
+      sql += fmt::format("EXECUTE tasklog_schema_check({}, {}, '{}'); ", read_schema_literal, memory.schema_oid,
+                         kSchemaSwapped);
+    return sql;
   }
   static bool schema_swapped(const pqxx::sql_error& e) {
     return std::string_view(e.what()).find(kSchemaSwapped) != std::string_view::npos;
@@ -637,12 +638,11 @@ struct EventStore::Impl {
       // and sees the previous holder's commit.
       // A batch of deciders names no streams up front: the head alone. (The versions' half with an
       // empty array is not free: a generic plan made while the log was small scans the table.)
-      const std::string schema = "'" + work.esc(options.read_schema) + "'";
       const auto prefetch =
           stream_ids.empty()
-              ? work.exec(fmt::format("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head_schema({})", schema))
+              ? work.exec(fmt::format("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head_schema({})", read_schema_literal))
               : work.exec(fmt::format("BEGIN; EXECUTE tasklog_lock; EXECUTE tasklog_head_versions('{}', {})",
-                                      uuid_array(stream_ids), schema));
+                                      uuid_array(stream_ids), read_schema_literal));
       for (const auto& id : stream_ids) b.versions[id] = 0;
       std::int64_t schema_oid = 0;
       for (const auto& row : prefetch) {
@@ -692,7 +692,7 @@ struct EventStore::Impl {
     bool unread = false;
     if (b.lock_pending) {
       if (b.pending.empty()) b.take_lock();  // nothing to insert, so nothing would collide
-      else leader = "BEGIN; EXECUTE tasklog_lock; " + schema_check();
+      else leader = lock_leader();
       unread = !b.pending.empty();
       b.lock_pending = false;
     }
@@ -1079,6 +1079,7 @@ struct EventStore::Impl {
   EventStoreOptions options;
   std::unique_ptr<pqxx::connection> conn;  // writer thread only: the serial path
   int backend_pid = 0;                      // writer thread only: conn's backend (committed())
+  std::string read_schema_literal;          // writer thread only: options.read_schema as an SQL literal, for conn
   std::unique_ptr<AppendPipeline> pipeline;  // writer thread only: flights
   std::deque<Flight> flights;              // writer thread only: sent, not landed, oldest first
   std::vector<Request> rerun;              // writer thread only: commands of failed flights
