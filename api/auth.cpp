@@ -191,13 +191,18 @@ bool token_shaped(std::string_view bearer_token) {
 std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bearer_token) {
   // Anything not shaped like one of our tokens cannot match: no need to ask the database.
   if (!token_shaped(bearer_token)) return std::nullopt;
-  // One statement in autocommit: a single round trip per request (a read_transaction would add a
-  // BEGIN and a COMMIT). Asked every time rather than cached, so that a revoked token stops at once.
+  return authenticate_hash(c, token_hash(bearer_token));
+}
+
+std::optional<Principal> authenticate_hash(pqxx::connection& c, const std::string& hash) {
+  // One statement in autocommit: a single round trip (a read_transaction would add a BEGIN and a
+  // COMMIT). Asked every time rather than cached, so that a revoked token stops at once; the server
+  // shares one call among the requests of a token waiting together (api/task_reads.hpp sign_in).
   pqxx::nontransaction tx(c, "authenticate");
   const auto rows = events::exec_cached(tx,
       "SELECT u.id, u.name, u.admin FROM auth.api_tokens t JOIN auth.users u ON u.id = t.user_id "
       "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())",
-      token_hash(bearer_token));
+      hash);
   if (rows.empty()) return std::nullopt;
   return Principal{.user_id = uuid_of(rows[0][0]), .name = rows[0][1].as<std::string>(), .admin = rows[0][2].as<bool>()};
 }

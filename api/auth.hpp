@@ -60,6 +60,8 @@ std::optional<UserRecord> find_user_by_email(pqxx::connection& c, const std::str
 
 // The user a bearer token belongs to; nullopt for an unknown, revoked or expired token.
 std::optional<Principal> authenticate(pqxx::connection& c, std::string_view bearer_token);
+// The same look-up by the token's hash (token_hash() of a token that token_shaped() accepted).
+std::optional<Principal> authenticate_hash(pqxx::connection& c, const std::string& hash);
 
 // Starts a transaction that runs as the row-level-security role `tasklog_query` with
 // `tasklog.user_id` set to the user, so every read sees only the projects that user owns or is a

@@ -214,6 +214,27 @@ bool Router::never_blocks(const Request& request) const {
   return found.route != nullptr && found.route->options.never_blocks;
 }
 
+namespace {
+// The token's user, from a sign-in call shared with the other requests of that token waiting now
+// (api/task_reads.hpp): one look-up per call instead of a statement per request. The call starts
+// after the request arrived, so a revoked token is refused at once. The handler thread waits, as it
+// waited for its own look-up before; no connection is held meanwhile (the lane leases its own), so
+// every worker waiting here cannot exhaust the pool.
+Principal signed_in_user(TaskReads& sign_ins, std::string_view token) {
+  // Shared with the answer: the promise must outlive set_value() on the lane's thread, which may
+  // still be inside it when get() here returns.
+  auto answered = std::make_shared<std::promise<Principal>>();
+  auto user = answered->get_future();
+  sign_ins.sign_in(token, [answered](std::exception_ptr error, std::optional<Principal> principal) {
+    if (error)
+      answered->set_exception(error);
+    else
+      answered->set_value(std::move(*principal));
+  });
+  return user.get();
+}
+}  // namespace
+
 Response Router::dispatch(const Request& request, ApiServices& services, std::string* route_label) const {
   // Without a deliver every route answers here: asynchronous ones through their blocking() form.
   return *run(request, services, route_label, nullptr);
@@ -303,13 +324,7 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
         decode();
         return call(*match, ctx);
       }
-      // The lease is given back before the handler runs: a handler takes its own, and holding two
-      // per request could exhaust the pool with every worker waiting for a second connection.
-      {
-        auto connection = services.pool.acquire();
-        ctx.principal = authenticate(*connection, *token);
-      }
-      if (!ctx.principal) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
+      ctx.principal = signed_in_user(services.task_reads, *token);
     }
     decode();
     return call(*match, ctx);

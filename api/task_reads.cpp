@@ -21,16 +21,25 @@ namespace tasklog::api {
 namespace {
 
 struct Pending {
-  std::string hash;  // token_hash() of the request's token: the reads of one call share it
+  std::string hash;  // token_hash() of the request's token: the requests of one call share it
   std::optional<Uuid> task{};  // none: the token's sign-in only
-  TaskReads::Done done;
+  TaskReads::Done done{};          // a read's
+  TaskReads::SignedIn signed_in{};  // a sign-in's (then `done` is empty)
+  // What a call is for: requests share a call when their keys are equal (one token, one kind).
+  std::string key() const { return (signed_in ? "u:" : "t:") + hash; }
 };
 
-// `done` must not throw (it answers a request); one that does must not take the others' answers
-// with it.
-void finish(Pending& read, std::exception_ptr error, std::optional<pqxx::row> row) {
+// The answers must not throw (they answer requests); one that does must not take the others'
+// answers with it.
+void finish(Pending& request, std::exception_ptr error, std::optional<pqxx::row> row,
+            std::optional<Principal> user = std::nullopt) {
   try {
-    read.done(std::move(error), std::move(row));
+    if (request.signed_in) {
+      if (!error && !user) error = std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage));
+      request.signed_in(std::move(error), std::move(user));
+    } else {
+      request.done(std::move(error), std::move(row));
+    }
   } catch (const std::exception& e) {
     spdlog::error("task reads: an answer threw: {}", e.what());
   }
@@ -53,7 +62,7 @@ struct TaskReads::Impl {
 
   mutable std::mutex mutex;
   std::deque<Pending> queue;      // reads no call has taken yet, in arrival order
-  std::set<std::string> calling;  // the tokens (hashes) with a call in flight: one each at most
+  std::set<std::string> calling;  // the keys (token and kind) with a call in flight: one each at most
   unsigned running = 0;           // lanes started and not yet ended
   bool stopped = false;
   TaskReadsStats totals{};
@@ -61,7 +70,7 @@ struct TaskReads::Impl {
   // Whether a read queued now needs a lane started for it (under the mutex): not when its token
   // has a call in flight (that lane takes it next) or every lane is running (one takes it when
   // its call ends).
-  bool needs_lane(const std::string& hash) const { return running < lanes && !calling.contains(hash); }
+  bool needs_lane(const std::string& key) const { return running < lanes && !calling.contains(key); }
 
   // Ends the call of `finished` (empty: none yet) and returns the next call's reads: the oldest
   // read whose token has no call in flight, with every other queued read of that token in arrival
@@ -72,31 +81,48 @@ struct TaskReads::Impl {
     std::lock_guard lock(mutex);
     if (!finished.empty()) calling.erase(finished);
     const auto first = stopped ? queue.end() : std::find_if(queue.begin(), queue.end(), [&](const Pending& read) {
-      return !calling.contains(read.hash);
+      return !calling.contains(read.key());
     });
     if (first == queue.end()) {
       --running;
       return batch;
     }
-    const std::string hash = first->hash;
+    const std::string key = first->key();
     std::deque<Pending> rest;
     for (auto& read : queue) {
-      if (batch.size() < max_batch && read.hash == hash)
+      if (batch.size() < max_batch && read.key() == key)
         batch.push_back(std::move(read));
       else
         rest.push_back(std::move(read));
     }
     queue.swap(rest);
-    calling.insert(hash);
+    calling.insert(key);
     return batch;
   }
 
   void lane() {
     for (auto batch = take({}); !batch.empty();) {
-      call(batch);
-      const std::string hash = batch.front().hash;
-      batch = take(hash);
+      if (batch.front().signed_in)
+        sign_in(batch);
+      else
+        call(batch);
+      const std::string key = batch.front().key();
+      batch = take(key);
     }
+  }
+
+  // One look-up of the token (authenticate's statement) answers every sign-in of the batch.
+  void sign_in(std::vector<Pending>& batch) {
+    std::exception_ptr error;
+    std::optional<Principal> user;
+    try {
+      auto connection = pool.acquire();
+      user = authenticate_hash(*connection, batch.front().hash);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    count(batch.size(), true);
+    for (auto& request : batch) finish(request, error, std::nullopt, user);
   }
 
   void call(std::vector<Pending>& batch) {
@@ -112,17 +138,35 @@ struct TaskReads::Impl {
     } catch (...) {
       error = std::current_exception();
     }
-    count(batch.size());
+    count(batch.size(), false);
     for (auto& read : batch) {
       const auto found = read.task ? by_id.find(to_string(*read.task)) : by_id.end();
       finish(read, error, found == by_id.end() ? std::nullopt : std::optional<pqxx::row>(found->second));
     }
   }
 
-  void count(std::size_t reads) {
+  // Queues a request and starts a lane for it when none will take it (see needs_lane).
+  void queue_up(Pending request) {
+    bool queued = false, start_lane = false;
+    {
+      std::lock_guard lock(mutex);
+      if (!stopped) {
+        queue.push_back(std::move(request));
+        queued = true;
+        if (needs_lane(queue.back().key())) {
+          ++running;
+          start_lane = true;
+        }
+      }
+    }
+    if (!queued) return finish(request, unavailable(), std::nullopt);  // stopped
+    if (start_lane) boost::asio::post(threads, [this] { lane(); });
+  }
+
+  void count(std::size_t requests, bool sign_ins) {
     std::lock_guard lock(mutex);
-    totals.reads += reads;
-    ++totals.calls;
+    (sign_ins ? totals.sign_ins : totals.reads) += requests;
+    ++(sign_ins ? totals.sign_in_calls : totals.calls);
   }
 };
 
@@ -136,21 +180,15 @@ void TaskReads::read(std::string_view bearer_token, std::optional<Uuid> task_id,
     done(std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)), std::nullopt);
     return;
   }
-  Pending read{.hash = token_hash(bearer_token), .task = task_id, .done = std::move(done)};
-  bool queued = false, start_lane = false;
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (!impl_->stopped) {
-      impl_->queue.push_back(std::move(read));
-      queued = true;
-      if (impl_->needs_lane(impl_->queue.back().hash)) {
-        ++impl_->running;
-        start_lane = true;
-      }
-    }
+  impl_->queue_up(Pending{.hash = token_hash(bearer_token), .task = task_id, .done = std::move(done)});
+}
+
+void TaskReads::sign_in(std::string_view bearer_token, SignedIn done) {
+  if (!token_shaped(bearer_token)) {
+    done(std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)), std::nullopt);
+    return;
   }
-  if (!queued) return finish(read, unavailable(), std::nullopt);  // stopped
-  if (start_lane) boost::asio::post(impl_->threads, [impl = impl_.get()] { impl->lane(); });
+  impl_->queue_up(Pending{.hash = token_hash(bearer_token), .signed_in = std::move(done)});
 }
 
 void TaskReads::stop() {
@@ -171,7 +209,9 @@ void TaskReads::stop() {
 
 TaskReadsStats TaskReads::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->totals;
+  auto stats = impl_->totals;
+  stats.queued = impl_->queue.size();
+  return stats;
 }
 
 }  // namespace tasklog::api

@@ -22,11 +22,18 @@
 // with a call per read (before this class). Different tokens still read in parallel. An error of a
 // call (the database unreachable, a lost connection, the token refused) answers every read of it.
 //
-// Thread-safety: read() from any thread; `done` runs on one of the lanes' threads (or, for a token
+// Sign-ins share calls the same way (sign_in()): every authenticated route that does not check its
+// token itself needs the token's user before its handler runs (api/router.cpp), and one look-up per
+// request was a statement of its own in PostgreSQL for every command. A sign-in joins only a call
+// that starts after it arrived, so here too a revoked token stops at once. Sign-ins and task reads
+// of one token go in separate calls (a sign-in returns the user, a read the tasks).
+//
+// Thread-safety: read() and sign_in() from any thread; `done` runs on one of the lanes' threads (or, for a token
 // that cannot be ours, on the caller's) and must not block. stop() waits for the lanes; reads
 // queued then are answered with DomainError(unavailable).
 #pragma once
 
+#include "api/auth.hpp"
 #include "api/db_pool.hpp"
 #include "core/ids.hpp"
 
@@ -49,8 +56,11 @@ struct TaskReadsOptions {
 };
 
 struct TaskReadsStats {
-  std::uint64_t reads = 0;  // reads answered
-  std::uint64_t calls = 0;  // database calls they took
+  std::uint64_t reads = 0;          // reads answered
+  std::uint64_t calls = 0;          // database calls they took
+  std::uint64_t sign_ins = 0;       // sign-ins answered
+  std::uint64_t sign_in_calls = 0;  // database calls they took
+  std::uint64_t queued = 0;         // reads and sign-ins waiting for a call now
 };
 
 class TaskReads {
@@ -58,6 +68,9 @@ class TaskReads {
   // error: what the read failed with (DomainError unauthorized for the token, unavailable, a pqxx
   // error); otherwise the task's row (kTaskColumns), or nullopt when there is none the user may see.
   using Done = std::function<void(std::exception_ptr error, std::optional<pqxx::row> row)>;
+  // error: DomainError unauthorized for an unknown, revoked or expired token, unavailable, a pqxx
+  // error; otherwise the token's user.
+  using SignedIn = std::function<void(std::exception_ptr error, std::optional<Principal> user)>;
 
   TaskReads(DbPool& pool, TaskReadsOptions options = {});
   ~TaskReads();  // stop()
@@ -66,6 +79,8 @@ class TaskReads {
 
   // Without a task_id only the token is signed in (done gets no row, or the refusal).
   void read(std::string_view bearer_token, std::optional<Uuid> task_id, Done done);
+  // The user of the token, from a call shared with the other sign-ins of that token waiting then.
+  void sign_in(std::string_view bearer_token, SignedIn done);
   void stop();
   TaskReadsStats stats() const;
 

@@ -135,7 +135,8 @@ TEST_F(HttpServerTest, HealthzReadyzAndMetricsNeedNoToken) {
                            "tasklog_append_largest_batch ", "tasklog_db_pool_size 8\n" /* 4 workers + 4 task-read lanes */, "tasklog_db_pool_open ",
                            "tasklog_db_pool_in_use ", "tasklog_db_pool_waiting ", "tasklog_task_reads_total ",
                            "tasklog_task_read_calls_total ", "tasklog_append_unread_batches_total ",
-                           "tasklog_append_memory_misses_total "}) {
+                           "tasklog_append_memory_misses_total ", "tasklog_sign_ins_total ", "tasklog_sign_in_calls_total ",
+                           "tasklog_shared_calls_queued "}) {
     EXPECT_THAT(metrics.body, HasSubstr(name));
   }
 }

@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -232,6 +233,143 @@ TEST_F(TaskReadsTest, ConcurrentReadsOfManyUsersEachGetTheirOwnAnswer) {
   EXPECT_EQ(counter("tasklog_task_reads_total"), checked.load());
   EXPECT_GE(counter("tasklog_task_read_calls_total"), 1);
   EXPECT_LE(counter("tasklog_task_read_calls_total"), checked.load());
+}
+
+// Sign-ins (the router's look-up of a token's user) share calls like reads. auth.users is locked so
+// that a sign-in's call, once started, waits in PostgreSQL (a task read's does not: its sign-in
+// reads only the tokens). alice's first sign-in starts a call; her next 10 queue behind it and do
+// not join it; bob's first starts a call of its own and his next 2 queue behind his; alice's task
+// read goes in a call of its own kind meanwhile. When the lock goes: 14 sign-ins in 4 calls, each
+// answered with its own token's user; then a revoked token is refused by the next call.
+TEST_F(TaskReadsTest, SignInsOfOneTokenShareTheNextCallAndNeverJoinOneInFlight) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  api::DbPool pool(conninfo(), 4);
+  api::TaskReads reads(pool);
+  std::map<std::size_t, std::optional<Uuid>> users;  // slot -> the user it was answered with
+  std::map<std::size_t, std::optional<ErrorCode>> refusals;
+  std::atomic<int> signing{0};
+  auto sign_in = [&](const std::string& token, std::size_t slot) {
+    ++signing;
+    reads.sign_in(token, [&, slot](std::exception_ptr error, std::optional<api::Principal> user) {
+      std::optional<ErrorCode> refusal;
+      if (error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const DomainError& e) {
+          refusal = e.code();
+        } catch (...) {
+          refusal = ErrorCode::internal;
+        }
+      }
+      std::lock_guard lock(mutex);
+      users[slot] = user ? std::optional(user->user_id) : std::nullopt;
+      refusals[slot] = refusal;
+      --signing;
+    });
+  };
+  auto sign_ins_waiting_for_the_lock = [&] {
+    return std::stoi(query_value(conninfo(),
+                                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock' AND query LIKE '%auth.api_tokens%'"));
+  };
+
+  pqxx::connection locker(conninfo());
+  pqxx::work lock(locker);
+  lock.exec0("LOCK TABLE auth.users IN ACCESS EXCLUSIVE MODE");
+  std::size_t slot = 0;
+  sign_in(alice_user.token, slot++);
+  ASSERT_TRUE(eventually([&] { return sign_ins_waiting_for_the_lock() == 1; }));
+  for (int i = 0; i < 10; ++i) sign_in(alice_user.token, slot++);
+  sign_in(bob_user.token, slot++);
+  ASSERT_TRUE(eventually([&] { return sign_ins_waiting_for_the_lock() == 2; }));
+  for (int i = 0; i < 2; ++i) sign_in(bob_user.token, slot++);
+  read(reads, alice_user.token, task, 0);  // not held by the lock: answered meanwhile
+  ASSERT_TRUE(eventually([&] { return left == 0; }));
+  EXPECT_EQ(reads.stats().queued, 12u);  // 10 of alice's and 2 of bob's sign-ins
+  EXPECT_EQ(reads.stats().sign_in_calls, 0u);
+  lock.commit();
+
+  ASSERT_TRUE(eventually([&] { return signing == 0; }));
+  auto stats = reads.stats();
+  EXPECT_EQ(stats.sign_ins, 14u);
+  EXPECT_EQ(stats.sign_in_calls, 4u);
+  EXPECT_EQ(stats.reads, 1u);
+  EXPECT_EQ(stats.calls, 1u);
+  EXPECT_EQ(stats.queued, 0u);
+  {
+    std::lock_guard guard(mutex);
+    EXPECT_EQ(answers.at(0).task, task);
+    for (std::size_t s = 0; s < slot; ++s) {
+      EXPECT_FALSE(refusals.at(s)) << "sign-in " << s;
+      EXPECT_EQ(users.at(s), s <= 10 ? alice_user.id : bob_user.id) << "sign-in " << s;
+    }
+  }
+
+  {
+    pqxx::connection c(conninfo());
+    api::revoke_token(c, alice_user.id, api::list_tokens(c, alice_user.id).at(0).id);
+  }
+  sign_in(alice_user.token, slot);
+  sign_in("not a token", slot + 1);  // refused without a call
+  ASSERT_TRUE(eventually([&] { return signing == 0; }));
+  std::lock_guard guard(mutex);
+  EXPECT_EQ(refusals.at(slot), ErrorCode::unauthorized);
+  EXPECT_FALSE(users.at(slot));
+  EXPECT_EQ(refusals.at(slot + 1), ErrorCode::unauthorized);
+  EXPECT_EQ(reads.stats().sign_in_calls, 5u);
+}
+
+class SignInsTest : public TaskReadsTest {
+ protected:
+  // Every request below waits for its sign-in on a worker of its own, and /metrics needs one more.
+  void configure(api::ApiServerOptions& options) override { options.worker_threads = 12; }
+};
+
+// Over HTTP: commands of one token that arrive while that token's sign-in call runs share the next
+// one (the router signs in through TaskReads), and each gets its own answer.
+TEST_F(SignInsTest, CommandsOfOneTokenWaitingTogetherShareOneSignIn) {
+  const auto project = create_project(*alice);
+  const auto metrics = [&](const std::string& name) {
+    const auto body = anonymous_client()->get("/metrics").body;
+    const auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
+  };
+  const auto calls_before = metrics("tasklog_sign_in_calls_total");
+  const auto sign_ins_before = metrics("tasklog_sign_ins_total");
+
+  pqxx::connection locker(conninfo());
+  pqxx::work lock(locker);
+  lock.exec0("LOCK TABLE auth.users IN ACCESS EXCLUSIVE MODE");
+  constexpr int kRequests = 8;
+  std::vector<std::future<HttpResult>> creates;
+  creates.push_back(std::async(std::launch::async, [&] {
+    return alice_user.client()->post("/v1/projects/" + project + "/tasks", R"({"title":"first"})");
+  }));
+  ASSERT_TRUE(eventually([&] { return metrics("tasklog_shared_calls_queued") == 0 &&
+                                      std::stoi(query_value(conninfo(),
+                                          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                          "AND wait_event_type = 'Lock' AND query LIKE '%auth.api_tokens%'")) == 1; }));
+  for (int i = 1; i < kRequests; ++i)
+    creates.push_back(std::async(std::launch::async, [&, i] {
+      return alice_user.client()->post("/v1/projects/" + project + "/tasks",
+                                       R"({"title":"task )" + std::to_string(i) + R"("})");
+    }));
+  ASSERT_TRUE(eventually([&] { return metrics("tasklog_shared_calls_queued") == kRequests - 1; }));
+  lock.commit();
+
+  std::set<std::string> ids, titles;
+  for (auto& create : creates) {
+    const auto r = create.get();
+    ASSERT_EQ(r.status, 201u) << r.body;
+    ids.insert(str_at(r, "/data/id"));
+    titles.insert(str_at(r, "/data/title"));
+  }
+  EXPECT_EQ(ids.size(), std::size_t(kRequests));
+  EXPECT_EQ(titles.size(), std::size_t(kRequests));
+  // The /metrics requests are unauthenticated: every sign-in counted here is a create's.
+  EXPECT_EQ(metrics("tasklog_sign_ins_total") - sign_ins_before, kRequests);
+  EXPECT_EQ(metrics("tasklog_sign_in_calls_total") - calls_before, 2);
 }
 
 class TaskReadsBusyWorkersTest : public RoutesTest {
