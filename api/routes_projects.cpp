@@ -203,10 +203,10 @@ Response progress(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   return read_as_user(ctx, [&](pqxx::transaction_base& tx) {
     require_project_access(tx, project_id, Access::read);
-    const auto r = events::exec_cached(tx, R"(
+    static const std::string sql = fmt::format(R"(
 SELECT json_build_object(
   'project_id', $1::uuid,
-  'position', (SELECT coalesce(max(e.position), 0) FROM public.events e WHERE e.project_id = $1::uuid),
+  'position', {},
   'total', count(t.id),
   'by_status', json_build_object(
       'todo', count(t.id) FILTER (WHERE t.status = 'todo'),
@@ -229,7 +229,8 @@ SELECT json_build_object(
                        ELSE round(100.0 * count(t.id) FILTER (WHERE t.status = 'done')
                                   / count(t.id) FILTER (WHERE t.status <> 'cancelled'), 1) END)::text
   FROM readmodel.tasks t WHERE t.project_id = $1::uuid)",
-                                  to_string(project_id));
+                                               events::project_head_sql("$1::uuid"));
+    const auto r = events::exec_cached(tx, sql, to_string(project_id));
     return data_response(http::status::ok, r[0][0].as<std::string>());
   });
 }

@@ -26,7 +26,8 @@ struct Pending {
   TaskReads::Done done{};          // a read's
   TaskReads::SignedIn signed_in{};  // a sign-in's (then `done` is empty)
   // What a call is for: requests share a call when their keys are equal (one token, one kind).
-  std::string key() const { return (signed_in ? "u:" : "t:") + hash; }
+  // Set once when queued: take() compares it for every queued request under the mutex.
+  std::string key{};
 };
 
 // The answers must not throw (they answer requests); one that does must not take the others'
@@ -67,30 +68,31 @@ struct TaskReads::Impl {
   bool stopped = false;
   TaskReadsStats totals{};
 
-  // Whether a read queued now needs a lane started for it (under the mutex): not when its token
+  // Whether a request queued now needs a lane started for it (under the mutex): not when its key
   // has a call in flight (that lane takes it next) or every lane is running (one takes it when
   // its call ends).
   bool needs_lane(const std::string& key) const { return running < lanes && !calling.contains(key); }
 
-  // Ends the call of `finished` (empty: none yet) and returns the next call's reads: the oldest
-  // read whose token has no call in flight, with every other queued read of that token in arrival
-  // order, up to max_batch. Empty when there is none; the lane then ends, under the mutex read()
-  // queues under, so a read is never left without a lane: its token's lane or a free one takes it.
+  // Ends the call of `finished` (empty: none yet) and returns the next call's requests: the oldest
+  // request whose key (token and kind) has no call in flight, with every other queued request of
+  // that key in arrival order, up to max_batch. Empty when there is none; the lane then ends,
+  // under the mutex queue_up() queues under, so a request is never left without a lane: its key's
+  // lane or a free one takes it.
   std::vector<Pending> take(const std::string& finished) {
     std::vector<Pending> batch;
     std::lock_guard lock(mutex);
     if (!finished.empty()) calling.erase(finished);
     const auto first = stopped ? queue.end() : std::find_if(queue.begin(), queue.end(), [&](const Pending& read) {
-      return !calling.contains(read.key());
+      return !calling.contains(read.key);
     });
     if (first == queue.end()) {
       --running;
       return batch;
     }
-    const std::string key = first->key();
+    const std::string key = first->key;
     std::deque<Pending> rest;
     for (auto& read : queue) {
-      if (batch.size() < max_batch && read.key() == key)
+      if (batch.size() < max_batch && read.key == key)
         batch.push_back(std::move(read));
       else
         rest.push_back(std::move(read));
@@ -106,7 +108,7 @@ struct TaskReads::Impl {
         sign_in(batch);
       else
         call(batch);
-      const std::string key = batch.front().key();
+      const std::string key = batch.front().key;
       batch = take(key);
     }
   }
@@ -147,13 +149,14 @@ struct TaskReads::Impl {
 
   // Queues a request and starts a lane for it when none will take it (see needs_lane).
   void queue_up(Pending request) {
+    request.key = (request.signed_in ? "u:" : "t:") + request.hash;
     bool queued = false, start_lane = false;
     {
       std::lock_guard lock(mutex);
       if (!stopped) {
         queue.push_back(std::move(request));
         queued = true;
-        if (needs_lane(queue.back().key())) {
+        if (needs_lane(queue.back().key)) {
           ++running;
           start_lane = true;
         }

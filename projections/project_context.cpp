@@ -1,6 +1,7 @@
 #include "projections/project_context.hpp"
 
 #include "core/json.hpp"
+#include "events/database.hpp"
 
 #include <fmt/format.h>
 
@@ -17,7 +18,8 @@ std::string ts(std::string_view column) {
 
 // The orders and the decision limit are context_view()'s (context_shape.cpp). json_strip_nulls
 // drops absent optional members, as the codec omits them. `position` is the project's last event:
-// the same statement snapshot as the rows, so it is exactly what they reflect.
+// the same statement snapshot as the rows, so it is exactly what they reflect (OFFSET 0 keeps the
+// planner from copying its subquery into both places that use it: one index probe, not two).
 std::string context_sql(const std::string& s) {
   return fmt::format(
       R"SQL(
@@ -63,10 +65,9 @@ SELECT h.position, json_strip_nulls(json_build_object(
         FROM (SELECT * FROM {s}.decisions WHERE project_id = p.id ORDER BY position DESC LIMIT $2) d), '[]'::json)
 ))::text
   FROM {s}.projects p
- CROSS JOIN LATERAL (SELECT coalesce(max(e.position), 0) AS position
-                       FROM public.events e WHERE e.project_id = p.id) h
+ CROSS JOIN LATERAL (SELECT {head} AS position OFFSET 0) h
  WHERE p.id = $1)SQL",
-      fmt::arg("s", s), fmt::arg("p_updated", ts("p.updated_at")), fmt::arg("t_retry", ts("t.next_retry_at")),
+      fmt::arg("s", s), fmt::arg("head", events::project_head_sql("p.id")), fmt::arg("p_updated", ts("p.updated_at")), fmt::arg("t_retry", ts("t.next_retry_at")),
       fmt::arg("t_updated", ts("t.updated_at")), fmt::arg("t_acquired", ts("t.lease_acquired_at")),
       fmt::arg("t_expires", ts("t.lease_expires_at")), fmt::arg("c_created", ts("c.created_at")),
       fmt::arg("d_created", ts("d.created_at")));

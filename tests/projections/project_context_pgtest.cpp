@@ -8,6 +8,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <string_view>
 
 namespace tasklog::projections::testing {
 namespace {
@@ -135,6 +138,47 @@ TEST_F(ProjectContextTest, WorksAsTheApplicationRoleAndAnswersNothingForAnUnknow
 
   project = derived_uuid("no such project");
   EXPECT_FALSE(context_now("tasklog_app").has_value());
+}
+
+// The rows a plan read from public.events, over every node that scans it (returned and filtered
+// out), from EXPLAIN (ANALYZE, FORMAT JSON).
+std::int64_t events_rows_read(const rapidjson::Value& plan) {
+  std::int64_t rows = 0;
+  if (plan.HasMember("Relation Name") && std::string_view(plan["Relation Name"].GetString()) == "events") {
+    rows += plan["Actual Rows"].GetInt64() * plan["Actual Loops"].GetInt64();
+    if (plan.HasMember("Rows Removed by Filter")) rows += plan["Rows Removed by Filter"].GetInt64();
+  }
+  if (plan.HasMember("Plans"))
+    for (const auto& child : plan["Plans"].GetArray()) rows += events_rows_read(child);
+  return rows;
+}
+
+// A small project created before a large one: its context's position (its last event) comes from
+// the (project_id, position) index at the project's end, not from walking the log backwards by
+// position until one of its events turns up — which the statistics of a log with one large project
+// invite (every event of the large one would be read), with the generic plan that a pooled
+// connection settles on.
+TEST_F(ProjectContextTest, TheProjectsPositionIsReadFromItsOwnEndWhateverTheStatisticsSay) {
+  project = first_of<ProjectCreated>(run(CreateProject{.project_name = "small"})).project_id;
+  run(CreateTask{.project_id = project, .title = "one"});
+  const Uuid large = first_of<ProjectCreated>(run(CreateProject{.project_name = "large"})).project_id;
+  for (int i = 0; i < 400; ++i) run(CreateTask{.project_id = large, .title = "task " + std::to_string(i)});
+  pqxx::connection c(db.conninfo());
+  pqxx::nontransaction(c).exec0("ANALYZE public.events");
+
+  pqxx::work tx(c);
+  tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
+  const auto context = load_project_context(tx, project);  // prepares the statement
+  ASSERT_TRUE(context.has_value());
+  EXPECT_EQ(context->position,
+            tx.exec1("SELECT max(position) FROM public.events WHERE project_id = '" + to_string(project) + "'")[0]
+                .as<events::Position>());
+  const auto explained = tx.exec1(
+      "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE tasklog_project_context_readmodel('" + to_string(project) + "', 10)");
+  rapidjson::Document doc;
+  doc.Parse(explained[0].c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_LE(events_rows_read(doc[0]["Plan"]), 1) << explained[0].c_str();
 }
 
 }  // namespace
