@@ -76,6 +76,7 @@ class Server {
   ApiServerOptions options_;
   DbPool pool_;
   TaskReads task_reads_;  // after the pool: its lanes lease connections from it
+  TaskReads sign_ins_;    // likewise
   std::unique_ptr<events::EventStore> store_;
   std::unique_ptr<projections::TaskEngine> engine_;
   std::unique_ptr<projections::LeaseReaper> reaper_;
@@ -295,10 +296,12 @@ unsigned io_thread_count(unsigned asked) {
 
 Server::Server(ApiServerOptions options)
     : options_(std::move(options)),
-      // A connection for every worker and every task-read lane: a lane must not wait behind
-      // workers that each hold one (their reads would fail with 503 after the pool's timeout).
-      pool_(options_.conninfo, std::max(1u, options_.worker_threads) + options_.task_reads.lane_count()),
+      // A connection for every worker and every task-read and sign-in lane: a lane must not wait
+      // behind workers that each hold one (their reads would fail with 503 after the pool's timeout).
+      pool_(options_.conninfo, std::max(1u, options_.worker_threads) + options_.task_reads.lane_count() +
+                                   options_.sign_ins.lane_count()),
       task_reads_(pool_, options_.task_reads),
+      sign_ins_(pool_, options_.sign_ins),
       store_(std::make_unique<events::EventStore>(projections::engine_store_options(options_.conninfo))),
       engine_(std::make_unique<projections::TaskEngine>(*store_)),
       ioc_(static_cast<int>(io_thread_count(options_.io_threads))),
@@ -309,7 +312,7 @@ Server::Server(ApiServerOptions options)
     reaper_options.conninfo = options_.conninfo;
     reaper_ = std::make_unique<projections::LeaseReaper>(*engine_, std::move(reaper_options));
   }
-  services_ = std::make_unique<ApiServices>(ApiServices{pool_, *engine_, *store_, metrics_, task_reads_, reaper_.get(), options_.limits});
+  services_ = std::make_unique<ApiServices>(ApiServices{pool_, *engine_, *store_, metrics_, task_reads_, sign_ins_, reaper_.get(), options_.limits});
   hub_ = std::make_unique<StreamHub>(options_.conninfo, options_.stream);
   metrics_.add_collector([hub = hub_.get()] { return hub->metrics_text(); });
   add_server_routes(router_);
@@ -431,6 +434,7 @@ void Server::stop() {
 void Server::teardown_services() {
   if (reaper_) reaper_->stop();
   task_reads_.stop();
+  sign_ins_.stop();
   // Commands a handler queued are answered before the writer stops (the store flushes).
   if (store_) store_->stop();
 }

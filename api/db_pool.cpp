@@ -63,7 +63,8 @@ struct DbPool::Impl {
       // put the project context's estimate there (tasks by project: 32,833 rows estimated, 50
       // read): 78 functions compiled per read, 51 % of PostgreSQL's time and 0.6 s a read on two
       // cores. These statements read a handful of rows; compiling never pays for itself.
-      pqxx::nontransaction(*c, "no jit").exec0("SET jit = off");
+      // set_variable, not a SET of our own: libpqxx restores it when it reconnects the connection.
+      c->set_variable("jit", "off");
       return c;
     } catch (const std::exception& e) {
       throw DomainError(ErrorCode::unavailable, std::string("the database cannot be reached: ") + e.what());

@@ -123,12 +123,15 @@ std::string Metrics::render(const ApiServices& services) const {
          reads.reads);
   single(out, "tasklog_task_read_calls_total", "counter",
          "Database calls those reads took (reads of one token waiting together share one).", reads.calls);
+  const auto sign_ins = services.sign_ins.stats();
   single(out, "tasklog_sign_ins_total", "counter",
-         "Bearer tokens looked up for authenticated requests (other than task reads) by shared calls.", reads.sign_ins);
+         "Bearer tokens looked up for authenticated requests (other than task reads) by shared calls.",
+         sign_ins.sign_ins);
   single(out, "tasklog_sign_in_calls_total", "counter",
-         "Database calls those sign-ins took (sign-ins of one token waiting together share one).", reads.sign_in_calls);
+         "Database calls those sign-ins took (sign-ins of one token waiting together share one).",
+         sign_ins.sign_in_calls);
   single(out, "tasklog_shared_calls_queued", "gauge", "Task reads and sign-ins waiting for a shared call.",
-         reads.queued);
+         reads.queued + sign_ins.queued);
   single(out, "tasklog_append_largest_batch", "gauge", "Most commands committed in one batch so far.",
          store.largest_batch);
   single(out, "tasklog_append_queued", "gauge", "Commands waiting for the append writer to take them into a batch.",

@@ -324,7 +324,7 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
         decode();
         return call(*match, ctx);
       }
-      ctx.principal = signed_in_user(services.task_reads, *token);
+      ctx.principal = signed_in_user(services.sign_ins, *token);
     }
     decode();
     return call(*match, ctx);

@@ -17,6 +17,7 @@ struct ApiServices {
   events::EventStore& store;
   Metrics& metrics;
   TaskReads& task_reads;                 // GET /v1/tasks/{id}: reads of one token share a call
+  TaskReads& sign_ins;                   // the router's sign-ins: those of one token share a call
   projections::LeaseReaper* reaper = nullptr;  // for /metrics; may be null in tests
   HttpLimits limits{};
 };

@@ -22,7 +22,7 @@ namespace {
 
 struct Pending {
   std::string hash;  // token_hash() of the request's token: the requests of one call share it
-  std::optional<Uuid> task{};  // none: the token's sign-in only
+  std::optional<Uuid> task{};  // a read without one: tasklog_read_tasks with no ids (the token's check only)
   TaskReads::Done done{};          // a read's
   TaskReads::SignedIn signed_in{};  // a sign-in's (then `done` is empty)
   // What a call is for: requests share a call when their keys are equal (one token, one kind).

@@ -26,11 +26,13 @@
 // token itself needs the token's user before its handler runs (api/router.cpp), and one look-up per
 // request was a statement of its own in PostgreSQL for every command. A sign-in joins only a call
 // that starts after it arrived, so here too a revoked token stops at once. Sign-ins and task reads
-// of one token go in separate calls (a sign-in returns the user, a read the tasks).
+// of one token go in separate calls (a sign-in returns the user, a read the tasks); the server
+// keeps a TaskReads of its own for sign-ins, so that the two never wait for each other's lanes.
 //
-// Thread-safety: read() and sign_in() from any thread; `done` runs on one of the lanes' threads (or, for a token
-// that cannot be ours, on the caller's) and must not block. stop() waits for the lanes; reads
-// queued then are answered with DomainError(unavailable).
+// Thread-safety: read() and sign_in() from any thread; `done` and the sign-in's answer run on one
+// of the lanes' threads (or, for a token that cannot be ours, on the caller's) and must not block.
+// stop() waits for the lanes; reads and sign-ins queued then are answered with
+// DomainError(unavailable).
 #pragma once
 
 #include "api/auth.hpp"

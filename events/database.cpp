@@ -81,7 +81,7 @@ std::string append_lock_sql() { return fmt::format("SELECT pg_advisory_xact_lock
 std::string project_head_sql(std::string_view project_id) {
   return fmt::format(
       "coalesce((SELECT CASE WHEN e.project_id = {0} THEN e.position ELSE 0 END FROM public.events e "
-      "WHERE (e.project_id, e.position) <= ({0}, 9223372036854775807) "
+      "WHERE (e.project_id, e.position) <= ({0}, 9223372036854775807) AND e.project_id <= {0} "
       "ORDER BY e.project_id DESC, e.position DESC LIMIT 1), 0)",
       project_id);
 }

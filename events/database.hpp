@@ -83,7 +83,11 @@ std::string notify_sql(std::string_view payload);
 // project's last event turns up, and with one large project in the statistics it does so — for a
 // small, older project that is the whole log (85,790 rows read for one context read after
 // http_bench, 0.6 s each). The row comparison can only be answered by the (project_id, position)
-// index, from the project's end: one index entry whatever the statistics say.
+// index, from the project's end: one index entry whatever the statistics say. The plain bound on
+// project_id is for row-level security: its policy adds `project_id = ANY(visible projects)` as an
+// index condition, and a backward scan starts at the end of each visible project's range, checking
+// the row comparison entry by entry — through every event of a visible project whose id sorts
+// above this one. Against the scalar bound those projects are dropped before the scan.
 std::string project_head_sql(std::string_view project_id);
 
 }  // namespace tasklog::events

@@ -39,7 +39,8 @@ struct Instance {
   api::Metrics metrics;
   api::Router router;
   api::TaskReads task_reads{pool};
-  api::ApiServices services{pool, engine, store, metrics, task_reads, nullptr, api::HttpLimits{}};
+  api::TaskReads sign_ins{pool};
+  api::ApiServices services{pool, engine, store, metrics, task_reads, sign_ins, nullptr, api::HttpLimits{}};
 
   Instance() { api::add_server_routes(router); }
 };
