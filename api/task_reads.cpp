@@ -21,7 +21,7 @@ namespace tasklog::api {
 namespace {
 
 struct Pending {
-  std::string hash;  // token_hash() of the request's token: the requests of one call share it
+  std::string hash{};  // token_hash() of the request's token: the requests of one call share it
   std::optional<Uuid> task{};  // a read without one: tasklog_read_tasks with no ids (the token's check only)
   TaskReads::Done done{};          // a read's
   TaskReads::SignedIn signed_in{};  // a sign-in's (then `done` is empty)
@@ -147,8 +147,13 @@ struct TaskReads::Impl {
     }
   }
 
-  // Queues a request and starts a lane for it when none will take it (see needs_lane).
-  void queue_up(Pending request) {
+  // Queues a request and starts a lane for it when none will take it (see needs_lane). A token not
+  // shaped like one of ours cannot sign in: it is refused here, with no need to ask the database.
+  void queue_up(std::string_view bearer_token, Pending request) {
+    if (!token_shaped(bearer_token))
+      return finish(request, std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)),
+                    std::nullopt);
+    request.hash = token_hash(bearer_token);
     request.key = (request.signed_in ? "u:" : "t:") + request.hash;
     bool queued = false, start_lane = false;
     {
@@ -178,20 +183,11 @@ TaskReads::TaskReads(DbPool& pool, TaskReadsOptions options) : impl_(std::make_u
 TaskReads::~TaskReads() { stop(); }
 
 void TaskReads::read(std::string_view bearer_token, std::optional<Uuid> task_id, Done done) {
-  // Anything not shaped like one of our tokens cannot sign in: no need to ask the database.
-  if (!token_shaped(bearer_token)) {
-    done(std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)), std::nullopt);
-    return;
-  }
-  impl_->queue_up(Pending{.hash = token_hash(bearer_token), .task = task_id, .done = std::move(done)});
+  impl_->queue_up(bearer_token, Pending{.task = task_id, .done = std::move(done)});
 }
 
 void TaskReads::sign_in(std::string_view bearer_token, SignedIn done) {
-  if (!token_shaped(bearer_token)) {
-    done(std::make_exception_ptr(DomainError(ErrorCode::unauthorized, kUnknownTokenMessage)), std::nullopt);
-    return;
-  }
-  impl_->queue_up(Pending{.hash = token_hash(bearer_token), .signed_in = std::move(done)});
+  impl_->queue_up(bearer_token, Pending{.signed_in = std::move(done)});
 }
 
 void TaskReads::stop() {

@@ -56,11 +56,20 @@ class TaskReadsTest : public RoutesTest {
                  --left;
                });
   }
-  // Backends of this database waiting for a lock while running the read function.
-  int reads_waiting_for_the_lock() {
+  // Backends of this database waiting for a lock while running a statement whose text contains
+  // `statement_part`.
+  int waiting_for_the_lock(const std::string& statement_part) {
     return std::stoi(query_value(conninfo(),
                                  "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND wait_event_type = 'Lock' AND query LIKE '%tasklog_read_tasks%'"));
+                                 "AND wait_event_type = 'Lock' AND query LIKE '%" + statement_part + "%'"));
+  }
+  int reads_waiting_for_the_lock() { return waiting_for_the_lock("tasklog_read_tasks"); }
+  int sign_ins_waiting_for_the_lock() { return waiting_for_the_lock("auth.api_tokens"); }
+  // A counter or gauge of the server's /metrics now (-1 when it is not there).
+  long long metric(const std::string& name) {
+    const auto body = anonymous_client()->get("/metrics").body;
+    const auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
   }
 
   std::mutex mutex;
@@ -225,14 +234,9 @@ TEST_F(TaskReadsTest, ConcurrentReadsOfManyUsersEachGetTheirOwnAnswer) {
   EXPECT_EQ(checked, int(users.size() + 1) * kThreadsPerUser * kReadsPerThread);
   EXPECT_EQ(wrong, 0);
   // Every request went through TaskReads (a malformed id's as a sign-in), as /metrics counts them.
-  const auto metrics = anonymous_client()->get("/metrics");
-  auto counter = [&](const std::string& name) {
-    const auto at = metrics.body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stoll(metrics.body.substr(at + name.size() + 2));
-  };
-  EXPECT_EQ(counter("tasklog_task_reads_total"), checked.load());
-  EXPECT_GE(counter("tasklog_task_read_calls_total"), 1);
-  EXPECT_LE(counter("tasklog_task_read_calls_total"), checked.load());
+  EXPECT_EQ(metric("tasklog_task_reads_total"), checked.load());
+  EXPECT_GE(metric("tasklog_task_read_calls_total"), 1);
+  EXPECT_LE(metric("tasklog_task_read_calls_total"), checked.load());
 }
 
 // Sign-ins (the router's look-up of a token's user) share calls like reads. auth.users is locked so
@@ -267,11 +271,6 @@ TEST_F(TaskReadsTest, SignInsOfOneTokenShareTheNextCallAndNeverJoinOneInFlight) 
       refusals[slot] = refusal;
       --signing;
     });
-  };
-  auto sign_ins_waiting_for_the_lock = [&] {
-    return std::stoi(query_value(conninfo(),
-                                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND wait_event_type = 'Lock' AND query LIKE '%auth.api_tokens%'"));
   };
 
   pqxx::connection locker(conninfo());
@@ -330,13 +329,8 @@ class SignInsTest : public TaskReadsTest {
 // one (the router signs in through TaskReads), and each gets its own answer.
 TEST_F(SignInsTest, CommandsOfOneTokenWaitingTogetherShareOneSignIn) {
   const auto project = create_project(*alice);
-  const auto metrics = [&](const std::string& name) {
-    const auto body = anonymous_client()->get("/metrics").body;
-    const auto at = body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size() + 2));
-  };
-  const auto calls_before = metrics("tasklog_sign_in_calls_total");
-  const auto sign_ins_before = metrics("tasklog_sign_ins_total");
+  const auto calls_before = metric("tasklog_sign_in_calls_total");
+  const auto sign_ins_before = metric("tasklog_sign_ins_total");
 
   pqxx::connection locker(conninfo());
   pqxx::work lock(locker);
@@ -346,16 +340,14 @@ TEST_F(SignInsTest, CommandsOfOneTokenWaitingTogetherShareOneSignIn) {
   creates.push_back(std::async(std::launch::async, [&] {
     return alice_user.client()->post("/v1/projects/" + project + "/tasks", R"({"title":"first"})");
   }));
-  ASSERT_TRUE(eventually([&] { return metrics("tasklog_shared_calls_queued") == 0 &&
-                                      std::stoi(query_value(conninfo(),
-                                          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                          "AND wait_event_type = 'Lock' AND query LIKE '%auth.api_tokens%'")) == 1; }));
+  ASSERT_TRUE(eventually(
+      [&] { return metric("tasklog_shared_calls_queued") == 0 && sign_ins_waiting_for_the_lock() == 1; }));
   for (int i = 1; i < kRequests; ++i)
     creates.push_back(std::async(std::launch::async, [&, i] {
       return alice_user.client()->post("/v1/projects/" + project + "/tasks",
                                        R"({"title":"task )" + std::to_string(i) + R"("})");
     }));
-  ASSERT_TRUE(eventually([&] { return metrics("tasklog_shared_calls_queued") == kRequests - 1; }));
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_shared_calls_queued") == kRequests - 1; }));
   lock.commit();
 
   std::set<std::string> ids, titles;
@@ -368,8 +360,8 @@ TEST_F(SignInsTest, CommandsOfOneTokenWaitingTogetherShareOneSignIn) {
   EXPECT_EQ(ids.size(), std::size_t(kRequests));
   EXPECT_EQ(titles.size(), std::size_t(kRequests));
   // The /metrics requests are unauthenticated: every sign-in counted here is a create's.
-  EXPECT_EQ(metrics("tasklog_sign_ins_total") - sign_ins_before, kRequests);
-  EXPECT_EQ(metrics("tasklog_sign_in_calls_total") - calls_before, 2);
+  EXPECT_EQ(metric("tasklog_sign_ins_total") - sign_ins_before, kRequests);
+  EXPECT_EQ(metric("tasklog_sign_in_calls_total") - calls_before, 2);
 }
 
 class TaskReadsBusyWorkersTest : public RoutesTest {
