@@ -173,6 +173,12 @@ void query_uuid_into_body(const RequestContext& ctx, rapidjson::Document& body, 
 // Position cursors ("after" a position): ?cursor= or ?after=.
 std::int64_t position_cursor(const RequestContext& ctx);
 
+// The statement that reads one page of events as JSON (`json`, `position` columns) for the /v1
+// event routes: the whole visible log ($1 after, $2 limit), or one project's or task's timeline
+// ($1 id, $2 after, $3 limit). Row-level security limits every scope to the caller's projects.
+enum class EventScope { log, project, task };
+std::string event_page_sql(EventScope scope);
+
 // Each route group registers itself (api/routes_*.cpp); add_v1_routes calls them all.
 void add_project_routes(Router& router);
 void add_task_routes(Router& router);

@@ -16,9 +16,14 @@ void prepare_all(pqxx::connection_base& c) {
   c.prepare("tasklog_read_task", kSelect + "WHERE task_id = $1 AND position > $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_range", kSelect + "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_head", "SELECT coalesce(max(position), 0) FROM events");
+  // Two statements rather than `$1 IS NULL OR project_id = $1`: with the OR, a generic plan cannot
+  // use the project's index and walks the whole log backwards to find a small project's last N.
   c.prepare("tasklog_read_before_last",
             "SELECT coalesce(min(position) - 1, 0) FROM (SELECT position FROM events "
-            "WHERE $1::uuid IS NULL OR project_id = $1::uuid ORDER BY position DESC LIMIT $2) t");
+            "ORDER BY position DESC LIMIT $1) t");
+  c.prepare("tasklog_read_before_last_of_project",
+            "SELECT coalesce(min(position) - 1, 0) FROM (SELECT position FROM events "
+            "WHERE project_id = $1 ORDER BY project_id DESC, position DESC LIMIT $2) t");
   c.prepare("tasklog_read_at_time",
             "SELECT coalesce(max(position), 0) FROM events "
             "WHERE recorded_at <= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'");
@@ -58,10 +63,8 @@ std::vector<RecordedEvent> EventReader::range(Position after, Position up_to, st
 Position EventReader::head() { return tx_.exec_prepared("tasklog_read_head")[0][0].as<Position>(); }
 
 Position EventReader::before_last(std::size_t count, const std::optional<Uuid>& project_id) {
-  // The project id travels as text or NULL (an optional argument as text: see the GCC 12 note
-  // on pqxx and optional ints).
-  const std::optional<std::string> project = project_id ? std::optional(to_string(*project_id)) : std::nullopt;
-  return tx_.exec_prepared("tasklog_read_before_last", project, count)[0][0].as<Position>();
+  if (project_id) return tx_.exec_prepared("tasklog_read_before_last_of_project", to_string(*project_id), count)[0][0].as<Position>();
+  return tx_.exec_prepared("tasklog_read_before_last", count)[0][0].as<Position>();
 }
 
 Position EventReader::last_at_or_before(Timestamp t) {

@@ -1,7 +1,12 @@
 // /v1 event routes over real HTTP: the log with every column a client needs (ids, payload,
 // metadata, recorded_at, hashes), paged by position without gaps or repeats, and the project and
 // task timelines.
+#include "api/route_support.hpp"
 #include "tests/api/routes_fixture.hpp"
+#include "tests/support/explain.hpp"
+
+#include <algorithm>
+#include <utility>
 
 namespace tasklog::testing {
 namespace {
@@ -66,6 +71,51 @@ TEST_F(EventRoutesTest, ProjectAndTaskTimelines) {
 
   EXPECT_EQ(alice->get("/v1/projects/00000000-0000-4000-8000-000000000000/events").status, 404u);
   EXPECT_EQ(alice->get("/v1/tasks/00000000-0000-4000-8000-000000000000/events").status, 404u);
+}
+
+// A page of a small project's (or task's) timeline reads that project's own index entries, in any
+// plan a pooled connection settles on: not the log from the cursor onwards through a large
+// project's events. Forced into the generic plan and read as a member of both projects, as the
+// route reads.
+TEST_F(EventRoutesTest, ASmallProjectsTimelineIsReadFromItsOwnIndexEntriesWhateverThePlan) {
+  const auto first = create_project(*alice);
+  const auto second = create_project(*alice);
+  // The large project's id sorts below: a forward scan that row-level security's
+  // `project_id = ANY(visible)` starts at each visible project would walk its entries first.
+  const auto small = std::max(first, second);
+  const auto large = std::min(first, second);
+  const auto task = create_task(*alice, small);
+  const auto small_last = head();
+  // Enough of the large project's events to fill dozens of heap pages after the cursor.
+  for (int i = 0; i < 600; ++i) create_task(*alice, large);
+
+  const auto page = alice->get("/v1/projects/" + small + "/events");
+  ASSERT_EQ(page.status, 200u) << page.body;
+  ASSERT_EQ(size_at(page, "/data"), 2);  // its creation and its task's
+  EXPECT_EQ(str_at(page, "/data/0/project_id"), small);
+  EXPECT_EQ(int_at(page, "/data/1/position"), small_last);
+  EXPECT_EQ(size_at(alice->get("/v1/projects/" + small + "/events?after=" + std::to_string(small_last)), "/data"), 0);
+  EXPECT_EQ(size_at(alice->get("/v1/tasks/" + task + "/events?after=" + std::to_string(small_last)), "/data"), 0);
+  EXPECT_EQ(size_at(alice->get("/v1/events?after=" + std::to_string(head() - 2)), "/data"), 2);
+
+  pqxx::connection c(conninfo());
+  pqxx::nontransaction(c).exec0("ANALYZE public.events");
+  pqxx::work tx(c);
+  tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
+  api::begin_as_user(tx, alice_user.id);
+  const std::string after = std::to_string(small_last);
+  for (const auto& [scope, id] : {std::pair{api::EventScope::project, small}, std::pair{api::EventScope::task, task}}) {
+    const std::string name = scope == api::EventScope::project ? "project_page" : "task_page";
+    tx.exec0("PREPARE " + name + " AS " + api::event_page_sql(scope));
+    const std::string execute = "EXECUTE " + name + "('" + id + "', " + after + ", 51)";
+    EXPECT_TRUE(tx.exec(execute).empty());  // once first, as a pooled connection has: the catalog reads of
+                                            // row-level security's first use are not the page's
+    std::string plan;
+    const auto read = explain_events_read(tx, execute, plan);
+    EXPECT_EQ(read.rows, 0) << plan;
+    // The index's root and a leaf or two: the walk from the cursor reads every heap page after it.
+    EXPECT_LE(read.blocks, 5) << plan;
+  }
 }
 
 }  // namespace

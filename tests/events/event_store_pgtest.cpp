@@ -625,6 +625,12 @@ TEST_F(EventLogTest, ReadsByStreamProjectTaskAndPosition) {
   EXPECT_EQ(reader.after(4, 100).size(), 2u);
   EXPECT_EQ(reader.after(0, 2).size(), 2u);
   EXPECT_EQ(reader.project_after(project, 2, 100).size(), 3u);
+  // The cursors to read the last N after: of the whole log, and of one project among others.
+  EXPECT_EQ(reader.before_last(2), 4);
+  EXPECT_EQ(reader.before_last(2, project), 3);
+  EXPECT_EQ(reader.before_last(1, other_project), 5);
+  EXPECT_EQ(reader.before_last(100, project), 0);
+  EXPECT_EQ(reader.before_last(1, random_id()), 0);
   auto t = reader.task_after(task, 0, 100);
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].project_id, other_project);

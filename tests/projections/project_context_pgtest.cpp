@@ -5,15 +5,14 @@
 #include "projections/project_context.hpp"
 #include "projections/time_travel.hpp"
 #include "tests/projections/replay_fixture.hpp"
+#include "tests/support/explain.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <string_view>
 #include <thread>
 
 namespace tasklog::projections::testing {
@@ -144,23 +143,6 @@ TEST_F(ProjectContextTest, WorksAsTheApplicationRoleAndAnswersNothingForAnUnknow
   EXPECT_FALSE(context_now("tasklog_app").has_value());
 }
 
-// What a plan read from public.events, over every node that scans it, from EXPLAIN (ANALYZE,
-// BUFFERS, FORMAT JSON): rows (returned and filtered out) and blocks (index and heap; entries an
-// index condition rejects show up only here).
-struct EventsRead {
-  std::int64_t rows = 0;
-  std::int64_t blocks = 0;
-};
-void add_events_read(const rapidjson::Value& plan, EventsRead& read) {
-  if (plan.HasMember("Relation Name") && std::string_view(plan["Relation Name"].GetString()) == "events") {
-    read.rows += plan["Actual Rows"].GetInt64() * plan["Actual Loops"].GetInt64();
-    if (plan.HasMember("Rows Removed by Filter")) read.rows += plan["Rows Removed by Filter"].GetInt64();
-    read.blocks += plan["Shared Hit Blocks"].GetInt64() + plan["Shared Read Blocks"].GetInt64();
-  }
-  if (plan.HasMember("Plans"))
-    for (const auto& child : plan["Plans"].GetArray()) add_events_read(child, read);
-}
-
 // A small project beside a large one: the small one's context position (its last event) comes from
 // the (project_id, position) index at the project's end — not from walking the log backwards by
 // position until one of its events turns up, which the statistics of a log with one large project
@@ -196,17 +178,13 @@ TEST_F(ProjectContextTest, TheProjectsPositionIsReadFromItsOwnEndWhateverTheStat
   EXPECT_EQ(context->position,
             tx.exec1("SELECT max(position) FROM public.events WHERE project_id = '" + to_string(project) + "'")[0]
                 .as<events::Position>());
-  const auto explained = tx.exec1("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE tasklog_project_context_readmodel('" +
-                                  to_string(project) + "', 10)");
-  rapidjson::Document doc;
-  doc.Parse(explained[0].c_str());
-  ASSERT_FALSE(doc.HasParseError());
-  EventsRead read;
-  add_events_read(doc[0]["Plan"], read);
-  EXPECT_LE(read.rows, 1) << explained[0].c_str();
+  std::string plan;
+  const auto read = tasklog::testing::explain_events_read(
+      tx, "EXECUTE tasklog_project_context_readmodel('" + to_string(project) + "', 10)", plan);
+  EXPECT_LE(read.rows, 1) << plan;
   // The index's root and one leaf, and the row's heap page: a walk through the large project's
   // entries reads a dozen leaves or more.
-  EXPECT_LE(read.blocks, 5) << explained[0].c_str();
+  EXPECT_LE(read.blocks, 5) << plan;
 }
 
 }  // namespace
