@@ -16,8 +16,10 @@ void prepare_all(pqxx::connection_base& c) {
   c.prepare("tasklog_read_task", kSelect + "WHERE task_id = $1 AND position > $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_range", kSelect + "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_head", "SELECT coalesce(max(position), 0) FROM events");
-  // Two statements rather than `$1 IS NULL OR project_id = $1`: with the OR, a generic plan cannot
-  // use the project's index and walks the whole log backwards to find a small project's last N.
+  // Two statements rather than `$1 IS NULL OR project_id = $1`, which no generic plan can answer
+  // from the project's index. (`events tail` runs it once per connection, so it is planned for the
+  // id it is given either way; a statement run again and again on pooled connections needs the
+  // shape of api::event_page_sql.)
   c.prepare("tasklog_read_before_last",
             "SELECT coalesce(min(position) - 1, 0) FROM (SELECT position FROM events "
             "ORDER BY position DESC LIMIT $1) t");
