@@ -55,10 +55,17 @@ CommandAnswer task_answer(const Uuid& task_id) {
   return [task_id](const CommandOutcome& outcome) { return task_command_response(task_id, outcome); };
 }
 
+// The lease's token for its holder: only in the answer (the events carry its id alone).
+const Uuid& answered_lease_token(const CommandOutcome& outcome) {
+  if (!outcome.lease_token) throw DomainError(ErrorCode::internal, "the command's outcome carries no lease token");
+  return *outcome.lease_token;
+}
+
 // The answer to a claim (a pick's or a named one's): the task and the lease it was given.
 Response claimed_response(const TaskClaimed& claimed, const CommandOutcome& outcome) {
-  return task_command_response(claimed.task_id, outcome, http::status::ok,
-                               lease_json(claimed.lease_token, claimed.agent, claimed.expires_at, claimed.attempt));
+  return task_command_response(
+      claimed.task_id, outcome, http::status::ok,
+      lease_json(answered_lease_token(outcome), claimed.agent, claimed.expires_at, claimed.attempt));
 }
 
 // POST /v1/tasks/{id}/<verb>: the body plus the path's task id is the command's input.
@@ -169,7 +176,7 @@ void heartbeat(RequestContext& ctx, Reply reply) {
       throw DomainError(ErrorCode::internal, "heartbeat left the task without a lease");
     const Lease& lease = *outcome.task->lease;
     return task_command_response(task_id, outcome, http::status::ok,
-                                 lease_json(extended->lease_token, lease.agent, extended->expires_at, lease.attempt));
+                                 lease_json(answered_lease_token(outcome), lease.agent, extended->expires_at, lease.attempt));
   });
 }
 

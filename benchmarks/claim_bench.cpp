@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
         return false;
       }
       const auto& claimed = std::get<TaskClaimed>(picked.events[0]);
-      engine.execute(CompleteTask{.task_id = claimed.task_id, .lease_token = claimed.lease_token, .summary = "ok"}, actor);
+      engine.execute(CompleteTask{.task_id = claimed.task_id, .lease_token = *picked.lease_token, .summary = "ok"}, actor);
       return true;
     });
     if (ran_out) std::cerr << fmt::format("workers={}: all {} tasks were used up; rerun with more --tasks\n", n, tasks);

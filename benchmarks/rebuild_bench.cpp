@@ -51,7 +51,7 @@ events::NewEvent new_event(const DomainEvent& event, const Uuid& actor) {
 
 // One task's whole life: 12 events.
 std::vector<DomainEvent> task_life(const Uuid& project, const Uuid& task, int n, Timestamp t) {
-  const Uuid token = fresh_id();
+  const Uuid lease = fresh_id();  // a lease id (the events never carry a token)
   const Uuid artifact = fresh_id();
   using namespace std::chrono_literals;
   std::vector<DomainEvent> life{
@@ -62,12 +62,12 @@ std::vector<DomainEvent> task_life(const Uuid& project, const Uuid& task, int n,
                   .type = "feature",
                   .priority = Priority(n % 4),
                   .acceptance_criteria = {"handler ported", "old endpoint kept"}},
-      TaskClaimed{.project_id = project, .task_id = task, .agent = "agent-7", .lease_token = token,
+      TaskClaimed{.project_id = project, .task_id = task, .agent = "agent-7", .lease_id = lease,
                   .expires_at = t + 600s, .attempt = 1},
       TaskMessageAppended{.project_id = project, .task_id = task, .message_id = fresh_id(), .role = MessageRole::assistant,
                           .content = "Starting with the request parser; tests first."},
-      TaskLeaseExtended{.project_id = project, .task_id = task, .lease_token = token, .expires_at = t + 900s},
-      TaskLeaseExtended{.project_id = project, .task_id = task, .lease_token = token, .expires_at = t + 1200s},
+      TaskLeaseExtended{.project_id = project, .task_id = task, .lease_id = lease, .expires_at = t + 900s},
+      TaskLeaseExtended{.project_id = project, .task_id = task, .lease_id = lease, .expires_at = t + 1200s},
       ArtifactAppended{.project_id = project, .task_id = task, .artifact_id = artifact, .type = ArtifactType::diff,
                        .ref = "git:3f2a9c1", .summary = "handler port with tests", .content_bytes = 0},
       TaskCriterionMet{.project_id = project, .task_id = task, .index = 0, .evidence = "tests/handler_test passes"},
@@ -79,7 +79,7 @@ std::vector<DomainEvent> task_life(const Uuid& project, const Uuid& task, int n,
                          .results = {GateResult{.gate = "has_artifacts", .kind = GateKind::has_artifacts,
                                                 .passed = true, .detail = "1 of 1 artifacts"}},
                          .passed = true},
-      TaskCompleted{.project_id = project, .task_id = task, .lease_token = token, .summary = "ported; old route kept",
+      TaskCompleted{.project_id = project, .task_id = task, .lease_id = lease, .summary = "ported; old route kept",
                     .artifact_ids = {artifact}},
   };
   return life;

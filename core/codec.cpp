@@ -21,19 +21,44 @@ void fail(const std::string& path, std::string_view expected) {
 
 namespace {
 
+// Schema version 1 of the lease events carried the holder's token as "lease_token"; version 2
+// carries only its fingerprint as "lease_id" (core/task.hpp lease_id_of), so an old event reads as
+// the new one. The log itself is never rewritten: its hash chain covers the old payloads.
+template <class E>
+E decode_older(const rapidjson::Value& payload, int schema_version) {
+  if constexpr (requires { E::lease_token_until_v2; }) {
+    if (schema_version < 2 && payload.IsObject() && payload.HasMember("lease_token")) {
+      rapidjson::Document upgraded;
+      upgraded.CopyFrom(payload, upgraded.GetAllocator());
+      const auto& token = upgraded["lease_token"];
+      if (!token.IsString()) field_codec::fail("/lease_token", "a UUID string");
+      const auto parsed = parse_uuid(std::string_view(token.GetString(), token.GetStringLength()));
+      if (!parsed) field_codec::fail("/lease_token", "a UUID string");
+      const std::string id = to_string(lease_id_of(*parsed));
+      upgraded.RemoveMember("lease_token");
+      upgraded.AddMember("lease_id", rapidjson::Value(id.c_str(), upgraded.GetAllocator()), upgraded.GetAllocator());
+      return from_json_value<E>(upgraded);
+    }
+  }
+  return from_json_value<E>(payload);
+}
+
+// schema_version 0: the type's current version (a payload this binary encoded).
 template <std::size_t... I>
 DomainEvent decode_alternative(std::string_view type, int schema_version, const rapidjson::Value& payload,
                                std::index_sequence<I...>) {
   std::optional<DomainEvent> result;
   int known_version = 0;
   // Tries each alternative's type name in turn; at most one matches.
-  ((std::variant_alternative_t<I, DomainEvent>::type_name == type
-        ? (known_version = std::variant_alternative_t<I, DomainEvent>::schema_version,
-           schema_version <= known_version
-               ? (void)(result = from_json_value<std::variant_alternative_t<I, DomainEvent>>(payload))
-               : (void)0)
-        : (void)0),
-   ...);
+  auto try_one = [&]<class E>(std::type_identity<E>) {
+    if (E::type_name != type) return;
+    known_version = E::schema_version;
+    if (schema_version == 0 || schema_version == known_version)
+      result = from_json_value<E>(payload);
+    else if (schema_version < known_version)
+      result = decode_older<E>(payload, schema_version);
+  };
+  (try_one(std::type_identity<std::variant_alternative_t<I, DomainEvent>>{}), ...);
   if (known_version == 0)
     throw DomainError(ErrorCode::validation_failed, fmt::format("unknown event type '{}'", type),
                       ErrorDetails{}.add("type", type).json());
@@ -62,7 +87,7 @@ DomainEvent decode_event(std::string_view type, int schema_version, const rapidj
 }
 
 DomainEvent decode_event(std::string_view type, const rapidjson::Value& payload) {
-  return decode_event(type, 1, payload);
+  return decode_event(type, 0, payload);
 }
 
 DomainEvent decode_event(std::string_view type, std::string_view payload_json) {

@@ -20,7 +20,9 @@ void encode_event(const DomainEvent& event, rapidjson::Value& payload, field_cod
 std::string encode_event(const DomainEvent& event);
 
 // Throws DomainError(validation_failed) for an unknown type, a schema version newer than this
-// binary knows, or a payload that does not fit the type (details name the JSON pointer path).
+// binary knows, or a payload that does not fit the type (details name the JSON pointer path). An
+// older schema version is read as the current one (see decode_older in codec.cpp); without a
+// version, the payload is taken to be of the current one.
 DomainEvent decode_event(std::string_view type, const rapidjson::Value& payload);
 DomainEvent decode_event(std::string_view type, int schema_version, const rapidjson::Value& payload);
 DomainEvent decode_event(std::string_view type, std::string_view payload_json);

@@ -304,14 +304,15 @@ struct FailTask {
   bool operator==(const FailTask&) const = default;
 };
 
-// The reaper's command: a lease that is past its time is given up.
+// The reaper's command: a lease that is past its time is given up. It names the lease by its id
+// (Lease::id, as the row holds it): the reaper never knows a token.
 struct ExpireLease {
   static constexpr std::string_view name = "expire_lease";
   Uuid task_id{};
-  Uuid lease_token{};
+  Uuid lease_id{};
 
   static constexpr auto fields() {
-    return std::tuple{req("task_id", &ExpireLease::task_id), req("lease_token", &ExpireLease::lease_token)};
+    return std::tuple{req("task_id", &ExpireLease::task_id), req("lease_id", &ExpireLease::lease_id)};
   }
   bool operator==(const ExpireLease&) const = default;
 };

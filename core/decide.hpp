@@ -42,7 +42,11 @@ inline constexpr std::int64_t kMaxLeaseSeconds = 24 * 3600;
 struct CommandContext {
   Timestamp now;                                  // becomes the events' recorded_at
   Uuid actor;                                     // the user on whose behalf the command runs
-  std::function<Uuid()> new_id;                   // fresh ids: projects, tasks, lease tokens, artifacts…
+  std::function<Uuid()> new_id;                   // fresh ids: projects, tasks, artifacts…
+  // The token a claim (or pick) hands to its agent. Only its fingerprint, lease_id_of(token), goes
+  // into the event, the row and the log; the token itself is the holder's secret and leaves only
+  // in the command's answer (TaskEngine: CommandOutcome::lease_token). A claim refuses without one.
+  std::optional<Uuid> lease_token;
   std::optional<std::int64_t> expected_version;   // If-Match on the target stream
 
   std::optional<ProjectState> project;

@@ -71,7 +71,7 @@ const Lease& require_lease(const TaskState& task, const Uuid& token, Timestamp n
                        "superseded); claim it again",
                        task.title, enum_name(task.status)),
            ErrorDetails{}.add("task_id", task.id).add("reason", "no_lease").add("status", task.status).json());
-  if (task.lease->token != token)
+  if (task.lease->id != lease_id_of(token))
     refuse(ErrorCode::lease_lost,
            fmt::format("lease lost: task '{}' is now held under another lease (attempt {} by {})", task.title,
                        task.lease->attempt, task.lease->agent),

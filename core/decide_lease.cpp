@@ -48,8 +48,9 @@ Events claim(const CommandContext& ctx, const ProjectState& project, const TaskS
              const std::optional<std::int64_t>& requested_seconds) {
   const std::int64_t seconds = lease_seconds(project, requested_seconds);
   require_claimable(ctx, task);
-  return {TaskClaimed{project.id, task.id, agent, fresh_id(ctx), ctx.now + std::chrono::seconds{seconds},
-                      task.attempts + 1}};
+  if (!ctx.lease_token) refuse(ErrorCode::internal, "no lease token in the command context");
+  return {TaskClaimed{project.id, task.id, agent, lease_id_of(*ctx.lease_token),
+                      ctx.now + std::chrono::seconds{seconds}, task.attempts + 1}};
 }
 
 }  // namespace
@@ -74,13 +75,13 @@ Events decide_command(const CommandContext& ctx, const Heartbeat& c) {
   const auto [project, task] = task_target(ctx, c.task_id);
   const Lease& lease = require_lease(task, c.lease_token, ctx.now);
   const std::int64_t seconds = lease_seconds(project, c.lease_seconds);
-  return {TaskLeaseExtended{project.id, task.id, lease.token, ctx.now + std::chrono::seconds{seconds}}};
+  return {TaskLeaseExtended{project.id, task.id, lease.id, ctx.now + std::chrono::seconds{seconds}}};
 }
 
 Events decide_command(const CommandContext& ctx, const ReleaseTask& c) {
   const auto [project, task] = task_target(ctx, c.task_id);
   const Lease& lease = require_lease(task, c.lease_token, ctx.now);
-  return {TaskReleased{project.id, task.id, lease.token, c.reason}};
+  return {TaskReleased{project.id, task.id, lease.id, c.reason}};
 }
 
 Events decide_command(const CommandContext& ctx, const CompleteTask& c) {
@@ -107,7 +108,7 @@ Events decide_command(const CommandContext& ctx, const CompleteTask& c) {
                        fmt::join(lines, "; ")),
            ErrorDetails{}.add("task_id", task.id).add("failing", failing).json());
   }
-  return {TaskCompleted{project.id, task.id, lease.token, c.summary, c.artifact_ids}};
+  return {TaskCompleted{project.id, task.id, lease.id, c.summary, c.artifact_ids}};
 }
 
 Events decide_command(const CommandContext& ctx, const FailTask& c) {
@@ -116,22 +117,22 @@ Events decide_command(const CommandContext& ctx, const FailTask& c) {
   const bool gave_up = lease.attempt >= project.rules.max_attempts;
   std::optional<Timestamp> retry_at;
   if (!gave_up) retry_at = ctx.now + retry_delay(lease.attempt);
-  return {TaskAttemptFailed{project.id, task.id, lease.token, c.error, lease.attempt, retry_at, gave_up}};
+  return {TaskAttemptFailed{project.id, task.id, lease.id, c.error, lease.attempt, retry_at, gave_up}};
 }
 
 Events decide_command(const CommandContext& ctx, const ExpireLease& c) {
   // Runs for archived projects too: a lease must not outlive its time anywhere.
   const auto [project, task] = task_target(ctx, c.task_id, /*allow_archived=*/true);
-  if (!task.lease || task.lease->token != c.lease_token)
+  if (!task.lease || task.lease->id != c.lease_id)
     refuse(ErrorCode::lease_lost, fmt::format("task '{}' no longer holds that lease", task.title),
-           ErrorDetails{}.add("task_id", task.id).add("lease_token", c.lease_token).json());
+           ErrorDetails{}.add("task_id", task.id).add("lease_id", c.lease_id).json());
   if (task.lease->expires_at > ctx.now)
     refuse(ErrorCode::illegal_transition,
            fmt::format("the lease on task '{}' runs until {}: it has not expired", task.title,
                        format_timestamp(task.lease->expires_at)),
            ErrorDetails{}.add("task_id", task.id).add("expires_at", task.lease->expires_at).json());
   const Lease& lease = *task.lease;
-  return {TaskLeaseExpired{project.id, task.id, lease.token, lease.agent, lease.expires_at, lease.attempt,
+  return {TaskLeaseExpired{project.id, task.id, lease.id, lease.agent, lease.expires_at, lease.attempt,
                            lease.attempt >= project.rules.max_attempts}};
 }
 

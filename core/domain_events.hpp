@@ -1,6 +1,9 @@
 // The domain's events: what happened, as value types. Each has a stable type name (the `type`
 // column; never renamed), a schema version, the stream it belongs to, and its JSON members.
 // Every event carries project_id, and task_id when it concerns a task.
+// A schema version is raised when a member's meaning changes; core/codec.cpp reads older payloads
+// as the current version (the log is never rewritten). Version 2 of the lease events: the
+// fingerprint of the lease's token (lease_id) instead of the token.
 //
 // Project stream (stream_id = project_id, stream_type "project"): the project itself, members,
 // checkpoints and decisions. Task stream (stream_id = task_id, stream_type "task"): everything
@@ -258,18 +261,19 @@ struct TaskDependencyRemoved {
 
 struct TaskClaimed {
   static constexpr std::string_view type_name = "TaskClaimed";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
+  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
   std::string agent{};
-  Uuid lease_token{};
+  Uuid lease_id{};  // lease_id_of(the lease's token), never the token itself
   Timestamp expires_at{};
   std::int64_t attempt = 1;
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &TaskClaimed::project_id), req("task_id", &TaskClaimed::task_id),
-                      req("agent", &TaskClaimed::agent), req("lease_token", &TaskClaimed::lease_token),
+                      req("agent", &TaskClaimed::agent), req("lease_id", &TaskClaimed::lease_id),
                       req("expires_at", &TaskClaimed::expires_at), req("attempt", &TaskClaimed::attempt)};
   }
   bool operator==(const TaskClaimed&) const = default;
@@ -278,16 +282,17 @@ struct TaskClaimed {
 // A heartbeat: the holder's lease now runs until expires_at.
 struct TaskLeaseExtended {
   static constexpr std::string_view type_name = "TaskLeaseExtended";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
+  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
-  Uuid lease_token{};
+  Uuid lease_id{};  // lease_id_of(the lease's token), never the token itself
   Timestamp expires_at{};
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &TaskLeaseExtended::project_id), req("task_id", &TaskLeaseExtended::task_id),
-                      req("lease_token", &TaskLeaseExtended::lease_token),
+                      req("lease_id", &TaskLeaseExtended::lease_id),
                       req("expires_at", &TaskLeaseExtended::expires_at)};
   }
   bool operator==(const TaskLeaseExtended&) const = default;
@@ -296,16 +301,17 @@ struct TaskLeaseExtended {
 // The holder gave the task back; no attempt is counted.
 struct TaskReleased {
   static constexpr std::string_view type_name = "TaskReleased";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
+  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
-  Uuid lease_token{};
+  Uuid lease_id{};  // lease_id_of(the lease's token), never the token itself
   std::string reason{};
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &TaskReleased::project_id), req("task_id", &TaskReleased::task_id),
-                      req("lease_token", &TaskReleased::lease_token), req("reason", &TaskReleased::reason)};
+                      req("lease_id", &TaskReleased::lease_id), req("reason", &TaskReleased::reason)};
   }
   bool operator==(const TaskReleased&) const = default;
 };
@@ -397,17 +403,18 @@ struct TaskScopeAsserted {
 
 struct TaskCompleted {
   static constexpr std::string_view type_name = "TaskCompleted";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
+  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
-  Uuid lease_token{};
+  Uuid lease_id{};  // lease_id_of(the lease's token), never the token itself
   std::string summary{};
   std::vector<Uuid> artifact_ids{};
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &TaskCompleted::project_id), req("task_id", &TaskCompleted::task_id),
-                      req("lease_token", &TaskCompleted::lease_token), req("summary", &TaskCompleted::summary),
+                      req("lease_id", &TaskCompleted::lease_id), req("summary", &TaskCompleted::summary),
                       req("artifact_ids", &TaskCompleted::artifact_ids)};
   }
   bool operator==(const TaskCompleted&) const = default;
@@ -417,11 +424,12 @@ struct TaskCompleted {
 // has used max_attempts and is failed.
 struct TaskAttemptFailed {
   static constexpr std::string_view type_name = "TaskAttemptFailed";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
+  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
-  Uuid lease_token{};
+  Uuid lease_id{};  // lease_id_of(the lease's token), never the token itself
   std::string error{};
   std::int64_t attempt = 1;  // the attempt that failed; the task's attempts become this
   std::optional<Timestamp> retry_at{};
@@ -429,7 +437,7 @@ struct TaskAttemptFailed {
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &TaskAttemptFailed::project_id), req("task_id", &TaskAttemptFailed::task_id),
-                      req("lease_token", &TaskAttemptFailed::lease_token), req("error", &TaskAttemptFailed::error),
+                      req("lease_id", &TaskAttemptFailed::lease_id), req("error", &TaskAttemptFailed::error),
                       req("attempt", &TaskAttemptFailed::attempt), opt("retry_at", &TaskAttemptFailed::retry_at),
                       req("gave_up", &TaskAttemptFailed::gave_up)};
   }
@@ -440,11 +448,12 @@ struct TaskAttemptFailed {
 // ready again at once (the holder vanished, nothing to back off from) unless it gave up.
 struct TaskLeaseExpired {
   static constexpr std::string_view type_name = "TaskLeaseExpired";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
+  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
-  Uuid lease_token{};
+  Uuid lease_id{};  // lease_id_of(the lease's token), never the token itself
   std::string agent{};
   Timestamp expired_at{};  // the lease's expires_at
   std::int64_t attempt = 1;
@@ -452,7 +461,7 @@ struct TaskLeaseExpired {
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &TaskLeaseExpired::project_id), req("task_id", &TaskLeaseExpired::task_id),
-                      req("lease_token", &TaskLeaseExpired::lease_token), req("agent", &TaskLeaseExpired::agent),
+                      req("lease_id", &TaskLeaseExpired::lease_id), req("agent", &TaskLeaseExpired::agent),
                       req("expired_at", &TaskLeaseExpired::expired_at), req("attempt", &TaskLeaseExpired::attempt),
                       req("gave_up", &TaskLeaseExpired::gave_up)};
   }

@@ -102,12 +102,12 @@ void evolve(TaskState& t, const DomainEvent& event, const EventMeta& meta) {
           [&](const TaskDependencyRemoved& e) { std::erase(t.dependencies, e.depends_on); },
           [&](const TaskClaimed& e) {
             t.status = TaskStatus::in_progress;
-            t.lease = Lease{e.lease_token, e.agent, meta.recorded_at, e.expires_at, e.attempt};
+            t.lease = Lease{e.lease_id, e.agent, meta.recorded_at, e.expires_at, e.attempt};
             t.next_retry_at.reset();
             if (!t.started_at) t.started_at = meta.recorded_at;
           },
           [&](const TaskLeaseExtended& e) {
-            if (t.lease && t.lease->token == e.lease_token) t.lease->expires_at = e.expires_at;
+            if (t.lease && t.lease->id == e.lease_id) t.lease->expires_at = e.expires_at;
           },
           [&](const TaskReleased&) {
             t.lease.reset();

@@ -1,8 +1,19 @@
 #include "core/task.hpp"
 
+#include "core/sha256.hpp"
+
 #include <algorithm>
 
 namespace tasklog {
+
+Uuid lease_id_of(const Uuid& token) {
+  Sha256 hash;
+  hash.update(std::span<const std::uint8_t>(token.data, token.size()));
+  const Sha256Digest digest = hash.finish();
+  Uuid id;
+  std::copy_n(digest.begin(), id.size(), id.data);
+  return id;
+}
 
 bool is_terminal(TaskStatus status) {
   return status == TaskStatus::done || status == TaskStatus::failed || status == TaskStatus::cancelled;

@@ -59,21 +59,28 @@ struct EnumNames<ArtifactType> {
       {ArtifactType::other, "other"}};
 };
 
-// The right to work on a task until expires_at. Every command of the holder carries the token;
-// any other token is stale (fencing).
+// The right to work on a task until expires_at. Every command of the holder carries the lease's
+// token; any other token is stale (fencing). The lease keeps only the token's fingerprint, its
+// `id` (lease_id_of): events, rows and the log are readable by every member of the project, and a
+// token found there would let any of them act as the holder.
 struct Lease {
-  Uuid token{};
+  Uuid id{};  // lease_id_of(the holder's token)
   std::string agent{};
   Timestamp acquired_at{};
   Timestamp expires_at{};
   std::int64_t attempt = 1;  // 1-based number of the attempt this lease is for
 
   static constexpr auto fields() {
-    return std::tuple{req("token", &Lease::token), req("agent", &Lease::agent), req("acquired_at", &Lease::acquired_at),
+    return std::tuple{req("id", &Lease::id), req("agent", &Lease::agent), req("acquired_at", &Lease::acquired_at),
                       req("expires_at", &Lease::expires_at), req("attempt", &Lease::attempt)};
   }
   bool operator==(const Lease&) const = default;
 };
+
+// A lease token's fingerprint: the first 16 bytes of SHA-256 over the token's 16 bytes, as a UUID.
+// One-way, so the log can name a lease (which claim a completion ended) without carrying what
+// proves the right to act on it.
+Uuid lease_id_of(const Uuid& token);
 
 struct AcceptanceCriterion {
   std::string text{};

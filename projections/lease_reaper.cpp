@@ -51,7 +51,7 @@ void LeaseReaper::run() {
 std::size_t LeaseReaper::reap_once() {
   std::lock_guard pass(pass_mutex_);
   ++passes_;
-  std::vector<std::pair<Uuid, Uuid>> due;  // (task, lease token)
+  std::vector<std::pair<Uuid, Uuid>> due;  // (task, lease id)
   try {
     if (!connection_ || !connection_->is_open()) connection_ = events::open_connection(options_.conninfo, options_.role);
     pqxx::read_transaction tx(*connection_);
@@ -61,7 +61,7 @@ std::size_t LeaseReaper::reap_once() {
     const pqxx::result rows = options_.clock ? tx.exec_params(sql, options_.batch, columns::text_of(options_.clock()))
                                              : tx.exec_params(sql, options_.batch);
     for (const auto& row : rows)
-      due.emplace_back(columns::uuid_from(row[0].c_str(), "id"), columns::uuid_from(row[1].c_str(), "lease_token"));
+      due.emplace_back(columns::uuid_from(row[0].c_str(), "id"), columns::uuid_from(row[1].c_str(), "lease_token"));  // the id
   } catch (const pqxx::broken_connection&) {
     connection_.reset();  // reconnect on the next pass
     throw;
@@ -69,10 +69,10 @@ std::size_t LeaseReaper::reap_once() {
 
   // All at once, so the store commits them as one batch instead of one transaction each.
   std::vector<std::future<std::exception_ptr>> results;
-  for (const auto& [task, token] : due) {
+  for (const auto& [task, lease] : due) {
     auto promise = std::make_shared<std::promise<std::exception_ptr>>();
     results.push_back(promise->get_future());
-    engine_.async_execute(ExpireLease{task, token}, options_.actor, std::nullopt,
+    engine_.async_execute(ExpireLease{task, lease}, options_.actor, std::nullopt,
                           [promise](std::optional<CommandOutcome>, std::exception_ptr error) { promise->set_value(error); });
   }
   std::size_t expired = 0;

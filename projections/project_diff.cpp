@@ -51,8 +51,9 @@ std::string label_of(const RowChange::Columns& columns) {
   return {};
 }
 
-// A lease's token is its holder's secret (the fencing proof on every later command): a diff, like
-// the context, shows who holds a task, never the token.
+// A diff, like the context, shows who holds a task, not the lease behind it: the column holds the
+// lease's id (since migration 0009; a fingerprint of the holder's token, never the token), which
+// says nothing to a reader.
 bool secret(const std::string& table, const std::string& column) { return table == "tasks" && column == "lease_token"; }
 
 std::vector<RowChange> without_secrets(std::vector<RowChange> changes) {

@@ -20,12 +20,12 @@ pqxx::field ColumnReader::next(std::string_view name) {
 
 LeaseColumns LeaseColumns::of(const std::optional<Lease>& lease) {
   if (!lease) return {};
-  return {lease->token, lease->agent, lease->acquired_at, lease->expires_at, lease->attempt};
+  return {lease->id, lease->agent, lease->acquired_at, lease->expires_at, lease->attempt};
 }
 
 std::optional<Lease> LeaseColumns::lease() const {
-  if (!token || !agent || !acquired_at || !expires_at || !attempt) return std::nullopt;
-  return Lease{*token, *agent, *acquired_at, *expires_at, *attempt};
+  if (!id || !agent || !acquired_at || !expires_at || !attempt) return std::nullopt;
+  return Lease{*id, *agent, *acquired_at, *expires_at, *attempt};
 }
 
 std::string qualified(pqxx::transaction_base& tx, std::string_view schema, std::string_view table) {

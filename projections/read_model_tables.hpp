@@ -138,9 +138,10 @@ struct Table<MemberRow> {
   }
 };
 
-// The lease as its five nullable columns (all NULL when there is none).
+// The lease as its five nullable columns (all NULL when there is none). The column `lease_token`
+// holds the lease's id (Lease::id, the token's fingerprint) since migration 0009, never a token.
 struct LeaseColumns {
-  std::optional<Uuid> token{};
+  std::optional<Uuid> id{};
   std::optional<std::string> agent{};
   std::optional<Timestamp> acquired_at{};
   std::optional<Timestamp> expires_at{};
@@ -165,7 +166,7 @@ struct Table<TaskState> {
     io("priority", t.priority);
     io("status", t.status);
     io("version", t.version);
-    io("lease_token", lease.token);
+    io("lease_token", lease.id);
     io("lease_agent", lease.agent);
     io("lease_acquired_at", lease.acquired_at);
     io("lease_expires_at", lease.expires_at);

@@ -10,6 +10,8 @@
 #include <boost/uuid/random_generator.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace tasklog::projections {
 namespace {
 
@@ -74,6 +76,9 @@ std::optional<TaskState> task_after(const CommandContext& ctx, const std::vector
 struct TaskEngine::Run {
   std::vector<DomainEvent> decided;
   std::optional<TaskState> task;  // CommandOutcome::task
+  // The token a claim or pick hands out (CommandContext::lease_token), drawn once per command so
+  // that a batch retried decides the same lease again; a heartbeat's, as presented.
+  std::optional<Uuid> lease_token;
   std::vector<Uuid> handed;  // first event ids of every run of the decider (a batch may be retried)
 
   ~Run() {
@@ -100,6 +105,7 @@ events::Decider TaskEngine::decider(const Command& command, const Uuid& actor, s
     ctx.now = clock_ ? clock_() : append.now();
     ctx.actor = actor;
     ctx.new_id = new_id_;
+    ctx.lease_token = run->lease_token;
     ctx.expected_version = expected_version;
     ctx.log_position = append.head();
     load_command_context(append, kReadSchema, command, ctx);
@@ -130,26 +136,44 @@ std::vector<Uuid> task_read(const Command& command) {
 
 }  // namespace
 
+// A claim's or pick's token is a secret: from the operating system's random source (Boost's
+// random_generator), never from an injected id source. A heartbeat's is the one its holder sent.
+std::shared_ptr<TaskEngine::Run> TaskEngine::new_run(const Command& command) {
+  auto run = std::make_shared<TaskEngine::Run>();
+  if (std::holds_alternative<ClaimTask>(command) || std::holds_alternative<PickNextTask>(command))
+    run->lease_token = random_uuid();
+  else if (const auto* heartbeat = std::get_if<Heartbeat>(&command))
+    run->lease_token = heartbeat->lease_token;
+  return run;
+}
+
+CommandOutcome TaskEngine::outcome_of(events::AppendResult result, Run& run) {
+  const bool leased = std::any_of(run.decided.begin(), run.decided.end(), [](const DomainEvent& e) {
+    return std::holds_alternative<TaskClaimed>(e) || std::holds_alternative<TaskLeaseExtended>(e);
+  });
+  return CommandOutcome{std::move(result), std::move(run.decided), std::move(run.task),
+                        leased ? run.lease_token : std::nullopt};
+}
+
 CommandOutcome TaskEngine::execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
                                    Authorizer authorize) {
-  auto run = std::make_shared<Run>();
+  auto run = new_run(command);
   events::AppendResult result =
       store_.execute(decider(command, actor, expected_version, std::move(authorize), run), task_read(command));
-  return CommandOutcome{std::move(result), std::move(run->decided), std::move(run->task)};
+  return outcome_of(std::move(result), *run);
 }
 
 void TaskEngine::async_execute(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
                                std::function<void(std::optional<CommandOutcome>, std::exception_ptr)> done,
                                Authorizer authorize) {
-  auto run = std::make_shared<Run>();
+  auto run = new_run(command);
   store_.async_execute(decider(command, actor, expected_version, std::move(authorize), run),
                        [run, done = std::move(done)](events::AppendOutcome outcome) {
                          if (!outcome.result) {
                            done(std::nullopt, outcome.error);
                            return;
                          }
-                         done(CommandOutcome{std::move(*outcome.result), std::move(run->decided), std::move(run->task)},
-                              nullptr);
+                         done(outcome_of(std::move(*outcome.result), *run), nullptr);
                        },
                        task_read(command));
 }

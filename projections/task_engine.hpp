@@ -29,6 +29,9 @@ struct CommandOutcome {
   // loaded under the append lock, folded with them by the same evolve() the inline projector
   // writes it with. A command's answer is built from it without reading the row back.
   std::optional<TaskState> task;
+  // The lease's token, for its holder alone: a claim's (or pick's) new lease when it claimed, a
+  // heartbeat's extended one. Nowhere else: the events and rows keep only its id (lease_id_of).
+  std::optional<Uuid> lease_token;
 };
 
 // Options for an EventStore that the engine drives: the application role and the inline projector
@@ -42,7 +45,7 @@ using Authorizer = std::function<void(const CommandContext&)>;
 
 class TaskEngine {
  public:
-  // new_id: fresh entity ids and lease tokens (default: random). clock: the `now` commands are
+  // new_id: fresh entity ids (default: random; lease tokens are always random). clock: the `now` commands are
   // decided at (default: the store's, which is also the events' recorded_at); tests inject one to
   // move time forward without waiting.
   explicit TaskEngine(events::EventStore& store, std::function<Uuid()> new_id = {},
@@ -61,6 +64,8 @@ class TaskEngine {
 
  private:
   struct Run;  // one command's decided events and the rows it handed to the projector
+  static std::shared_ptr<Run> new_run(const Command& command);
+  static CommandOutcome outcome_of(events::AppendResult result, Run& run);
   events::Decider decider(const Command& command, const Uuid& actor, std::optional<std::int64_t> expected_version,
                           Authorizer authorize, std::shared_ptr<Run> run) const;
 

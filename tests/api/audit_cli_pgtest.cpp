@@ -53,8 +53,7 @@ class AuditCliTest : public ::testing::Test {
     first_ = created<TaskCreated>(e.execute(CreateTask{.project_id = project_, .title = "first"}, actor_)).task_id;
     e.execute(CreateTask{.project_id = other_, .title = "elsewhere"}, actor_);
     const Uuid token =
-        created<TaskClaimed>(e.execute(ClaimTask{.task_id = first_, .agent = "agent-1", .lease_seconds = 600}, actor_))
-            .lease_token;
+        *e.execute(ClaimTask{.task_id = first_, .agent = "agent-1", .lease_seconds = 600}, actor_).lease_token;
     e.execute(AppendArtifact{.task_id = first_, .type = ArtifactType::diff, .summary = "patch", .lease_token = token},
               actor_);
     e.execute(RecordDecision{.project_id = project_, .title = "database", .choice = "postgres"}, actor_);

@@ -208,7 +208,7 @@ class RowLevelSecurityTest : public projections::testing::EngineTest {
     const Uuid first = std::get<TaskCreated>(as(owner, CreateTask{.project_id = project, .title = "first"}).events.at(0)).task_id;
     as(owner, CreateTask{.project_id = project, .title = "second", .dependencies = {first}});
     as(owner, CreateTask{.project_id = project, .title = "ready"});  // so that ready_tasks has a row
-    const Uuid lease = std::get<TaskClaimed>(as(owner, ClaimTask{.task_id = first, .agent = "agent"}).events.at(0)).lease_token;
+    const Uuid lease = *as(owner, ClaimTask{.task_id = first, .agent = "agent"}).lease_token;
     as(owner, AppendArtifact{.task_id = first, .type = ArtifactType::diff, .ref = "a.diff", .summary = "a diff",
                              .lease_token = lease});
     as(owner, AppendMessage{.task_id = first, .role = MessageRole::assistant, .content = "working", .lease_token = lease});
@@ -454,7 +454,7 @@ TEST_F(RowLevelSecurityTest, TheTaskJsonSaysWhatTheReadModelHolds) {
         .task_id;
   };
   auto claim = [&](const Uuid& task) {
-    return std::get<TaskClaimed>(as(alice, ClaimTask{.task_id = task, .agent = "agent-7"}).events.at(0)).lease_token;
+    return *as(alice, ClaimTask{.task_id = task, .agent = "agent-7"}).lease_token;
   };
   as(alice, CompleteTask{.task_id = dep, .lease_token = claim(dep), .summary = "dep done"});
 

@@ -1,6 +1,7 @@
 // /v1 tasks over real HTTP: create and list (filters, cursor pages), pick the next ready task,
 // read and update with If-Match, the lease commands with fencing, the status commands, and
 // dependencies, criteria, gates and scope — each with its refusals and "nothing appended".
+#include "core/task.hpp"
 #include "tests/api/routes_fixture.hpp"
 
 #include <gmock/gmock.h>
@@ -347,6 +348,49 @@ TEST_F(TaskRoutesTest, MoreRefusalsAppendNothing) {
   expect_refused(alice->post(task + "/criteria/0", R"({"evidence":"e"})"), 409, "lease_lost", before);
   expect_refused(alice->post(task + "/heartbeat", R"({"lease_seconds":10})"), 422, "validation_failed", before);
   EXPECT_EQ(alice->post(task + "/scope", R"({"files_changed":["a"],"lease_token":")" + token + R"("})").status, 200u);
+}
+
+// A lease's token is its holder's proof on every later command, so it leaves the server in the
+// claim's (and the heartbeat's) answer to the holder and nowhere else: not in the log, which every
+// member reads (the events routes, the stream, export), not in a read model. A member who reads
+// the log cannot act as the holder.
+TEST_F(TaskRoutesTest, ALeaseTokenIsOnlyInTheAnswerToItsHolder) {
+  ASSERT_EQ(alice->post("/v1/projects/" + project + "/members",
+                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"member"})")
+                .status,
+            200u);
+  const auto id = create_task(*alice, project);
+  const auto task = "/v1/tasks/" + id;
+  const auto claimed = alice->post(task + "/claim", R"({"agent":"a1"})");
+  ASSERT_EQ(claimed.status, 200u) << claimed.body;
+  const auto token = str_at(claimed, "/lease/token");
+  ASSERT_FALSE(token.empty());
+  const auto beat = alice->post(task + "/heartbeat", R"({"lease_token":")" + token + R"("})");
+  ASSERT_EQ(beat.status, 200u) << beat.body;
+  EXPECT_EQ(str_at(beat, "/lease/token"), token);
+
+  for (const auto& read : {task + "/events", "/v1/projects/" + project + "/events", std::string("/v1/events"), task,
+                           "/v1/projects/" + project + "/context"}) {
+    const auto r = bob->get(read);
+    ASSERT_EQ(r.status, 200u) << read;
+    EXPECT_EQ(r.body.find(token), std::string::npos) << read << " shows the lease token: " << r.body;
+  }
+  EXPECT_EQ(query_value(conninfo(), "SELECT count(*) FROM events WHERE payload::text LIKE '%" + token + "%'"), "0");
+  EXPECT_EQ(query_value(conninfo(), "SELECT count(*) FROM readmodel.tasks WHERE lease_token::text = '" + token + "'"),
+            "0");
+  // What the log names the lease by: the token's fingerprint, which proves nothing.
+  const std::string lease_id = to_string(lease_id_of(parse_uuid(token).value()));
+  const auto events = bob->get(task + "/events");
+  EXPECT_EQ(str_at(events, "/data/1/type"), "TaskClaimed");
+  EXPECT_EQ(str_at(events, "/data/1/payload/lease_id"), lease_id);
+  EXPECT_EQ(int_at(events, "/data/1/schema_version"), 2);
+  const auto before = head();
+  expect_refused(bob->post(task + "/complete", R"({"lease_token":")" + lease_id + R"(","summary":"mine now"})"), 409,
+                 "lease_lost", before);
+
+  const auto done = alice->post(task + "/complete", R"({"lease_token":")" + token + R"(","summary":"done"})");
+  ASSERT_EQ(done.status, 200u) << done.body;
+  EXPECT_EQ(str_at(done, "/data/status"), "done");
 }
 
 TEST_F(TaskRoutesTest, AViewerReadsEverythingAndWritesNothing) {

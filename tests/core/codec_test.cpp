@@ -99,10 +99,56 @@ TEST(Codec, EveryEventRoundTripsWithOptionalsEmpty) {
 TEST(Codec, PayloadUsesStableNamesAndFormats) {
   const DomainEvent e = TaskClaimed{P, T, "agent-7", X, kT0 + 1500ms, 2};
   EXPECT_EQ(event_type_name(e), "TaskClaimed");
-  EXPECT_EQ(event_schema_version(e), 1);
+  EXPECT_EQ(event_schema_version(e), 2);
   EXPECT_EQ(encode_event(e),
-            R"({"agent":"agent-7","attempt":2,"expires_at":"2024-05-01T09:00:01.500000Z","lease_token":")" +
+            R"({"agent":"agent-7","attempt":2,"expires_at":"2024-05-01T09:00:01.500000Z","lease_id":")" +
                 to_string(X) + R"(","project_id":")" + to_string(P) + R"(","task_id":")" + to_string(T) + R"("})");
+}
+
+// Version 1 of the lease events carried the holder's token; the log keeps those payloads (its hash
+// chain covers them), and they read as version 2: the token's fingerprint, the id a claim of
+// version 2 records, so a lease taken before the upgrade still answers to its token.
+TEST(Codec, LeaseEventsOfVersionOneReadTheirTokenAsItsFingerprint) {
+  const std::string ids = R"("project_id":")" + to_string(P) + R"(","task_id":")" + to_string(T) + R"(")";
+  const std::string token = R"("lease_token":")" + to_string(X) + R"(")";
+  const std::vector<std::pair<std::string, std::string>> v1{
+      {"TaskClaimed", R"({"agent":"a","attempt":1,"expires_at":"2024-05-01T09:00:00Z",)" + token + "," + ids + "}"},
+      {"TaskLeaseExtended", R"({"expires_at":"2024-05-01T09:00:00Z",)" + token + "," + ids + "}"},
+      {"TaskReleased", R"({"reason":"r",)" + token + "," + ids + "}"},
+      {"TaskCompleted", R"({"summary":"s","artifact_ids":[],)" + token + "," + ids + "}"},
+      {"TaskAttemptFailed", R"({"error":"e","attempt":1,"gave_up":false,)" + token + "," + ids + "}"},
+      {"TaskLeaseExpired", R"({"agent":"a","attempt":1,"expired_at":"2024-05-01T09:00:00Z","gave_up":false,)" + token +
+                               "," + ids + "}"},
+  };
+  for (const auto& [type, payload] : v1) {
+    SCOPED_TRACE(type);
+    rapidjson::Document doc;
+    doc.Parse(payload.c_str());
+    ASSERT_FALSE(doc.HasParseError());
+    const DomainEvent event = decode_event(type, 1, doc);
+    const Uuid id = std::visit([](const auto& e) -> Uuid {
+      if constexpr (requires { e.lease_id; }) return e.lease_id;
+      else return Uuid{};
+    }, event);
+    EXPECT_EQ(id, lease_id_of(X));
+    EXPECT_NE(id, X);
+    // Encoded again, it is a version-2 payload with no token in it.
+    EXPECT_EQ(encode_event(event).find(to_string(X)), std::string::npos);
+    // As version 2 the same payload lacks its lease_id: refused, never read as a token.
+    EXPECT_EQ(refusal([&] { decode_event(type, 2, doc); }).code(), ErrorCode::validation_failed);
+  }
+  rapidjson::Document bad;
+  bad.Parse((R"({"agent":"a","attempt":1,"expires_at":"2024-05-01T09:00:00Z","lease_token":"not-a-uuid",)" + ids + "}").c_str());
+  EXPECT_EQ(str(details(refusal([&] { decode_event("TaskClaimed", 1, bad); }))["path"]), "/lease_token");
+}
+
+// The fingerprint is SHA-256 of the token's 16 bytes, cut to 16 bytes: pinned, because migration
+// 0009 computes the same in SQL for the rows written before it.
+TEST(Codec, ALeaseIdIsTheTokensSha256CutToSixteenBytes) {
+  const Uuid token = parse_uuid("00112233-4455-6677-8899-aabbccddeeff").value();
+  // printf '\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff' | sha256sum
+  //   a8faed6abbf35c12a4b26e40f6feb19d736d90045c83b9f9a31f638d323e6811
+  EXPECT_EQ(to_string(lease_id_of(token)), "a8faed6a-bbf3-5c12-a4b2-6e40f6feb19d");
 }
 
 TEST(Codec, UnknownTypeIsRefused) {

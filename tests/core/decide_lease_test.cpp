@@ -37,7 +37,10 @@ TEST_F(LeaseCommands, ClaimGivesALease) {
   const TaskState& t = w.task(task);
   EXPECT_EQ(t.status, TaskStatus::in_progress);
   ASSERT_TRUE(t.lease);
-  EXPECT_EQ(t.lease->token, e.lease_token);
+  EXPECT_EQ(t.lease->id, e.lease_id);
+  // The event and the state name the lease by the token's fingerprint, never the token itself.
+  EXPECT_EQ(e.lease_id, lease_id_of(w.tokens.at(task)));
+  EXPECT_NE(e.lease_id, w.tokens.at(task));
   EXPECT_EQ(t.lease->acquired_at, kT0 + 5s);
   EXPECT_EQ(t.started_at, kT0 + 5s);
 }
@@ -124,7 +127,7 @@ TEST_F(LeaseCommands, StaleTokenAfterExpiryIsLeaseLost) {
   e = w.refused(CompleteTask{task, token, "late", {}});
   EXPECT_EQ(e.code(), ErrorCode::lease_lost);
 
-  w.run(ExpireLease{task, token});
+  w.run(ExpireLease{task, lease_id_of(token)});
   e = w.refused(Heartbeat{task, token, 60});
   EXPECT_EQ(str(details(e)["reason"]), "no_lease");
 }
@@ -144,7 +147,7 @@ TEST_F(LeaseCommands, StaleTokenAfterReleaseIsLeaseLost) {
 TEST_F(LeaseCommands, StaleTokenAfterANewerClaimIsLeaseLost) {
   const Uuid old_token = w.claim(task, "a", 60);
   w.now += 61s;
-  w.run(ExpireLease{task, old_token});
+  w.run(ExpireLease{task, lease_id_of(old_token)});
   const Uuid new_token = w.claim(task, "b", 60);
   for (const Command& c : std::vector<Command>{
            Heartbeat{task, old_token, 60}, CompleteTask{task, old_token, "s", {}}, FailTask{task, old_token, "e"},
@@ -275,11 +278,11 @@ TEST(FailTask, RetriesWithBackoffUntilMaxAttemptsThenFails) {
 TEST_F(LeaseCommands, ExpireOnlyAfterTheLeaseRanOut) {
   const Uuid token = w.claim(task, "a", 60);
   w.now += 59s;
-  DomainError e = w.refused(ExpireLease{task, token});
+  DomainError e = w.refused(ExpireLease{task, lease_id_of(token)});
   EXPECT_EQ(e.code(), ErrorCode::illegal_transition);
   EXPECT_EQ(str(details(e)["expires_at"]), "2024-05-01T09:01:00.000000Z");
   w.now += 1s;
-  const auto events = w.run(ExpireLease{task, token});
+  const auto events = w.run(ExpireLease{task, lease_id_of(token)});
   const auto& x = std::get<TaskLeaseExpired>(events.at(0));
   EXPECT_EQ(x.agent, "a");
   EXPECT_EQ(x.expired_at, kT0 + 60s);
@@ -297,18 +300,18 @@ TEST_F(LeaseCommands, ExpireOnlyAfterTheLeaseRanOut) {
 TEST_F(LeaseCommands, ExpireRefusesAnotherLeasesToken) {
   const Uuid old_token = w.claim(task, "a", 60);
   w.now += 61s;
-  w.run(ExpireLease{task, old_token});
-  EXPECT_EQ(w.refused(ExpireLease{task, old_token}).code(), ErrorCode::lease_lost);
+  w.run(ExpireLease{task, lease_id_of(old_token)});
+  EXPECT_EQ(w.refused(ExpireLease{task, lease_id_of(old_token)}).code(), ErrorCode::lease_lost);
   w.claim(task, "b", 60);
   w.now += 61s;
-  EXPECT_EQ(w.refused(ExpireLease{task, old_token}).code(), ErrorCode::lease_lost);
+  EXPECT_EQ(w.refused(ExpireLease{task, lease_id_of(old_token)}).code(), ErrorCode::lease_lost);
 }
 
 TEST_F(LeaseCommands, ExpiryAfterMaxAttemptsFailsTheTask) {
   for (int attempt = 1; attempt <= 3; ++attempt) {
     const Uuid token = w.claim(task, "a", 60);
     w.now += 60s;
-    const auto events = w.run(ExpireLease{task, token});
+    const auto events = w.run(ExpireLease{task, lease_id_of(token)});
     EXPECT_EQ(std::get<TaskLeaseExpired>(events.at(0)).gave_up, attempt == 3);
   }
   EXPECT_EQ(w.task(task).status, TaskStatus::failed);
@@ -319,7 +322,7 @@ TEST_F(LeaseCommands, ExpiryRunsInArchivedProjects) {
   const Uuid token = w.claim(task, "a", 60);
   w.run(ArchiveProject{project, ""});
   w.now += 60s;
-  w.run(ExpireLease{task, token});
+  w.run(ExpireLease{task, lease_id_of(token)});
   EXPECT_EQ(w.task(task).status, TaskStatus::todo);
 }
 

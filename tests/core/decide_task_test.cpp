@@ -172,7 +172,7 @@ TEST_F(TaskCommands, BlockFromTodoOrInProgressOnly) {
     SCOPED_TRACE(std::string(enum_name(s)));
     const Uuid t = task_in(s);
     std::optional<Uuid> token;
-    if (w.task(t).lease) token = w.task(t).lease->token;
+    if (w.task(t).lease) token = w.tokens.at(t);
     const BlockTask cmd{t, "need API key", true, token};
     if (s == TaskStatus::todo || s == TaskStatus::in_progress) {
       w.run(cmd);

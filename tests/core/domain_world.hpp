@@ -61,6 +61,7 @@ class DomainWorld {
     ctx.now = now;
     ctx.actor = actor;
     ctx.new_id = [this] { return next_id(); };
+    ctx.lease_token = next_id();  // what a claim hands out (run() remembers it per task)
     ctx.expected_version = expected_version;
     if (needs.task_id) {
       if (auto it = model.tasks.find(*needs.task_id); it != model.tasks.end()) {
@@ -82,8 +83,12 @@ class DomainWorld {
   }
 
   std::vector<DomainEvent> run(const Command& command) {
-    std::vector<DomainEvent> events = decide(context_for(command), command);
-    for (const DomainEvent& e : events) apply(e);
+    const CommandContext ctx = context_for(command);
+    std::vector<DomainEvent> events = decide(ctx, command);
+    for (const DomainEvent& e : events) {
+      if (const auto* claimed = std::get_if<TaskClaimed>(&e)) tokens[claimed->task_id] = *ctx.lease_token;
+      apply(e);
+    }
     return events;
   }
 
@@ -118,8 +123,11 @@ class DomainWorld {
 
   Uuid claim(const Uuid& task, const std::string& agent = "agent-1", std::optional<std::int64_t> seconds = 60) {
     const auto events = run(ClaimTask{task, agent, seconds});
-    return std::get<TaskClaimed>(events.at(0)).lease_token;
+    return tokens.at(std::get<TaskClaimed>(events.at(0)).task_id);
   }
+
+  // The token of each task's last claim, as its agent got it (the events carry only its id).
+  std::map<Uuid, Uuid> tokens;
 
   const TaskState& task(const Uuid& id) const { return model.tasks.at(id); }
   const ProjectState& project() const { return *model.project; }

@@ -185,8 +185,7 @@ class EngineTest : public ::testing::Test {
   }
 
   Uuid claim(const Uuid& task, const std::string& agent = "agent-1", std::int64_t seconds = 60) {
-    return std::get<TaskClaimed>(step(ClaimTask{.task_id = task, .agent = agent, .lease_seconds = seconds}).events.at(0))
-        .lease_token;
+    return *step(ClaimTask{.task_id = task, .agent = agent, .lease_seconds = seconds}).lease_token;
   }
 
   tasklog::testing::TestDatabase db;

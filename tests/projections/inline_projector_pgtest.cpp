@@ -355,7 +355,7 @@ TEST_F(InlineProjectorTest, ConcurrentCommandsShareBatches) {
   std::vector<std::future<void>> worked;
   for (const Uuid& task : tasks)
     worked.push_back(std::async(std::launch::async, [&, task] {
-      const Uuid token = std::get<TaskClaimed>(run(ClaimTask{.task_id = task, .agent = "a"}).events.at(0)).lease_token;
+      const Uuid token = *run(ClaimTask{.task_id = task, .agent = "a"}).lease_token;
       run(AppendMessage{.task_id = task, .content = "hi", .lease_token = token});
       run(RecordUsage{.task_id = task, .tokens = 1, .cost_usd = 0.5, .lease_token = token});
       run(CompleteTask{.task_id = task, .lease_token = token, .summary = "ok"});

@@ -3,8 +3,11 @@
 #include "tests/projections/engine_fixture.hpp"
 
 #include "core/decide.hpp"
+#include "events/migrator.hpp"
 #include "projections/lease_reaper.hpp"
 #include "tests/support/eventually.hpp"
+
+#include <algorithm>
 
 namespace tasklog::projections::testing {
 namespace {
@@ -45,11 +48,12 @@ TEST_F(LeaseFencingTest, ExpiredLeaseIsReapedAndTheOldTokenIsFenced) {
   EXPECT_EQ(refused(Heartbeat{.task_id = task, .lease_token = stale}), ErrorCode::lease_lost);
   EXPECT_EQ(refused(CompleteTask{.task_id = task, .lease_token = stale, .summary = "late"}), ErrorCode::lease_lost);
 
-  const auto next = std::get<TaskClaimed>(step(PickNextTask{.project_id = project, .agent = "agent-2"}).events.at(0));
+  const auto picked = step(PickNextTask{.project_id = project, .agent = "agent-2"});
+  const auto next = std::get<TaskClaimed>(picked.events.at(0));
   EXPECT_EQ(next.task_id, task);
   EXPECT_EQ(next.attempt, 2);
   EXPECT_EQ(refused(Heartbeat{.task_id = task, .lease_token = stale}), ErrorCode::lease_lost);
-  step(CompleteTask{.task_id = task, .lease_token = next.lease_token, .summary = "done by the next holder"});
+  step(CompleteTask{.task_id = task, .lease_token = *picked.lease_token, .summary = "done by the next holder"});
   EXPECT_EQ(task_row(task).status, TaskStatus::done);
   EXPECT_EQ(reaper.reap_once(), 0u);
 }
@@ -92,6 +96,38 @@ TEST_F(LeaseFencingTest, ReaperThreadExpiresARealLease) {
   EXPECT_EQ(refused(CompleteTask{.task_id = task, .lease_token = stale, .summary = "late"}), ErrorCode::lease_lost);
   const Uuid next = claim(task, "agent-2");
   step(CompleteTask{.task_id = task, .lease_token = next, .summary = "ok"});
+}
+
+// Rows written before migration 0009 hold a lease's token itself; the migration turns it into the
+// lease's id, so the holder of a lease taken before the upgrade can still finish its task, and the
+// row equals what the log (whose version-1 lease events the codec reads as ids) folds to.
+TEST_F(LeaseFencingTest, ALeaseHeldAcrossTheUpgradeStillAnswersToItsToken) {
+  const Uuid project = create_project();
+  const Uuid task = create_task(project, "long");
+  const Uuid token = claim(task, "agent-1", 600);
+  EXPECT_EQ(task_row(task).lease->id, lease_id_of(token));
+  {
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec0("UPDATE readmodel.tasks SET lease_token = '" + to_string(token) + "' WHERE id = '" + to_string(task) + "'");
+    tx.commit();
+  }
+  EXPECT_EQ(refused(Heartbeat{.task_id = task, .lease_token = token}), ErrorCode::lease_lost);  // a row as before 0009
+
+  const auto migrations = events::embedded_migrations();
+  const auto it = std::find_if(migrations.begin(), migrations.end(), [](const auto& m) { return m.version == 9; });
+  ASSERT_NE(it, migrations.end());
+  {
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec(it->sql);
+    tx.commit();
+  }
+  EXPECT_EQ(task_row(task).lease->id, lease_id_of(token));
+  expect_consistent("after the migration");
+  step(Heartbeat{.task_id = task, .lease_token = token});
+  step(CompleteTask{.task_id = task, .lease_token = token, .summary = "finished across the upgrade"});
+  EXPECT_EQ(task_row(task).status, TaskStatus::done);
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ TEST(ModelDiffTest, MembersAndDependenciesAreRowsOfTheirOwnTables) {
 
 TEST(ModelDiffTest, NamesTheColumnAsStoredAndTheOrdinalOfListRows) {
   auto expected = sample();
-  expected[id("p")].tasks[id("t1")].lease = Lease{.token = id("lease"), .agent = "agent-1", .attempt = 1};
+  expected[id("p")].tasks[id("t1")].lease = Lease{.id = id("lease"), .agent = "agent-1", .attempt = 1};
   auto found = expected;
   found[id("p")].tasks[id("t1")].lease->agent = "agent-2";
   auto d = first_difference(expected, found);

@@ -113,7 +113,7 @@ TEST_F(PickRaceTest, PickAgreesWithTheChooserForEveryStrategy) {
       const auto& claimed = std::get<TaskClaimed>(outcome.events[0]);
       EXPECT_EQ(to_string(claimed.task_id), to_string(*expected)) << enum_name(strategy) << " round " << round;
       // Finish it, so the next round has to choose again among the rest.
-      run(CompleteTask{.task_id = claimed.task_id, .lease_token = claimed.lease_token, .summary = "ok"});
+      run(CompleteTask{.task_id = claimed.task_id, .lease_token = *outcome.lease_token, .summary = "ok"});
     }
   }
   expect_consistent("after the picks");

@@ -54,10 +54,11 @@ TEST_F(ProjectContextTest, CarriesTheProjectItsTasksTheActiveTaskTheLatestCheckp
   const Uuid b =
       first_of<TaskCreated>(run(CreateTask{.project_id = project, .title = "parser", .dependencies = {a}})).task_id;
   const Uuid c = first_of<TaskCreated>(run(CreateTask{.project_id = project, .title = "codegen"})).task_id;
-  const TaskClaimed claim = first_of<TaskClaimed>(run(ClaimTask{.task_id = a, .agent = "agent-7", .lease_seconds = 300}));
-  run(MarkCriterionMet{.task_id = a, .index = 0, .evidence = "tests pass", .lease_token = claim.lease_token});
+  const CommandOutcome claimed = run(ClaimTask{.task_id = a, .agent = "agent-7", .lease_seconds = 300});
+  const Uuid token = *claimed.lease_token;
+  run(MarkCriterionMet{.task_id = a, .index = 0, .evidence = "tests pass", .lease_token = token});
   run(AppendArtifact{.task_id = a, .type = ArtifactType::diff, .ref = "git:abc", .summary = "lexer",
-                     .lease_token = claim.lease_token});
+                     .lease_token = token});
   run(BlockTask{.task_id = c, .reason = "waiting for the IR design"});
   run(CreateCheckpoint{.project_id = project, .label = "first", .summary = "early"});
   run(CreateCheckpoint{.project_id = project, .label = "lexer underway", .summary = "a claimed", .repo_ref = "main",
@@ -81,7 +82,8 @@ TEST_F(ProjectContextTest, CarriesTheProjectItsTasksTheActiveTaskTheLatestCheckp
   const auto context = context_now();
   ASSERT_TRUE(context.has_value());
   EXPECT_EQ(context->position, head());
-  EXPECT_THAT(context->json, Not(HasSubstr(to_string(claim.lease_token))));
+  EXPECT_THAT(context->json, Not(HasSubstr(to_string(token))));
+  EXPECT_THAT(context->json, Not(HasSubstr(to_string(lease_id_of(token)))));
   const ProjectContextView view = parse_context(context->json);
   EXPECT_EQ(view.position, context->position);
   EXPECT_EQ(view.project.id, project);
@@ -105,7 +107,7 @@ TEST_F(ProjectContextTest, CarriesTheProjectItsTasksTheActiveTaskTheLatestCheckp
   EXPECT_EQ(view.active_tasks[0].id, a);
   EXPECT_EQ(view.active_tasks[0].agent, "agent-7");
   EXPECT_EQ(view.active_tasks[0].attempt, 1);
-  EXPECT_EQ(view.active_tasks[0].expires_at, claim.expires_at);
+  EXPECT_EQ(view.active_tasks[0].expires_at, first_of<TaskClaimed>(claimed).expires_at);
 
   ASSERT_TRUE(view.latest_checkpoint.has_value());
   EXPECT_EQ(view.latest_checkpoint->label, "lexer underway");

@@ -58,7 +58,7 @@ DomainWorld rich_world() {
   w.now += 1h;
   const Uuid token2 = w.claim(a, "agent-2", 60);
   w.now += 2min;
-  w.run(ExpireLease{.task_id = a, .lease_token = token2});
+  w.run(ExpireLease{.task_id = a, .lease_id = lease_id_of(token2)});
   w.run(BlockTask{.task_id = b, .reason = "needs a human", .needs_human = true});
   w.run(CreateCheckpoint{.project_id = project, .task_id = a, .label = "cp", .summary = "s", .repo_ref = "r",
                          .resume_instructions = "go"});

@@ -68,13 +68,13 @@ void Workload::execute(const Command& command) {
     ++stats_.accepted;
     stats_.events += outcome.events.size();
     ++stats_.accepted_by_command[std::string(command_name(command))];
-    learn(outcome.events);
+    learn(outcome.events, outcome.lease_token);
   } catch (const DomainError&) {
     ++stats_.refused;  // refusals are part of the workload
   }
 }
 
-void Workload::learn(const std::vector<DomainEvent>& events) {
+void Workload::learn(const std::vector<DomainEvent>& events, const std::optional<Uuid>& lease_token) {
   auto drop_lease = [this](const Uuid& task) {
     if (const auto it = leases_.find(task); it != leases_.end()) {
       stale_tokens_.push_back(it->second);
@@ -88,7 +88,7 @@ void Workload::learn(const std::vector<DomainEvent>& events) {
                      tasks_[e.project_id].push_back(e.task_id);
                      task_project_[e.task_id] = e.project_id;
                    },
-                   [&](const TaskClaimed& e) { leases_[e.task_id] = e.lease_token; },
+                   [&](const TaskClaimed& e) { leases_[e.task_id] = *lease_token; },  // the answer's, not the event's
                    [&](const TaskReleased& e) { drop_lease(e.task_id); },
                    [&](const TaskCompleted& e) { drop_lease(e.task_id); },
                    [&](const TaskAttemptFailed& e) { drop_lease(e.task_id); },
@@ -242,7 +242,7 @@ Command Workload::next_command() {
       {3,
        // The reaper: refused unless the clock has passed the lease's end.
        on_lease([&](const Uuid& task, const Uuid& token) -> Command {
-         return ExpireLease{.task_id = task, .lease_token = token};
+         return ExpireLease{.task_id = task, .lease_id = lease_id_of(token)};
        })},
       {2,
        on_task([&](const Uuid& task) -> Command {

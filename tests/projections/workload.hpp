@@ -1,5 +1,5 @@
 // A seeded random workload for the replay tests: a stream of every kind of command over a few
-// projects of its own, driven through TaskEngine, learning ids and lease tokens from the events
+// projects of its own, driven through TaskEngine, learning ids from the events and lease tokens from the answers
 // it gets back. Refusals (stale tokens, illegal transitions, failing gates, cycles) are part of
 // the mix: they must leave no trace in the log or the read models.
 //
@@ -52,7 +52,7 @@ class Workload {
  private:
   Command next_command();
   void execute(const Command& command);
-  void learn(const std::vector<DomainEvent>& events);
+  void learn(const std::vector<DomainEvent>& events, const std::optional<Uuid>& lease_token);
 
   std::size_t pick(std::size_t size) { return std::uniform_int_distribution<std::size_t>(0, size - 1)(random_); }
   bool chance(double p) { return std::bernoulli_distribution(p)(random_); }
