@@ -52,6 +52,10 @@ Events decide_command(const CommandContext& ctx, const UpdateTask& c) {
 
 Events decide_command(const CommandContext& ctx, const AddDependency& c) {
   const auto [project, task] = task_target(ctx, c.task_id);
+  // Only before work starts: a task is claimed only once every dependency is done, and completing
+  // it does not look at dependencies again, so a dependency added to a task in progress (or
+  // finished) would let it finish ahead of what it waits on. Its holder releases it first.
+  require_status(task, {TaskStatus::todo, TaskStatus::blocked}, "add a dependency to");
   if (c.depends_on != task.id) require_in_graph(ctx, c.depends_on, "dependency");
   if (depends_on(task, c.depends_on))
     refuse(ErrorCode::validation_failed, fmt::format("task '{}' already depends on {}", task.title, to_string(c.depends_on)),

@@ -80,6 +80,15 @@ Events decide_command(const CommandContext& ctx, const RecordUsage& c) {
   if (c.tokens < 0 || c.cost_usd < 0.0)
     refuse(ErrorCode::validation_failed, "usage cannot be negative",
            ErrorDetails{}.add("tokens", c.tokens).add("cost_usd", c.cost_usd).json());
+  // The totals stay far inside what int64 and a double add exactly, so that no sequence of records
+  // can overflow them (undefined behaviour, then a negative total stored and rebuilt as such). The
+  // schema caps one record (10^12 tokens, 10^6 USD); this caps the sum.
+  constexpr std::int64_t kMaxTotalTokens = 1'000'000'000'000'000;  // 10^15
+  constexpr double kMaxTotalCost = 1e9;
+  if (c.tokens > kMaxTotalTokens - task.usage.tokens || !(task.usage.cost_usd + c.cost_usd <= kMaxTotalCost))
+    refuse(ErrorCode::validation_failed,
+           fmt::format("task '{}' would record more usage than a task can total (10^15 tokens, 10^9 USD)", task.title),
+           ErrorDetails{}.add("tokens", task.usage.tokens).add("cost_usd", task.usage.cost_usd).json());
   return {TaskUsageRecorded{project.id, task.id, c.tokens, c.cost_usd}};
 }
 

@@ -3,6 +3,7 @@
 #include "core/overloaded.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace tasklog {
 namespace {
@@ -178,7 +179,11 @@ void evolve(TaskState& t, const DomainEvent& event, const EventMeta& meta) {
             if (e.git.commit_hash) t.git.commit_hash = e.git.commit_hash;
           },
           [&](const TaskUsageRecorded& e) {
-            t.usage.tokens += e.tokens;
+            // The decider keeps totals far from the limit; a log written before that rule could
+            // still hold records that overflow, so the sum saturates instead (deterministic, no UB).
+            if (__builtin_add_overflow(t.usage.tokens, e.tokens, &t.usage.tokens))
+              t.usage.tokens = e.tokens < 0 ? std::numeric_limits<std::int64_t>::min()
+                                            : std::numeric_limits<std::int64_t>::max();
             t.usage.cost_usd += e.cost_usd;
           },
           [&](const ArtifactAppended& e) { t.artifacts.push_back({e.artifact_id, e.type}); },

@@ -133,6 +133,25 @@ TEST_F(TaskCommands, AddAndRemoveDependency) {
   EXPECT_EQ(w.refused(AddDependency{b, named_id("ghost")}).code(), ErrorCode::not_found);
 }
 
+// A dependency is added before work starts (todo or blocked): a claim requires every dependency
+// done and a completion does not look again, so one added to a task in progress would let it finish
+// ahead of what it waits on; a finished task has nothing left to wait for.
+TEST_F(TaskCommands, ADependencyIsAddedOnlyBeforeWorkStarts) {
+  const Uuid other = w.create_task("other");
+  for (TaskStatus s : kAllStatuses) {
+    SCOPED_TRACE(std::string(enum_name(s)));
+    const Uuid t = task_in(s);
+    if (s == TaskStatus::todo || s == TaskStatus::blocked) {
+      w.run(AddDependency{t, other});
+      EXPECT_EQ(w.task(t).dependencies, std::vector<Uuid>{other});
+    } else {
+      const DomainError e = w.refused(AddDependency{t, other});
+      EXPECT_EQ(e.code(), ErrorCode::illegal_transition) << e.what();
+      EXPECT_TRUE(w.task(t).dependencies.empty());
+    }
+  }
+}
+
 TEST_F(TaskCommands, SelfDependencyIsACycle) {
   const Uuid a = w.create_task("a");
   const DomainError e = w.refused(AddDependency{a, a});

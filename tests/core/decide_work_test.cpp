@@ -158,10 +158,17 @@ TEST_F(WorkCommands, UsageAccumulates) {
   EXPECT_EQ(w.task(task).usage.tokens, 1500);
   EXPECT_DOUBLE_EQ(w.task(task).usage.cost_usd, 0.75);
   EXPECT_EQ(w.refused(RecordUsage{task, -1, 0, std::nullopt}).code(), ErrorCode::validation_failed);
+  // Totals cannot be driven past what int64 and a double hold: refused, and nothing recorded.
+  for (int i = 0; i < 999; ++i) w.run(RecordUsage{task, 1'000'000'000'000, 0, std::nullopt});
+  EXPECT_EQ(w.task(task).usage.tokens, 999'000'000'001'500);
+  EXPECT_EQ(w.refused(RecordUsage{task, 1'000'000'000'000, 0, std::nullopt}).code(), ErrorCode::validation_failed);
+  EXPECT_EQ(w.refused(RecordUsage{task, 0, 1e308, std::nullopt}).code(), ErrorCode::validation_failed);
+  EXPECT_EQ(w.task(task).usage.tokens, 999'000'000'001'500);
+  EXPECT_DOUBLE_EQ(w.task(task).usage.cost_usd, 0.75);
   const Uuid token = w.claim(task);
   EXPECT_EQ(w.refused(RecordUsage{task, 1, 0, std::nullopt}).code(), ErrorCode::lease_lost);
   w.run(RecordUsage{task, 1, 0, token});
-  EXPECT_EQ(w.task(task).usage.tokens, 1501);
+  EXPECT_EQ(w.task(task).usage.tokens, 999'000'000'001'501);
 }
 
 // ---- artifacts ----

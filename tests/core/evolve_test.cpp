@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using namespace tasklog;
 using namespace tasklog::testing;
 
@@ -148,6 +150,20 @@ TEST(Evolve, ToleratesEventsThatNoLongerFit) {
   EXPECT_EQ(task.acceptance_criteria, before.acceptance_criteria);
   EXPECT_EQ(task.lease, before.lease);
   EXPECT_EQ(task.lease->id, lease_id_of(token));
+}
+
+// Usage records that a log could hold from before the decider capped totals: the sum saturates
+// rather than overflowing (undefined behaviour; under UBSan a trap).
+TEST(Evolve, UsageTotalsSaturateInsteadOfOverflowing) {
+  DomainWorld w;
+  w.create_project();
+  const Uuid t = w.create_task("t");
+  TaskState task = w.task(t);
+  const EventMeta meta{50, task.version, named_id("u"), kT0};
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  evolve(task, TaskUsageRecorded{task.project_id, t, kMax, 0.0}, meta);
+  evolve(task, TaskUsageRecorded{task.project_id, t, kMax, 0.0}, meta);
+  EXPECT_EQ(task.usage.tokens, kMax);
 }
 
 TEST(Evolve, StartedAtIsTheFirstClaim) {
