@@ -62,7 +62,7 @@ class Server {
   net::thread_pool& workers() { return workers_; }
   DbPool& pool() { return pool_; }
   Metrics& metrics() { return metrics_; }
-  StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_}; }
+  StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_, sign_ins_}; }
   void handle(std::shared_ptr<const Request> request, net::any_io_executor where, std::function<void(Response)> done);
   bool never_blocks(const Request& request) const { return router_.never_blocks(request); }
   void add_session(std::uint64_t id, const std::shared_ptr<Session>& session);

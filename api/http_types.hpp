@@ -34,6 +34,15 @@ struct HttpLimits {
   std::size_t default_page_size = 100;
 };
 
+// A request's text (a header value, a path) as an error message may show it: itself when it is
+// printable ASCII, else a placeholder — a raw byte above 0x7E would make the error's JSON body
+// invalid UTF-8.
+inline std::string_view shown(std::string_view text) {
+  for (const unsigned char c : text)
+    if (c < 0x20 || c > 0x7e) return "(not printable ASCII)";
+  return text;
+}
+
 // Decoded query string: ?a=1&b=x (percent-decoded; a repeated key keeps the last value).
 using QueryParams = std::map<std::string, std::string, std::less<>>;
 

@@ -141,12 +141,12 @@ void check_mirrored_headers(const Request& request, const rapidjson::Value& mess
   const auto mcp_method = header(request, "Mcp-Method");
   if (!mcp_method && required) header_mismatch("the Mcp-Method header is required");
   if (mcp_method && *mcp_method != method)
-    header_mismatch(fmt::format("Mcp-Method '{}' does not match the body's method '{}'", *mcp_method, method));
+    header_mismatch(fmt::format("Mcp-Method '{}' does not match the body's method '{}'", shown(*mcp_method), method));
   const auto name = named_target(method, message);
   const auto mcp_name = header(request, "Mcp-Name");
   if (name && !mcp_name && required) header_mismatch(fmt::format("the Mcp-Name header is required for {}", method));
   if (name && mcp_name && *mcp_name != *name)
-    header_mismatch(fmt::format("Mcp-Name '{}' does not match the body's '{}'", *mcp_name, *name));
+    header_mismatch(fmt::format("Mcp-Name '{}' does not match the body's '{}'", shown(*mcp_name), *name));
   if (const auto* version = meta_version(message); version && header(request, "MCP-Protocol-Version") &&
                                                     as_view(*version) != *header(request, "MCP-Protocol-Version"))
     header_mismatch("MCP-Protocol-Version does not match params._meta's protocolVersion");
@@ -237,8 +237,8 @@ bool modern_version_header(const Request& request) {
   for (const auto v : classic_versions()) supported.PushBack(text_value(v, a), a);
   supported.PushBack(text_value(kModernVersion, a), a);
   data.AddMember("supported", supported, a);
-  data.AddMember("requested", text_value(*version_header, a), a);
-  throw RpcError(rpc::unsupported_protocol_version, fmt::format("unsupported MCP-Protocol-Version '{}'", *version_header),
+  data.AddMember("requested", text_value(shown(*version_header), a), a);
+  throw RpcError(rpc::unsupported_protocol_version, fmt::format("unsupported MCP-Protocol-Version '{}'", shown(*version_header)),
                  http::status::bad_request, to_json(data));
 }
 
@@ -256,7 +256,7 @@ void check_origin(const Request& request) {
   const bool same = host && scheme_end != std::string_view::npos &&
                     trimmed_lower(origin->substr(scheme_end + 3)) == trimmed_lower(*host);
   if (!same)
-    throw RpcError(rpc::invalid_request, fmt::format("Origin {} may not call this server's /mcp", *origin),
+    throw RpcError(rpc::invalid_request, fmt::format("Origin {} may not call this server's /mcp", shown(*origin)),
                    http::status::forbidden);
 }
 
@@ -305,6 +305,12 @@ void Endpoint::establish_era(Exchange& ex, const rapidjson::Document& doc) {
 }
 
 Response Endpoint::post(RequestContext& ctx) {
+  // A foreign Origin first: the transport says 403 for it, whatever else is wrong with the request.
+  try {
+    check_origin(ctx.request);
+  } catch (const RpcError& e) {
+    return json_reply(e.status(), error_message("null", e));
+  }
   const auto format = reply_format(ctx.request);
   if (!format)
     return json_reply(http::status::not_acceptable,
@@ -314,12 +320,6 @@ Response Endpoint::post(RequestContext& ctx) {
   if (!content_type || trimmed_lower(content_type->substr(0, content_type->find(';'))) != "application/json")
     return json_reply(http::status::unsupported_media_type,
                       error_message("null", RpcError(rpc::invalid_request, "Content-Type must be application/json")));
-
-  try {
-    check_origin(ctx.request);
-  } catch (const RpcError& e) {
-    return json_reply(e.status(), error_message("null", e));
-  }
 
   rapidjson::Document doc;
   try {

@@ -45,8 +45,7 @@ int hex_digit(char c) {
 // The text as an error message may quote it: only when it is printable ASCII (a raw byte above
 // 0x7E would make the error's JSON body invalid UTF-8; the stream's upgrade has no target check).
 std::string quoted(std::string_view text) {
-  if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 0x20 && c <= 0x7e; }))
-    return fmt::format(": '{}'", text);
+  if (shown(text) == text) return fmt::format(": '{}'", text);
   return {};
 }
 

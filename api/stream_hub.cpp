@@ -271,10 +271,13 @@ void StreamHub::publish(std::vector<events::RecordedEvent> batch) {
     std::unique_lock lock(ring_mutex_);
     for (auto& e : converted) {
       head_ = e->position;
+      ring_bytes_ += e->json->size();
       ring_.push_back(std::move(e));
     }
-    while (ring_.size() > options_.ring_size) {
+    // The newest event always stays (a ring empty above its floor would look like a gap).
+    while (ring_.size() > options_.ring_size || (ring_bytes_ > options_.ring_bytes && ring_.size() > 1)) {
       floor_ = ring_.front()->position;
+      ring_bytes_ -= ring_.front()->json->size();
       ring_.pop_front();
     }
   }
@@ -375,6 +378,8 @@ std::string StreamHub::metrics_text() {
       counters_.catchup_reads.load());
   put("tasklog_stream_slow_closes_total", "counter", "Sessions closed because the client did not read.",
       counters_.slow_closes.load());
+  put("tasklog_stream_token_closes_total", "counter", "Sessions closed because their token was revoked or expired.",
+      counters_.token_closes.load());
   put("tasklog_stream_feed_reads_total", "counter",
       "Log reads by the LISTEN thread (one per notification burst, at most one per wake interval).",
       counters_.feed_reads.load());

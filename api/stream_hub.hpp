@@ -65,6 +65,7 @@ struct StreamCounters {
   std::atomic<std::uint64_t> queue_full{0};         // a subscription paused on a full queue
   std::atomic<std::uint64_t> catchup_reads{0};      // table reads by sessions (subscribe, catch-up, membership)
   std::atomic<std::uint64_t> slow_closes{0};        // sessions closed because the client did not read
+  std::atomic<std::uint64_t> token_closes{0};       // sessions closed because their token was revoked or expired
   std::atomic<std::uint64_t> feed_reads{0};         // reads by the LISTEN thread (one per burst)
   std::atomic<std::uint64_t> live_frames{0};        // frames of events taken from the ring (take_frame)
   std::atomic<std::uint64_t> frame_bodies{0};       // bodies of several events joined for them (the rest shared)
@@ -166,6 +167,7 @@ class StreamHub {
   mutable std::shared_mutex ring_mutex_;
   std::deque<std::shared_ptr<const StreamEvent>> ring_;  // guarded by ring_mutex_
   events::Position floor_ = 0;                            // guarded by ring_mutex_
+  std::size_t ring_bytes_ = 0;                            // the ring's events' JSON; guarded by ring_mutex_
   events::Position head_ = 0;                             // guarded by ring_mutex_
 
   std::mutex frames_mutex_;  // taken while ring_mutex_ is held (never the other way round)

@@ -11,6 +11,9 @@ struct StreamOptions {
   // Recent events kept in memory: a subscriber whose cursor is inside the ring catches up without
   // touching the database; an older cursor reads the table (under row-level security).
   std::size_t ring_size = 10000;
+  // ... and at most about this many bytes of their JSON: an event may carry up to 256 KiB (an
+  // artifact's content), and 10,000 such would hold ~2.5 GiB. The oldest leave first either way.
+  std::size_t ring_bytes = 64 * 1024 * 1024;
   // Per-session bound of queued outgoing messages. A subscription that would overflow it stops
   // taking events and later resumes from its cursor (ring or table): memory per session is bounded
   // by this many messages, and nothing is dropped.

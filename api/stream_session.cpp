@@ -216,6 +216,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
         ctx_(context),
         options_(context.hub.options()),
         user_(std::move(grant.user)),
+        token_(std::move(grant.token)),
         initial_(std::move(grant.initial)),
         batch_(grant.batch),
         heartbeat_timer_(ws_.get_executor()),
@@ -671,7 +672,34 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
       enqueue(Outgoing{fmt::format(R"({{"type":"heartbeat","position":{}}})", ctx_.hub.head()), nullptr, 0});
       write_next();
     }
+    recheck_token();
     arm_heartbeat();
+  }
+
+  // The token was checked at the upgrade; a stream lives for hours, so it is checked again at every
+  // heartbeat, and a token revoked or expired since ends the session (1008 with the reason). A
+  // REST request stops at once; a stream within one heartbeat interval. Through the shared sign-ins
+  // (TaskReads), so a thousand sessions cost a handful of calls; a database that cannot answer
+  // keeps the stream (its reads fail on their own).
+  void recheck_token() {
+    ctx_.sign_ins.sign_in(token_, [weak = weak_from_this()](std::exception_ptr error, std::optional<Principal>) {
+      if (!error) return;
+      try {
+        std::rethrow_exception(error);
+      } catch (const DomainError& e) {
+        if (e.code() != ErrorCode::unauthorized) return;
+      } catch (...) {
+        return;
+      }
+      if (auto self = weak.lock()) net::post(self->ws_.get_executor(), [self] { self->on_token_refused(); });
+    });
+  }
+
+  void on_token_refused() {
+    if (closing_ || ended_) return;
+    ++counters().token_closes;
+    spdlog::info("stream: closing a session whose token was revoked or has expired");
+    start_close(websocket::close_code::policy_error, "the token was revoked or has expired");
   }
 
   void start_close(websocket::close_code code, std::string_view reason) {
@@ -706,6 +734,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   StreamContext ctx_;
   const StreamOptions& options_;
   Principal user_;
+  std::string token_;  // its bearer token, checked again at every heartbeat (recheck_token)
   std::optional<StreamSubscribe> initial_;
   bool batch_ = false;  // ?batch=true
   Request request_{};  // the upgrade request, until it is accepted
@@ -766,7 +795,10 @@ std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool&
       user = authenticate(*connection, *token);
     }
     if (!user) throw DomainError(ErrorCode::unauthorized, kUnknownTokenMessage);
-    return StreamGrant{.user = std::move(*user), .initial = initial_subscription(query), .batch = batch_query(query)};
+    return StreamGrant{.user = std::move(*user),
+                       .token = std::string(*token),
+                       .initial = initial_subscription(query),
+                       .batch = batch_query(query)};
   } catch (const DomainError& e) {
     return error_response(e);
   } catch (const pqxx::broken_connection&) {

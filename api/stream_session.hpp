@@ -8,6 +8,7 @@
 
 #include "api/http_types.hpp"
 #include "api/stream_hub.hpp"
+#include "api/task_reads.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -25,6 +26,7 @@ struct StreamContext {
   StreamHub& hub;
   DbPool& pool;                         // catch-up reads and access checks (as the user)
   boost::asio::thread_pool& workers;    // where those blocking reads run
+  TaskReads& sign_ins;                  // the token checked again at every heartbeat
 };
 
 // One subscription as the client asked for it (a subscribe message or the upgrade's query).
@@ -38,6 +40,7 @@ struct StreamSubscribe {
 // An authenticated upgrade.
 struct StreamGrant {
   Principal user{};
+  std::string token{};                       // the bearer token it was admitted with (checked again)
   std::optional<StreamSubscribe> initial{};  // from ?project=&task=&after=&id=
   bool batch = false;                        // ?batch=true: several events per frame
 };

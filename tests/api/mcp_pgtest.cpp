@@ -213,6 +213,15 @@ TEST_F(McpTest, ModernHeadersMustAgreeWithTheBody) {
   headers[1].second = "2030-01-01";
   const auto unsupported = alice->post("/mcp", request(1, "tools/list"), headers);
   expect_mismatch(unsupported, -32022);
+  // Header values that are not printable ASCII are not echoed into the error: its body stays UTF-8.
+  auto latin1 = modern("t\xE9st");
+  const auto odd_method = alice->post("/mcp", request(1, "tools/list"), latin1);
+  expect_mismatch(odd_method);
+  EXPECT_TRUE(is_utf8(odd_method.body)) << odd_method.body;
+  latin1[1].second = "\xFF";
+  const auto odd_version = alice->post("/mcp", request(1, "tools/list"), latin1);
+  expect_mismatch(odd_version, -32022);
+  EXPECT_TRUE(is_utf8(odd_version.body)) << odd_version.body;
   EXPECT_EQ(size_at(unsupported, "/error/data/supported"), 4);
   // Batches do not exist in this era.
   const auto batch = alice->post("/mcp", "[" + request(1, "ping") + "]", modern("ping"));
@@ -530,6 +539,15 @@ TEST_F(McpTest, AForeignOriginIsForbidden) {
   EXPECT_EQ(refused.status, 403u) << refused.body;
   EXPECT_EQ(int_at(refused, "/error/code"), -32600);
   EXPECT_EQ(alice->del("/mcp", {}, foreign).status, 403u);
+  // Before anything else about the request is looked at (here a body that is not JSON).
+  auto foreign_text = foreign;
+  foreign_text.emplace_back("Content-Type", "text/plain");
+  EXPECT_EQ(alice->post("/mcp", "not json", foreign_text).status, 403u);
+  auto odd_origin = classic(s);
+  odd_origin.emplace_back("Origin", "http://\xE9vil.example");
+  const auto odd = alice->post("/mcp", request(1, "ping"), odd_origin);
+  EXPECT_EQ(odd.status, 403u) << odd.body;
+  EXPECT_TRUE(is_utf8(odd.body)) << odd.body;
   auto own = classic(s);
   own.emplace_back("Origin", "http://" + endpoint().address().to_string() + ":" + std::to_string(endpoint().port()));
   EXPECT_EQ(alice->post("/mcp", request(2, "ping"), own).status, 200u);

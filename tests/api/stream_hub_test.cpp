@@ -205,6 +205,34 @@ TEST(StreamHubTakeFrame, ACursorThatLeftTheRingIsMissed) {
   EXPECT_EQ(*frame.body, joined({log[6], log[7], log[8], log[9]}));
 }
 
+// Events of up to 256 KiB (artifact content) would make a ring bounded by count alone hold
+// gigabytes; it is bounded by bytes too, the oldest leaving first, and a cursor below goes to the
+// table like any other that left the ring.
+TEST(StreamHubTakeFrame, TheRingIsBoundedByBytesAsWellAsByEvents) {
+  StreamOptions options;
+  options.ring_size = 1000;
+  std::vector<events::RecordedEvent> log;
+  for (int p = 1; p <= 10; ++p) {
+    log.push_back(in(p, kProjectA));
+    log.back().payload = R"({"content":")" + std::string(10000, 'x') + R"("})";
+  }
+  const std::size_t one = event_json(log[0]).size();
+  options.ring_bytes = 3 * one + one / 2;  // room for three of them
+  StreamHub hub("", options);
+  hub.publish(log);
+  EXPECT_EQ(hub.floor(), 7);
+  EXPECT_TRUE(hub.take_frame(all_of(kProjectA, 6)).missed);
+  const auto frame = hub.take_frame(all_of(kProjectA, 7));
+  EXPECT_FALSE(frame.missed);
+  EXPECT_EQ(*frame.body, joined({log[7], log[8], log[9]}));
+  // One event larger than the whole budget still stays, alone: the newest is never dropped.
+  auto huge = in(11, kProjectA);
+  huge.payload = R"({"content":")" + std::string(50000, 'y') + R"("})";
+  hub.publish({huge});
+  EXPECT_EQ(hub.floor(), 10);
+  EXPECT_EQ(*hub.take_frame(all_of(kProjectA, 10)).body, event_json(huge));
+}
+
 TEST(StreamHubTakeFrame, TheBodiesKeptForSharingStayBoundedHoweverManyCursors) {
   StreamOptions options;
   options.ring_size = 100000;

@@ -290,6 +290,42 @@ TEST_F(StreamTest, UpgradeWithoutAValidTokenIs401) {
   EXPECT_EQ(alice->get("/v1/stream").status, 426u);
 }
 
+// A stream outlives requests by hours: a token revoked after the upgrade ends its streams (within a
+// heartbeat interval, here 200 ms), while a stream of the same user on another token goes on.
+TEST_F(StreamTest, ARevokedTokenEndsItsStreamAtTheNextHeartbeat) {
+  const auto project = create_project(*alice);
+  api::NewToken second;
+  {
+    pqxx::connection c(conninfo());
+    second = api::create_token(c, alice_user.id, "dashboard");
+  }
+  auto revoked = std::make_unique<WsClient>(endpoint());
+  ASSERT_EQ(revoked->connect(stream_target(project), second.secret), 101u);
+  auto kept = subscribe(alice_user, project);
+  std::map<std::string, Timeline> seen, kept_seen;
+  read_until(*revoked, seen, [&] { return seen["default"].caught_up.has_value(); });
+  read_until(*kept, kept_seen, [&] { return kept_seen["default"].caught_up.has_value(); });
+  {
+    pqxx::connection c(conninfo());
+    api::revoke_token(c, alice_user.id, second.record.id);
+  }
+  // Heartbeats may still arrive before the close (a bounded number of them); nothing else does.
+  for (int heartbeats = 0; heartbeats < 50; ++heartbeats) {
+    const auto text = revoked->next_text();
+    if (!text) break;
+    EXPECT_NE(text->find(R"("type":"heartbeat")"), std::string::npos) << *text;
+  }
+  ASSERT_TRUE(revoked->closed()) << "the stream outlived its token by 50 heartbeats";
+  EXPECT_EQ(revoked->close_code(), static_cast<unsigned>(websocket::close_code::policy_error));
+  EXPECT_EQ(revoked->close_reason(), "the token was revoked or has expired");
+  EXPECT_GE(metric("tasklog_stream_token_closes_total"), 1);
+
+  create_task(*alice, project);
+  read_until(*kept, kept_seen, [&] { return kept_seen["default"].events.size() == 2; });
+  EXPECT_EQ(metric("tasklog_stream_token_closes_total"), 1);
+  EXPECT_FALSE(kept->closed());
+}
+
 TEST_F(StreamTest, SubscribingToAnInvisibleProjectOrTaskIsNotFound) {
   const auto project = create_project(*alice);
   const auto task = create_task(*alice, project);
