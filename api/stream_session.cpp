@@ -535,7 +535,10 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     }
     sub.project = result.project;
     sub.checked_through = std::max(sub.checked_through, sub.recheck_at);
-    for (auto& json : result.events) enqueue(Outgoing{sub.event_head, std::move(json), sub.key});
+    // The head of the frame it will leave in, fixed now: the subscription may have ended (a later
+    // page's error) by the time these are written, and a batch connection still gets `events`.
+    const auto& head = batch_ ? sub.events_head : sub.event_head;
+    for (auto& json : result.events) enqueue(Outgoing{head, std::move(json), sub.key});
     sub.cursor = std::max(sub.cursor, result.cursor);
     if (result.complete) {
       sub.mode = Mode::ring;
@@ -582,9 +585,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     write_started_ = Clock::now();
     const auto& m = queue_.front();
     in_flight_ = 1;
-    if (batch_ && m.event) {
-      if (const auto* sub = find_sub(m.subscription)) return write_batch(*sub);
-    }
+    if (batch_ && m.event) return write_batch(m.subscription, *m.head);
     buffers_ = {net::buffer(*m.head), m.event ? net::buffer(*m.event) : net::const_buffer(),
                 m.event ? net::buffer(kEventTail.data(), kEventTail.size()) : net::const_buffer()};
     ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
@@ -603,13 +604,14 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     ws_.async_write(buffers_, beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
   }
 
-  // The events of `sub` at the front of the queue, up to batch_bytes, as one frame. Copied into
-  // one buffer: a frame of hundreds of events would be more iovecs than one writev takes.
-  void write_batch(const Subscription& sub) {
-    batch_buffer_.assign(*sub.events_head);
+  // The events of subscription `key` at the front of the queue, up to batch_bytes, as one frame
+  // under `head` (its events_head). Copied into one buffer: a frame of hundreds of events would be
+  // more iovecs than one writev takes.
+  void write_batch(std::uint64_t key, const std::string& head) {
+    batch_buffer_.assign(head);
     in_flight_ = 0;
     for (const auto& m : queue_) {
-      if (!m.event || m.subscription != sub.key) break;
+      if (!m.event || m.subscription != key) break;
       if (in_flight_ > 0 && batch_buffer_.size() + m.event->size() + 2 > options_.batch_bytes) break;
       if (in_flight_ > 0) batch_buffer_.push_back(',');
       batch_buffer_.append(*m.event);
@@ -617,11 +619,6 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     }
     batch_buffer_.append(kEventsTail);
     ws_.async_write(net::buffer(batch_buffer_), beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
-  }
-
-  const Subscription* find_sub(std::uint64_t key) const {
-    const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.key == key; });
-    return it == subs_.end() ? nullptr : &*it;
   }
 
   void on_write(beast::error_code ec, std::size_t) {
