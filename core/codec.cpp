@@ -22,8 +22,11 @@ void fail(const std::string& path, std::string_view expected) {
 namespace {
 
 // Schema version 1 of the lease events carried the holder's token as "lease_token"; version 2
-// carries only its fingerprint as "lease_id" (core/task.hpp lease_id_of), so an old event reads as
-// the new one. The log itself is never rewritten: its hash chain covers the old payloads.
+// carries only its fingerprint as "lease_id" (core/task.hpp lease_id_of). The log is never
+// rewritten (its hash chain covers the old payloads), so a version-1 token stays readable by every
+// member: it is read as the lease's id as it is. No token fingerprints to it, so a lease taken
+// before the upgrade answers to no token at all — its holder gets lease_lost, and the reaper
+// expires it as any other (it names leases by their ids) — instead of to one anybody can read.
 template <class E>
 E decode_older(const rapidjson::Value& payload, int schema_version) {
   if constexpr (requires { E::lease_token_until_v2; }) {
@@ -34,7 +37,7 @@ E decode_older(const rapidjson::Value& payload, int schema_version) {
       if (!token.IsString()) field_codec::fail("/lease_token", "a UUID string");
       const auto parsed = parse_uuid(std::string_view(token.GetString(), token.GetStringLength()));
       if (!parsed) field_codec::fail("/lease_token", "a UUID string");
-      const std::string id = to_string(lease_id_of(*parsed));
+      const std::string id = to_string(*parsed);  // burnt: a public id now, never a proof
       upgraded.RemoveMember("lease_token");
       upgraded.AddMember("lease_id", rapidjson::Value(id.c_str(), upgraded.GetAllocator()), upgraded.GetAllocator());
       return from_json_value<E>(upgraded);

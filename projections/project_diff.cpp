@@ -52,8 +52,8 @@ std::string label_of(const RowChange::Columns& columns) {
 }
 
 // A diff, like the context, shows who holds a task, not the lease behind it: the column holds the
-// lease's id (since migration 0009; a fingerprint of the holder's token, never the token), which
-// says nothing to a reader.
+// lease's id (a fingerprint of the holder's token, never a token that acts), which says nothing to
+// a reader.
 bool secret(const std::string& table, const std::string& column) { return table == "tasks" && column == "lease_token"; }
 
 std::vector<RowChange> without_secrets(std::vector<RowChange> changes) {

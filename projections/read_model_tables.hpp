@@ -139,7 +139,8 @@ struct Table<MemberRow> {
 };
 
 // The lease as its five nullable columns (all NULL when there is none). The column `lease_token`
-// holds the lease's id (Lease::id, the token's fingerprint) since migration 0009, never a token.
+// holds the lease's id (Lease::id: the token's fingerprint; for a lease from a version-1 event, that
+// event's token, burnt — core/codec.cpp), never a token that still acts.
 struct LeaseColumns {
   std::optional<Uuid> id{};
   std::optional<std::string> agent{};

@@ -106,9 +106,9 @@ TEST(Codec, PayloadUsesStableNamesAndFormats) {
 }
 
 // Version 1 of the lease events carried the holder's token; the log keeps those payloads (its hash
-// chain covers them), and they read as version 2: the token's fingerprint, the id a claim of
-// version 2 records, so a lease taken before the upgrade still answers to its token.
-TEST(Codec, LeaseEventsOfVersionOneReadTheirTokenAsItsFingerprint) {
+// chain covers them) where every member reads them, so they read as version 2 with that token as
+// the lease's id: burnt, since no token fingerprints to it.
+TEST(Codec, LeaseEventsOfVersionOneReadTheirTokenAsABurntId) {
   const std::string ids = R"("project_id":")" + to_string(P) + R"(","task_id":")" + to_string(T) + R"(")";
   const std::string token = R"("lease_token":")" + to_string(X) + R"(")";
   const std::vector<std::pair<std::string, std::string>> v1{
@@ -130,10 +130,9 @@ TEST(Codec, LeaseEventsOfVersionOneReadTheirTokenAsItsFingerprint) {
       if constexpr (requires { e.lease_id; }) return e.lease_id;
       else return Uuid{};
     }, event);
-    EXPECT_EQ(id, lease_id_of(X));
-    EXPECT_NE(id, X);
-    // Encoded again, it is a version-2 payload with no token in it.
-    EXPECT_EQ(encode_event(event).find(to_string(X)), std::string::npos);
+    EXPECT_EQ(id, X);
+    EXPECT_NE(lease_id_of(X), X);  // the token no longer matches the lease it names
+    EXPECT_EQ(encode_event(event).find("lease_token"), std::string::npos);
     // As version 2 the same payload lacks its lease_id: refused, never read as a token.
     EXPECT_EQ(refusal([&] { decode_event(type, 2, doc); }).code(), ErrorCode::validation_failed);
   }
@@ -142,8 +141,8 @@ TEST(Codec, LeaseEventsOfVersionOneReadTheirTokenAsItsFingerprint) {
   EXPECT_EQ(str(details(refusal([&] { decode_event("TaskClaimed", 1, bad); }))["path"]), "/lease_token");
 }
 
-// The fingerprint is SHA-256 of the token's 16 bytes, cut to 16 bytes: pinned, because migration
-// 0009 computes the same in SQL for the rows written before it.
+// The fingerprint is SHA-256 of the token's 16 bytes, cut to 16 bytes: pinned, since the log
+// records it (a change would orphan every lease held across it).
 TEST(Codec, ALeaseIdIsTheTokensSha256CutToSixteenBytes) {
   const Uuid token = parse_uuid("00112233-4455-6677-8899-aabbccddeeff").value();
   // printf '\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff' | sha256sum

@@ -3,11 +3,9 @@
 #include "tests/projections/engine_fixture.hpp"
 
 #include "core/decide.hpp"
-#include "events/migrator.hpp"
 #include "projections/lease_reaper.hpp"
 #include "tests/support/eventually.hpp"
 
-#include <algorithm>
 
 namespace tasklog::projections::testing {
 namespace {
@@ -98,35 +96,43 @@ TEST_F(LeaseFencingTest, ReaperThreadExpiresARealLease) {
   step(CompleteTask{.task_id = task, .lease_token = next, .summary = "ok"});
 }
 
-// Rows written before migration 0009 hold a lease's token itself; the migration turns it into the
-// lease's id, so the holder of a lease taken before the upgrade can still finish its task, and the
-// row equals what the log (whose version-1 lease events the codec reads as ids) folds to.
-TEST_F(LeaseFencingTest, ALeaseHeldAcrossTheUpgradeStillAnswersToItsToken) {
+// A lease taken by an earlier release: its TaskClaimed (schema version 1) carries the token
+// itself, and the log keeps it so, readable by every member. Read as a version-2 event that token
+// is the lease's id — it acts no more, for its holder or anyone who read it — and the reaper
+// expires the lease as any other, after which the task is claimed again.
+TEST_F(LeaseFencingTest, ALeaseFromAVersionOneEventAnswersToNoToken) {
   const Uuid project = create_project();
   const Uuid task = create_task(project, "long");
-  const Uuid token = claim(task, "agent-1", 600);
-  EXPECT_EQ(task_row(task).lease->id, lease_id_of(token));
-  {
-    pqxx::connection c(db.conninfo());
-    pqxx::work tx(c);
-    tx.exec0("UPDATE readmodel.tasks SET lease_token = '" + to_string(token) + "' WHERE id = '" + to_string(task) + "'");
-    tx.commit();
-  }
-  EXPECT_EQ(refused(Heartbeat{.task_id = task, .lease_token = token}), ErrorCode::lease_lost);  // a row as before 0009
+  const Uuid token = derived_uuid("a token an earlier release handed out");
+  const Timestamp expires = clock() + std::chrono::seconds(kMinLeaseSeconds);
+  store->append({events::StreamAppend{
+      .stream_id = task,
+      .stream_type = "task",
+      .expected = events::ExpectedVersion::exact(1),
+      .events = {events::NewEvent{
+          .event_id = derived_uuid("the version-1 claim"),
+          .type = "TaskClaimed",
+          .schema_version = 1,
+          .payload = R"({"agent":"agent-1","attempt":1,"expires_at":")" + format_timestamp(expires) +
+                     R"(","lease_token":")" + to_string(token) + R"(","project_id":")" + to_string(project) +
+                     R"(","task_id":")" + to_string(task) + R"("})",
+          .project_id = project,
+          .task_id = task,
+          .actor_id = actor}}}});
+  expect_consistent("after a version-1 claim");
+  ASSERT_TRUE(task_row(task).lease);
+  EXPECT_EQ(task_row(task).lease->id, token);
+  EXPECT_EQ(task_row(task).status, TaskStatus::in_progress);
+  // The token, readable in the log, proves nothing any more.
+  EXPECT_EQ(refused(Heartbeat{.task_id = task, .lease_token = token}), ErrorCode::lease_lost);
+  EXPECT_EQ(refused(CompleteTask{.task_id = task, .lease_token = token, .summary = "taken over"}), ErrorCode::lease_lost);
 
-  const auto migrations = events::embedded_migrations();
-  const auto it = std::find_if(migrations.begin(), migrations.end(), [](const auto& m) { return m.version == 9; });
-  ASSERT_NE(it, migrations.end());
-  {
-    pqxx::connection c(db.conninfo());
-    pqxx::work tx(c);
-    tx.exec(it->sql);
-    tx.commit();
-  }
-  EXPECT_EQ(task_row(task).lease->id, lease_id_of(token));
-  expect_consistent("after the migration");
-  step(Heartbeat{.task_id = task, .lease_token = token});
-  step(CompleteTask{.task_id = task, .lease_token = token, .summary = "finished across the upgrade"});
+  LeaseReaper reaper(*engine, reaper_options());
+  clock.advance(std::chrono::seconds(kMinLeaseSeconds) + 1s);
+  EXPECT_EQ(reaper.reap_once(), 1u);
+  expect_consistent("after the expiry");
+  const Uuid next = claim(task, "agent-2");
+  step(CompleteTask{.task_id = task, .lease_token = next, .summary = "done by the next holder"});
   EXPECT_EQ(task_row(task).status, TaskStatus::done);
 }
 
