@@ -35,23 +35,12 @@ Response list_events(RequestContext& ctx, EventScope scope, const std::optional<
 }  // namespace
 
 std::string event_page_sql(EventScope scope) {
-  // A timeline page is a range of its index, (project_id, position) or (task_id, position), and is
-  // spelled so that no other plan is possible. A pooled connection settles on a generic plan, in
-  // which `project_id = $1` is only "one of the projects" to the planner: walking the log's
-  // primary key from the cursor and filtering looked as cheap as the project's index, and for a
-  // small project in a log of a large one it read every later event (601 rows, 44 blocks in the
-  // test for a page that is empty). So there is no equality for the planner to fold away and then
-  // order by position alone: the row comparison and the ORDER BY are the index's own columns
-  // (only that index answers them in order), and the plain bounds on the id end the range scan at
-  // the id's last entry — as the reading user, row-level security adds `project_id = ANY(visible)`,
-  // and the bounds keep the scan from reading other visible projects' entries (the same reasoning
-  // as events::project_head_sql). The earlier `($1 IS NULL OR e.project_id = $1)` ruled the
-  // index out altogether.
-  constexpr auto range = "(e.{0}, e.position) > ($1::uuid, $2) AND e.{0} BETWEEN $1::uuid AND $1::uuid "
-                         "ORDER BY e.{0}, e.position LIMIT $3";
-  const std::string condition = scope == EventScope::project ? fmt::format(range, "project_id")
-                                : scope == EventScope::task  ? fmt::format(range, "task_id")
-                                                             : "e.position > $1 ORDER BY e.position LIMIT $2";
+  // A timeline is a range of its index whatever plan the pooled connection settles on (see
+  // events::scope_page_sql); the whole visible log is a range of the primary key anyway.
+  const std::string condition =
+      scope == EventScope::project ? events::scope_page_sql("e.", "project_id", "$1::uuid", "$2", "$3")
+      : scope == EventScope::task  ? events::scope_page_sql("e.", "task_id", "$1::uuid", "$2", "$3")
+                                   : "e.position > $1 ORDER BY e.position LIMIT $2";
   return fmt::format("SELECT {}::text, e.position FROM public.events e WHERE {}", event_json_sql(), condition);
 }
 

@@ -86,6 +86,13 @@ std::string project_head_sql(std::string_view project_id) {
       project_id);
 }
 
+std::string scope_page_sql(std::string_view prefix, std::string_view column, std::string_view id,
+                           std::string_view after, std::string_view limit) {
+  return fmt::format("({0}{1}, {0}position) > ({2}, {3}) AND {0}{1} BETWEEN {2} AND {2} "
+                     "ORDER BY {0}{1}, {0}position LIMIT {4}",
+                     prefix, column, id, after, limit);
+}
+
 std::string notify_sql(std::string_view payload) {
   return fmt::format("SELECT pg_notify('{}', {})", kNotifyChannel, payload);
 }

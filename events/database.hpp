@@ -90,4 +90,18 @@ std::string notify_sql(std::string_view payload);
 // above this one. Against the scalar bound those projects are dropped before the scan.
 std::string project_head_sql(std::string_view project_id);
 
+// A page of one project's or one task's events after a cursor, in position order: the WHERE
+// condition, ORDER BY and LIMIT for `{prefix}{column} = id AND {prefix}position > after`, spelled as
+// a range of the (column, position) index that no other plan can answer. Why: pooled connections
+// settle on generic plans, in which `project_id = $1` is only "one of the projects" to the planner;
+// ordered by position alone, walking the log's primary key from the cursor and filtering looked as
+// cheap as the project's index, and for a small project in a log of a large one it read every
+// later event (601 rows, 44 blocks for an empty page in the test). So there is no equality for the
+// planner to fold away and order by position alone: the row comparison and the ORDER BY are the
+// index's own columns, and the plain bounds on the id end the range scan at the id's last entry —
+// read as a user, row-level security adds `project_id = ANY(visible)` and the bounds keep the scan
+// out of other visible projects' entries. `id`, `after`, `limit`: SQL text (parameters).
+std::string scope_page_sql(std::string_view prefix, std::string_view column, std::string_view id,
+                           std::string_view after, std::string_view limit);
+
 }  // namespace tasklog::events

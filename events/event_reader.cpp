@@ -1,5 +1,6 @@
 #include "events/event_reader.hpp"
 
+#include "events/database.hpp"
 #include "events/event_rows.hpp"
 
 namespace tasklog::events {
@@ -12,8 +13,10 @@ void prepare_all(pqxx::connection_base& c) {
   // server lazily, at first use on each connection.
   c.prepare("tasklog_read_stream", kSelect + "WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3");
   c.prepare("tasklog_read_after", kSelect + "WHERE position > $1 ORDER BY position LIMIT $2");
-  c.prepare("tasklog_read_project", kSelect + "WHERE project_id = $1 AND position > $2 ORDER BY position LIMIT $3");
-  c.prepare("tasklog_read_task", kSelect + "WHERE task_id = $1 AND position > $2 ORDER BY position LIMIT $3");
+  // A project's or a task's page as a range of its index whatever the plan (the stream's catch-up
+  // reads these on pooled connections, as the reading user): database.hpp scope_page_sql.
+  c.prepare("tasklog_read_project", kSelect + "WHERE " + scope_page_sql("", "project_id", "$1::uuid", "$2", "$3"));
+  c.prepare("tasklog_read_task", kSelect + "WHERE " + scope_page_sql("", "task_id", "$1::uuid", "$2", "$3"));
   c.prepare("tasklog_read_range", kSelect + "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_head", "SELECT coalesce(max(position), 0) FROM events");
   // Two statements rather than `$1 IS NULL OR project_id = $1`, which no generic plan can answer

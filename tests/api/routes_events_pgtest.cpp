@@ -2,6 +2,7 @@
 // metadata, recorded_at, hashes), paged by position without gaps or repeats, and the project and
 // task timelines.
 #include "api/route_support.hpp"
+#include "events/event_reader.hpp"
 #include "tests/api/routes_fixture.hpp"
 #include "tests/support/explain.hpp"
 
@@ -114,6 +115,17 @@ TEST_F(EventRoutesTest, ASmallProjectsTimelineIsReadFromItsOwnIndexEntriesWhatev
     const auto read = explain_events_read(tx, execute, plan);
     EXPECT_EQ(read.rows, 0) << plan;
     // The index's root and a leaf or two: the walk from the cursor reads every heap page after it.
+    EXPECT_LE(read.blocks, 5) << plan;
+  }
+  // The same pages as the stream's catch-up reads them (events::EventReader, on pooled connections).
+  events::EventReader reader(tx);
+  EXPECT_TRUE(reader.project_after(parse_uuid(small).value(), small_last, 51).empty());
+  EXPECT_TRUE(reader.task_after(parse_uuid(task).value(), small_last, 51).empty());
+  for (const auto& [name, id] : {std::pair{std::string("tasklog_read_project"), small},
+                                 std::pair{std::string("tasklog_read_task"), task}}) {
+    std::string plan;
+    const auto read = explain_events_read(tx, "EXECUTE " + name + "('" + id + "', " + after + ", 51)", plan);
+    EXPECT_EQ(read.rows, 0) << plan;
     EXPECT_LE(read.blocks, 5) << plan;
   }
 }
