@@ -62,7 +62,7 @@ class Server {
   net::thread_pool& workers() { return workers_; }
   DbPool& pool() { return pool_; }
   Metrics& metrics() { return metrics_; }
-  StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_, sign_ins_}; }
+  StreamContext stream_context() { return StreamContext{*hub_, pool_, workers_, stream_checks_}; }
   void handle(std::shared_ptr<const Request> request, net::any_io_executor where, std::function<void(Response)> done);
   bool never_blocks(const Request& request) const { return router_.never_blocks(request); }
   void add_session(std::uint64_t id, const std::shared_ptr<Session>& session);
@@ -77,6 +77,7 @@ class Server {
   DbPool pool_;
   TaskReads task_reads_;  // after the pool: its lanes lease connections from it
   TaskReads sign_ins_;    // likewise
+  TaskReads stream_checks_;  // likewise
   std::unique_ptr<events::EventStore> store_;
   std::unique_ptr<projections::TaskEngine> engine_;
   std::unique_ptr<projections::LeaseReaper> reaper_;
@@ -296,12 +297,14 @@ unsigned io_thread_count(unsigned asked) {
 
 Server::Server(ApiServerOptions options)
     : options_(std::move(options)),
-      // A connection for every worker and every task-read and sign-in lane: a lane must not wait
-      // behind workers that each hold one (their reads would fail with 503 after the pool's timeout).
+      // A connection for every worker and every lane (task reads, sign-ins, stream checks): a lane
+      // must not wait behind workers that each hold one (their reads would fail with 503 after the
+      // pool's timeout).
       pool_(options_.conninfo, std::max(1u, options_.worker_threads) + options_.task_reads.lane_count() +
-                                   options_.sign_ins.lane_count()),
+                                   options_.sign_ins.lane_count() + options_.stream_checks.lane_count()),
       task_reads_(pool_, options_.task_reads),
       sign_ins_(pool_, options_.sign_ins),
+      stream_checks_(pool_, options_.stream_checks),
       store_(std::make_unique<events::EventStore>(projections::engine_store_options(options_.conninfo))),
       engine_(std::make_unique<projections::TaskEngine>(*store_)),
       ioc_(static_cast<int>(io_thread_count(options_.io_threads))),
@@ -435,6 +438,7 @@ void Server::teardown_services() {
   if (reaper_) reaper_->stop();
   task_reads_.stop();
   sign_ins_.stop();
+  stream_checks_.stop();
   // Commands a handler queued are answered before the writer stops (the store flushes).
   if (store_) store_->stop();
 }

@@ -29,12 +29,16 @@ struct ApiServerOptions {
   std::string conninfo{};
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 8080};  // port 0: any free port
   unsigned io_threads = 0;       // 0: one per core
-  unsigned worker_threads = 16;  // handler threads (the pool has a connection for each, and one per task-read or sign-in lane)
+  unsigned worker_threads = 16;  // handler threads (the pool has a connection for each, and one per lane below)
   HttpLimits limits{};
   TaskReadsOptions task_reads{};  // GET /v1/tasks/{id}: calls in flight at once, reads per call
   // The router's token sign-ins, shared like task reads but on lanes of their own: a task read held
   // up (by a rebuild's swap, say) must not hold up every authenticated request, nor the reverse.
   TaskReadsOptions sign_ins{};
+  // The streams' token re-checks (one per session per heartbeat), on a lane of their own: sessions
+  // of many tokens that heartbeat together (they reconnected together) queue one call per token,
+  // which on the router's lanes would hold up every REST request's sign-in behind them.
+  TaskReadsOptions stream_checks{.lanes = 1};
   std::chrono::seconds idle_timeout{60};      // a keep-alive connection with no request is closed
   std::chrono::seconds request_timeout{30};   // headers and body must arrive within this
   std::chrono::seconds shutdown_timeout{10};  // in-flight requests get this long on stop()

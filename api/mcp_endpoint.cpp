@@ -305,12 +305,7 @@ void Endpoint::establish_era(Exchange& ex, const rapidjson::Document& doc) {
 }
 
 Response Endpoint::post(RequestContext& ctx) {
-  // A foreign Origin first: the transport says 403 for it, whatever else is wrong with the request.
-  try {
-    check_origin(ctx.request);
-  } catch (const RpcError& e) {
-    return json_reply(e.status(), error_message("null", e));
-  }
+  // (A foreign Origin was refused before the token was signed in: foreign_origin.)
   const auto format = reply_format(ctx.request);
   if (!format)
     return json_reply(http::status::not_acceptable,
@@ -451,8 +446,7 @@ rapidjson::Document Endpoint::dispatch(Exchange& ex, std::string_view method, co
 
 Response Endpoint::end_session(RequestContext& ctx) {
   try {
-    check_origin(ctx.request);
-    modern_version_header(ctx.request);
+    modern_version_header(ctx.request);  // (a foreign Origin was refused before: foreign_origin)
   } catch (const RpcError& e) {
     return json_reply(e.status(), error_message("null", e));
   }
@@ -467,12 +461,25 @@ Response Endpoint::end_session(RequestContext& ctx) {
   return response;
 }
 
+// A foreign Origin is 403 before anything else about the request is looked at, its token included
+// (the router runs this before signing the token in).
+std::optional<Response> foreign_origin(const Request& request) {
+  try {
+    check_origin(request);
+  } catch (const RpcError& e) {
+    return json_reply(e.status(), error_message("null", e));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void add_mcp_routes(Router& router) {
   auto endpoint = std::make_shared<Endpoint>(router);
-  router.add(http::verb::post, "/mcp", [endpoint](RequestContext& ctx) { return endpoint->post(ctx); });
-  router.add(http::verb::delete_, "/mcp", [endpoint](RequestContext& ctx) { return endpoint->end_session(ctx); });
+  const RouteOptions options{.before_sign_in = foreign_origin};
+  router.add(http::verb::post, "/mcp", [endpoint](RequestContext& ctx) { return endpoint->post(ctx); }, options);
+  router.add(http::verb::delete_, "/mcp", [endpoint](RequestContext& ctx) { return endpoint->end_session(ctx); },
+             options);
 }
 
 }  // namespace tasklog::api

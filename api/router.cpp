@@ -314,6 +314,8 @@ std::optional<Response> Router::run(const Request& request, ApiServices& service
       }
     };
 
+    if (match->options.before_sign_in)
+      if (auto refused = match->options.before_sign_in(request)) return std::move(*refused);
     if (match->options.authenticated) {
       const auto token = bearer_token(request);
       if (!token) throw DomainError(ErrorCode::unauthorized, "this route needs an Authorization: Bearer <token> header");

@@ -85,6 +85,9 @@ struct RouteOptions {
   // check their token themselves or need none (the router's own look-up is a round trip); add()
   // refuses others.
   bool never_blocks = false;
+  // Runs before the token check; a response it returns is the answer. For /mcp's Origin check:
+  // the transport wants 403 for a foreign Origin whatever else is wrong, a missing token included.
+  std::function<std::optional<Response>(const Request&)> before_sign_in{};
 };
 
 class Router {

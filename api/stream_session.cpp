@@ -675,11 +675,12 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   // The token was checked at the upgrade; a stream lives for hours, so it is checked again at every
   // heartbeat, and a token revoked or expired since ends the session (1008 with the reason). A
-  // REST request stops at once; a stream within one heartbeat interval. Through the shared sign-ins
-  // (TaskReads), so a thousand sessions cost a handful of calls; a database that cannot answer
-  // keeps the stream (its reads fail on their own).
+  // REST request stops at once; a stream within one heartbeat interval. Through a TaskReads of the
+  // streams' own (StreamContext::token_checks): sessions of one token share a call, and sessions of
+  // many tokens queue there, not in front of REST requests' sign-ins. A database that cannot
+  // answer keeps the stream (its reads fail on their own).
   void recheck_token() {
-    ctx_.sign_ins.sign_in(token_, [weak = weak_from_this()](std::exception_ptr error, std::optional<Principal>) {
+    ctx_.token_checks.sign_in(token_, [weak = weak_from_this()](std::exception_ptr error, std::optional<Principal>) {
       if (!error) return;
       try {
         std::rethrow_exception(error);

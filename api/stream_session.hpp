@@ -26,7 +26,7 @@ struct StreamContext {
   StreamHub& hub;
   DbPool& pool;                         // catch-up reads and access checks (as the user)
   boost::asio::thread_pool& workers;    // where those blocking reads run
-  TaskReads& sign_ins;                  // the token checked again at every heartbeat
+  TaskReads& token_checks;              // the token checked again at every heartbeat (lanes of their own)
 };
 
 // One subscription as the client asked for it (a subscribe message or the upgrade's query).

@@ -85,7 +85,8 @@ Events decide_command(const CommandContext& ctx, const RecordUsage& c) {
   // schema caps one record (10^12 tokens, 10^6 USD); this caps the sum.
   constexpr std::int64_t kMaxTotalTokens = 1'000'000'000'000'000;  // 10^15
   constexpr double kMaxTotalCost = 1e9;
-  if (c.tokens > kMaxTotalTokens - task.usage.tokens || !(task.usage.cost_usd + c.cost_usd <= kMaxTotalCost))
+  // (c.tokens >= 0 here, so the difference cannot overflow, whatever an older row holds.)
+  if (task.usage.tokens > kMaxTotalTokens - c.tokens || !(task.usage.cost_usd + c.cost_usd <= kMaxTotalCost))
     refuse(ErrorCode::validation_failed,
            fmt::format("task '{}' would record more usage than a task can total (10^15 tokens, 10^9 USD)", task.title),
            ErrorDetails{}.add("tokens", task.usage.tokens).add("cost_usd", task.usage.cost_usd).json());

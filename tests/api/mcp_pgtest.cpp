@@ -539,10 +539,14 @@ TEST_F(McpTest, AForeignOriginIsForbidden) {
   EXPECT_EQ(refused.status, 403u) << refused.body;
   EXPECT_EQ(int_at(refused, "/error/code"), -32600);
   EXPECT_EQ(alice->del("/mcp", {}, foreign).status, 403u);
-  // Before anything else about the request is looked at (here a body that is not JSON).
+  // Before anything else about the request is looked at: a body that is not JSON, or no token.
   auto foreign_text = foreign;
   foreign_text.emplace_back("Content-Type", "text/plain");
   EXPECT_EQ(alice->post("/mcp", "not json", foreign_text).status, 403u);
+  HttpClient anonymous(endpoint(), "");
+  EXPECT_EQ(anonymous.post("/mcp", request(1, "ping"), foreign).status, 403u);
+  EXPECT_EQ(anonymous.del("/mcp", {}, foreign).status, 403u);
+  EXPECT_EQ(anonymous.post("/mcp", request(1, "ping"), classic(s)).status, 401u);  // its own origin: the token counts
   auto odd_origin = classic(s);
   odd_origin.emplace_back("Origin", "http://\xE9vil.example");
   const auto odd = alice->post("/mcp", request(1, "ping"), odd_origin);
