@@ -132,7 +132,7 @@ TEST_F(HttpServerTest, HealthzReadyzAndMetricsNeedNoToken) {
   EXPECT_THAT(metrics.body, HasSubstr("tasklog_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(metrics.body, HasSubstr("tasklog_http_request_duration_seconds_count{route=\"/healthz\"} 1\n"));
   for (const char* name : {"tasklog_append_batches_total ", "tasklog_events_appended_total ",
-                           "tasklog_append_largest_batch ", "tasklog_db_pool_size 12\n" /* 4 workers + 4 task-read lanes + 4 sign-in lanes */, "tasklog_db_pool_open ",
+                           "tasklog_append_largest_batch ", "tasklog_db_pool_size 13\n" /* 4 workers + 4 task-read lanes + 4 sign-in lanes + 1 stream-check lane */, "tasklog_db_pool_open ",
                            "tasklog_db_pool_in_use ", "tasklog_db_pool_waiting ", "tasklog_task_reads_total ",
                            "tasklog_task_read_calls_total ", "tasklog_append_unread_batches_total ",
                            "tasklog_append_memory_misses_total ", "tasklog_sign_ins_total ", "tasklog_sign_in_calls_total ",
