@@ -106,6 +106,17 @@ std::string id_json(const rapidjson::Value& message) {
   return to_json(it->value);
 }
 
+// The id of a single request whose JSON parses without our limits (iteratively: no recursion however
+// deep it nests), as JSON text; nullopt when there is none to read.
+std::optional<std::string> request_id_despite_limits(std::string_view body) {
+  rapidjson::Document loose;
+  loose.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  if (loose.HasParseError() || !loose.IsObject()) return std::nullopt;
+  std::string id = id_json(loose);
+  if (id == "null") return std::nullopt;
+  return id;
+}
+
 const rapidjson::Value* params_of(const rapidjson::Value& message) {
   if (!message.IsObject()) return nullptr;
   const auto it = message.FindMember("params");
@@ -320,8 +331,15 @@ Response Endpoint::post(RequestContext& ctx) {
   try {
     parse_json(ctx.request.body(), doc);
   } catch (const DomainError& e) {
-    const int code = e.code() == ErrorCode::malformed_json ? rpc::parse_error : rpc::invalid_request;
-    return json_reply(http::status::bad_request, error_message("null", RpcError(code, e.what())));
+    if (e.code() == ErrorCode::malformed_json)
+      return json_reply(http::status::bad_request, error_message("null", RpcError(rpc::parse_error, e.what())));
+    // JSON that breaks one of our limits (a string holding U+0000, nesting deeper than 64, …) is
+    // still a request: answered as that request's invalid params when its id can be read, so that
+    // the client matches the answer and a model can correct the arguments, instead of a transport
+    // error with no id.
+    if (const auto id = request_id_despite_limits(ctx.request.body()))
+      return reply(*format, http::status::ok, {error_message(*id, RpcError(rpc::invalid_params, e.what()))}, false);
+    return json_reply(http::status::bad_request, error_message("null", RpcError(rpc::invalid_request, e.what())));
   }
 
   Exchange ex{ctx};

@@ -474,6 +474,22 @@ TEST_F(McpTest, JsonRpcErrors) {
   expect_code(request(7, "tools/call", R"({"arguments":{}})"), -32602);
   expect_code(request(7, "resources/read", R"({})"), -32602);
   expect_code(R"({"jsonrpc":"2.0","id":7,"method":"ping","params":[1]})", -32602);
+  // JSON that breaks a limit of ours is still a request: invalid params, with its id, when the id
+  // can be read (U+0000 in a string, nesting deeper than 64) — a model can correct its arguments.
+  const auto limited = [&](const std::string& arguments) {
+    const auto r = alice->post(
+        "/mcp", R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"create_project","arguments":)" +
+                    arguments + "}}",
+        classic(s));
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(int_at(r, "/error/code"), -32602) << r.body;
+    EXPECT_EQ(int_at(r, "/id"), 9) << r.body;
+  };
+  limited(R"({"name":"a\u0000b"})");
+  limited(R"({"name":"deep","description":)" + std::string(100, '[') + std::string(100, ']') + "}");
+  limited(R"({"name":"lone \udc00 surrogate"})");
+  // ... and an invalid request when there is no id to answer (here a notification).
+  expect_code(R"({"jsonrpc":"2.0","method":"notifications/x","params":{"x":"a\u0000b"}})", -32600, 400);
   // The id is echoed, string ids included.
   const auto r = alice->post("/mcp", R"({"jsonrpc":"2.0","id":"abc","method":"nope"})", classic(s));
   EXPECT_EQ(str_at(r, "/id"), "abc");
