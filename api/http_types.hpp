@@ -35,7 +35,7 @@ struct HttpLimits {
 };
 
 // A request's text (a header value, a path) as an error message may show it: itself when it is
-// printable ASCII, else a placeholder — a raw byte above 0x7E would make the error's JSON body
+// printable ASCII, else a fixed stand-in — a raw byte above 0x7E would make the error's JSON body
 // invalid UTF-8.
 inline std::string_view shown(std::string_view text) {
   for (const unsigned char c : text)

@@ -29,17 +29,15 @@ namespace {
 // expires it as any other (it names leases by their ids) — instead of to one anybody can read.
 template <class E>
 E decode_older(const rapidjson::Value& payload, int schema_version) {
-  if constexpr (requires { E::lease_token_until_v2; }) {
+  if constexpr (requires(const E& e) { e.lease_id; }) {  // the lease events
     if (schema_version < 2 && payload.IsObject() && payload.HasMember("lease_token")) {
       rapidjson::Document upgraded;
       upgraded.CopyFrom(payload, upgraded.GetAllocator());
-      const auto& token = upgraded["lease_token"];
-      if (!token.IsString()) field_codec::fail("/lease_token", "a UUID string");
-      const auto parsed = parse_uuid(std::string_view(token.GetString(), token.GetStringLength()));
-      if (!parsed) field_codec::fail("/lease_token", "a UUID string");
-      const std::string id = to_string(*parsed);  // burnt: a public id now, never a proof
-      upgraded.RemoveMember("lease_token");
-      upgraded.AddMember("lease_id", rapidjson::Value(id.c_str(), upgraded.GetAllocator()), upgraded.GetAllocator());
+      auto token = upgraded.FindMember("lease_token");
+      if (!token->value.IsString() ||
+          !parse_uuid(std::string_view(token->value.GetString(), token->value.GetStringLength())))
+        field_codec::fail("/lease_token", "a UUID string");
+      token->name.SetString("lease_id", upgraded.GetAllocator());  // burnt: a public id now, never a proof
       return from_json_value<E>(upgraded);
     }
   }

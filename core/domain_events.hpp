@@ -262,7 +262,6 @@ struct TaskDependencyRemoved {
 struct TaskClaimed {
   static constexpr std::string_view type_name = "TaskClaimed";
   static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
-  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
@@ -283,7 +282,6 @@ struct TaskClaimed {
 struct TaskLeaseExtended {
   static constexpr std::string_view type_name = "TaskLeaseExtended";
   static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
-  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
@@ -302,7 +300,6 @@ struct TaskLeaseExtended {
 struct TaskReleased {
   static constexpr std::string_view type_name = "TaskReleased";
   static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
-  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
@@ -404,7 +401,6 @@ struct TaskScopeAsserted {
 struct TaskCompleted {
   static constexpr std::string_view type_name = "TaskCompleted";
   static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
-  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
@@ -425,7 +421,6 @@ struct TaskCompleted {
 struct TaskAttemptFailed {
   static constexpr std::string_view type_name = "TaskAttemptFailed";
   static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
-  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};
@@ -449,7 +444,6 @@ struct TaskAttemptFailed {
 struct TaskLeaseExpired {
   static constexpr std::string_view type_name = "TaskLeaseExpired";
   static constexpr int schema_version = 2;  // 1: "lease_token", the holder's token (core/codec.cpp upgrades it)
-  static constexpr bool lease_token_until_v2 = true;
   static constexpr StreamType stream = StreamType::task;
   Uuid project_id{};
   Uuid task_id{};

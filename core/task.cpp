@@ -7,9 +7,7 @@
 namespace tasklog {
 
 Uuid lease_id_of(const Uuid& token) {
-  Sha256 hash;
-  hash.update(std::span<const std::uint8_t>(token.data, token.size()));
-  const Sha256Digest digest = hash.finish();
+  const Sha256Digest digest = sha256(std::string_view(reinterpret_cast<const char*>(token.data), token.size()));
   Uuid id;
   std::copy_n(digest.begin(), id.size(), id.data);
   return id;

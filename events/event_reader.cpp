@@ -22,13 +22,13 @@ void prepare_all(pqxx::connection_base& c) {
   // Two statements rather than `$1 IS NULL OR project_id = $1`, which no generic plan can answer
   // from the project's index. (`events tail` runs it once per connection, so it is planned for the
   // id it is given either way; a statement run again and again on pooled connections needs the
-  // shape of api::event_page_sql.)
+  // shape of scope_page_sql.)
   c.prepare("tasklog_read_before_last",
             "SELECT coalesce(min(position) - 1, 0) FROM (SELECT position FROM events "
             "ORDER BY position DESC LIMIT $1) t");
   c.prepare("tasklog_read_before_last_of_project",
             "SELECT coalesce(min(position) - 1, 0) FROM (SELECT position FROM events "
-            "WHERE project_id = $1 ORDER BY project_id DESC, position DESC LIMIT $2) t");
+            "WHERE project_id = $1 ORDER BY position DESC LIMIT $2) t");
   c.prepare("tasklog_read_at_time",
             "SELECT coalesce(max(position), 0) FROM events "
             "WHERE recorded_at <= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'");
