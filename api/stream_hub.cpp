@@ -225,7 +225,7 @@ void StreamHub::run(events::Position start) {
   while (!stopping_) {
     try {
       // At most one read per wake_interval: what commits meanwhile waits for the next read, which
-      // returns all of it (next() reads from the cursor before it waits for a notification), so
+      // returns all of it (next() reads at once when a notification is waiting on its socket), so
       // a burst reaches the sessions as one wake-up and nothing waits for the poll. Under load,
       // also not before every session woken by the last read has taken it: a read on top of an
       // unfinished round only piles up work and makes the sessions fall out of step (each then

@@ -52,24 +52,37 @@ bool Subscription::ensure_connected() {
 std::vector<RecordedEvent> Subscription::read() {
   pqxx::read_transaction tx(*conn_->db);
   auto events = EventReader(tx).after(cursor_, options_.batch_size);
+  ++reads_;
   if (!events.empty()) cursor_ = events.back().position;
+  // A full batch: the rest is read at once, notified or not.
+  read_due_ = events.size() >= options_.batch_size;
   return events;
 }
 
 std::vector<RecordedEvent> Subscription::next(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
   for (;;) {
     try {
+      if (!connected()) read_due_ = true;  // a new connection may have missed notifications: read
       if (ensure_connected()) {
-        conn_->notified = false;
-        auto events = read();
-        if (!events.empty()) return events;
-        const auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= std::chrono::milliseconds::zero()) return {};
-        const auto wait = std::min(std::chrono::duration_cast<std::chrono::microseconds>(left),
-                                   std::chrono::duration_cast<std::chrono::microseconds>(options_.poll_interval));
+        // Notifications that came while nobody waited are on the socket: take them first.
+        conn_->db->get_notifs();
+        auto now = Clock::now();
+        if (read_due_ || conn_->notified || now - last_read_ >= options_.poll_interval) {
+          conn_->notified = false;
+          last_read_ = now;
+          auto events = read();
+          if (!events.empty()) return events;
+          now = Clock::now();
+        }
+        const auto left = deadline - now;
+        if (left <= Clock::duration::zero()) return {};
+        // Until a notification, the deadline or the next poll, whichever comes first.
+        const auto poll_left = std::max<Clock::duration>(last_read_ + options_.poll_interval - now, Clock::duration::zero());
+        const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(std::min(left, poll_left));
         conn_->db->await_notification(static_cast<long>(wait.count() / 1000000), static_cast<long>(wait.count() % 1000000));
-        continue;  // notified or polled: read again from the cursor
+        continue;
       }
     } catch (const pqxx::broken_connection& e) {
       spdlog::debug("subscription: connection lost: {}", e.what());

@@ -10,6 +10,7 @@
 #include "events/event.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,8 @@ class Subscription {
 
   Position cursor() const { return cursor_; }
   bool connected() const;
+  // Reads of the log so far (empty ones included): what following it costs the database.
+  std::uint64_t reads() const { return reads_; }
 
  private:
   struct Connection;
@@ -49,6 +52,12 @@ class Subscription {
   SubscriptionOptions options_;
   Position cursor_{};
   std::unique_ptr<Connection> conn_{};
+  std::uint64_t reads_ = 0;
+  // When the last read was, and whether it filled a whole batch (more may be waiting): next()
+  // reads again only then, after a notification, or once the poll interval has passed — a caller
+  // that asks every 200 ms of an idle log must not cost a read per call (it cost two).
+  std::chrono::steady_clock::time_point last_read_{};
+  bool read_due_ = true;
 };
 
 }  // namespace tasklog::events

@@ -682,6 +682,37 @@ TEST_F(EventLogTest, SubscriptionDeliversEventsAfterItsCursor) {
   EXPECT_TRUE(sub.next(std::chrono::milliseconds(50)).empty());
 }
 
+// The stream's LISTEN thread asks for the next events every 200 ms: on an idle log that must not
+// cost a read per call (it cost two: one on entry, one after the wait), only one per poll
+// interval — and a notification must still wake it at once.
+TEST_F(EventLogTest, AnIdleSubscriptionReadsOncePerPollIntervalNotPerCall) {
+  store->append({one_event(random_id(), project)});
+  Subscription sub({.conninfo = db.conninfo(), .poll_interval = std::chrono::seconds(60)});
+  ASSERT_EQ(sub.next(std::chrono::seconds(5)).size(), 1u);
+  EXPECT_EQ(sub.reads(), 1u);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(sub.next(std::chrono::milliseconds(20)).empty());
+  EXPECT_EQ(sub.reads(), 1u) << "ten calls on an idle log read it again";
+  // Appended while nobody waits: the notification is on the socket when next() is called.
+  store->append({one_event(random_id(), project)});
+  std::vector<RecordedEvent> live;
+  // The poll interval is a minute: only the notification can bring it within these calls.
+  for (int i = 0; i < 20 && live.empty(); ++i) live = sub.next(std::chrono::seconds(1));
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].position, 2);
+  EXPECT_LE(sub.reads(), 3u);
+}
+
+// A read that fills a whole batch leaves the rest for the next call, which reads it at once —
+// no notification is coming for events already committed.
+TEST_F(EventLogTest, ASubscriptionReadsOnAtOnceAfterAFullBatch) {
+  for (int i = 0; i < 5; ++i) store->append({one_event(random_id(), project)});
+  Subscription sub({.conninfo = db.conninfo(), .batch_size = 2, .poll_interval = std::chrono::seconds(60)});
+  std::vector<Position> seen;
+  for (int i = 0; i < 3; ++i)
+    for (auto& e : sub.next(std::chrono::milliseconds(100))) seen.push_back(e.position);
+  EXPECT_EQ(seen, (std::vector<Position>{1, 2, 3, 4, 5}));
+}
+
 TEST_F(EventLogTest, SubscriptionResumesFromItsCursorAfterItsConnectionIsKilled) {
   Subscription sub({.conninfo = db.conninfo(), .poll_interval = std::chrono::milliseconds(100)});
   store->append({one_event(random_id(), project)});
