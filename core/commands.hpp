@@ -124,12 +124,14 @@ struct UpdateTask {
   std::optional<std::vector<std::string>> acceptance_criteria{};  // replaces them all; met flags reset
   std::optional<std::vector<std::string>> constraints{};
   std::optional<std::int64_t> timebox_seconds{};
+  std::optional<Uuid> lease_token{};  // required while the task is held: its holder's work is fenced
 
   static constexpr auto fields() {
     return std::tuple{req("task_id", &UpdateTask::task_id), opt("title", &UpdateTask::title),
                       opt("description", &UpdateTask::description), opt("type", &UpdateTask::type),
                       opt("priority", &UpdateTask::priority), opt("acceptance_criteria", &UpdateTask::acceptance_criteria),
-                      opt("constraints", &UpdateTask::constraints), opt("timebox_seconds", &UpdateTask::timebox_seconds)};
+                      opt("constraints", &UpdateTask::constraints), opt("timebox_seconds", &UpdateTask::timebox_seconds),
+                      opt("lease_token", &UpdateTask::lease_token)};
   }
   bool operator==(const UpdateTask&) const = default;
 };

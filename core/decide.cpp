@@ -21,6 +21,7 @@ ContextNeeds context_needs(const Command& command) {
           [](const CreateTask& c) { return ContextNeeds{.project_id = c.project_id, .graph = true}; },
           [](const AddDependency& c) { return ContextNeeds{.task_id = c.task_id, .graph = true}; },
           [](const ClaimTask& c) { return ContextNeeds{.task_id = c.task_id, .graph = true}; },
+          [](const CompleteTask& c) { return ContextNeeds{.task_id = c.task_id, .graph = true}; },
           [](const PickNextTask& c) { return ContextNeeds{.project_id = c.project_id, .graph = true, .candidates = true}; },
           [](const CreateCheckpoint& c) {
             return ContextNeeds{.project_id = c.project_id, .graph = true, .log_position = true};

@@ -14,6 +14,18 @@
 namespace tasklog::decide_steps {
 namespace {
 
+// task_not_ready while a dependency of the task is not done (ctx.graph holds its dependencies).
+void require_dependencies_done(const CommandContext& ctx, const TaskState& task) {
+  const std::vector<Uuid> open = open_dependencies(task.dependencies, ctx.graph);
+  if (open.empty()) return;
+  std::vector<std::string> names;
+  for (const Uuid& id : open) names.push_back(to_string(id));
+  refuse(ErrorCode::task_not_ready,
+         fmt::format("task '{}' waits on {} unfinished dependenc{}: {}", task.title, open.size(),
+                     open.size() == 1 ? "y" : "ies", fmt::join(names, ", ")),
+         ErrorDetails{}.add("task_id", task.id).add("reason", "dependencies").add("open_dependencies", open).json());
+}
+
 // Why a task cannot be claimed now, most fundamental reason first.
 void require_claimable(const CommandContext& ctx, const TaskState& task) {
   if (task.status == TaskStatus::in_progress) {
@@ -27,15 +39,7 @@ void require_claimable(const CommandContext& ctx, const TaskState& task) {
                .add("reason", live ? "leased" : "lease_expiring").json());
   }
   require_status(task, {TaskStatus::todo}, "claim");
-  const std::vector<Uuid> open = open_dependencies(task.dependencies, ctx.graph);
-  if (!open.empty()) {
-    std::vector<std::string> names;
-    for (const Uuid& id : open) names.push_back(to_string(id));
-    refuse(ErrorCode::task_not_ready,
-           fmt::format("task '{}' waits on {} unfinished dependenc{}: {}", task.title, open.size(),
-                       open.size() == 1 ? "y" : "ies", fmt::join(names, ", ")),
-           ErrorDetails{}.add("task_id", task.id).add("reason", "dependencies").add("open_dependencies", open).json());
-  }
+  require_dependencies_done(ctx, task);
   if (task.next_retry_at && *task.next_retry_at > ctx.now)
     refuse(ErrorCode::task_not_ready,
            fmt::format("task '{}' failed {} time(s); its next retry is at {}", task.title, task.attempts,
@@ -87,6 +91,8 @@ Events decide_command(const CommandContext& ctx, const ReleaseTask& c) {
 Events decide_command(const CommandContext& ctx, const CompleteTask& c) {
   const auto [project, task] = task_target(ctx, c.task_id);
   const Lease& lease = require_lease(task, c.lease_token, ctx.now);
+  // Its dependencies were done when it was claimed; one reopened since must be done again first.
+  require_dependencies_done(ctx, task);
 
   std::vector<Uuid> unknown;
   for (const Uuid& id : c.artifact_ids)

@@ -46,6 +46,16 @@ Events decide_command(const CommandContext& ctx, const UpdateTask& c) {
       !c.timebox_seconds)
     refuse(ErrorCode::validation_failed, "update_task needs at least one field to change");
   check_timebox(c.timebox_seconds);
+  // Fenced like the holder's own work: replacing the criteria resets the ones the holder marked
+  // met, so nobody else (a stale agent among them) may change a task while it is held.
+  check_holder(task, c.lease_token, ctx.now);
+  // A completion stands on the criteria it met; new ones would leave a done task with unmet ones.
+  if (c.acceptance_criteria && task.status == TaskStatus::done)
+    refuse(ErrorCode::illegal_transition,
+           fmt::format("task '{}' is done: its acceptance criteria are what it was completed against; reopen it to "
+                       "change them",
+                       task.title),
+           ErrorDetails{}.add("task_id", task.id).add("status", task.status).add("path", "/acceptance_criteria").json());
   return {TaskUpdated{project.id, task.id, c.title, c.description, c.type, c.priority, c.acceptance_criteria,
                       c.constraints, c.timebox_seconds}};
 }
@@ -83,6 +93,13 @@ Events decide_command(const CommandContext& ctx, const BlockTask& c) {
   const auto [project, task] = task_target(ctx, c.task_id);
   require_status(task, {TaskStatus::todo, TaskStatus::in_progress}, "block");
   check_holder(task, c.lease_token, ctx.now);
+  // A lease past its time is an attempt the reaper has yet to count: blocking first would drop it
+  // (TaskBlocked ends the lease) and the task would escape max_attempts. Refused as a claim is.
+  if (task.status == TaskStatus::in_progress && !task.has_live_lease(ctx.now))
+    refuse(ErrorCode::task_not_ready,
+           fmt::format("task '{}' has an expired lease that the reaper has not yet given up; try again shortly",
+                       task.title),
+           ErrorDetails{}.add("task_id", task.id).add("status", task.status).add("reason", "lease_expiring").json());
   return {TaskBlocked{project.id, task.id, c.reason, c.needs_human}};
 }
 

@@ -60,7 +60,7 @@ constexpr const char* kCommandSchemas = R"json({
     "dependencies": {"type": "array", "maxItems": 200, "items": {"type": "uuid"}, "description": "Tasks that must be done first."},
     "parent_task_id": {"type": "uuid"},
     "timebox_seconds": {"type": "integer", "minimum": 1}}},
-"update_task": {"description": "Change a task's fields; new acceptance criteria start unmet.",
+"update_task": {"description": "Change a task's fields; new acceptance criteria start unmet. A held task needs its lease_token.",
   "type": "object", "additionalProperties": false, "required": ["task_id"],
   "properties": {
     "task_id": {"type": "uuid"},
@@ -70,7 +70,8 @@ constexpr const char* kCommandSchemas = R"json({
     "priority": {"type": "priority"},
     "acceptance_criteria": {"type": "texts"},
     "constraints": {"type": "texts"},
-    "timebox_seconds": {"type": "integer", "minimum": 1}}},
+    "timebox_seconds": {"type": "integer", "minimum": 1},
+    "lease_token": {"type": "uuid"}}},
 "add_dependency": {"description": "Make a task wait for another; refused if it closes a cycle.",
   "type": "object", "additionalProperties": false, "required": ["task_id", "depends_on"],
   "properties": {"task_id": {"type": "uuid"}, "depends_on": {"type": "uuid"}}},

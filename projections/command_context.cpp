@@ -12,8 +12,8 @@
 namespace tasklog::projections {
 namespace {
 
-// Most commands that need the graph look only at tasks they name: a claim at its task's
-// dependencies (open_dependencies), a pick at its candidates' (unless it ranks by dependents),
+// Most commands that need the graph look only at tasks they name: a claim and a completion at
+// their task's dependencies (open_dependencies), a pick at its candidates' (unless it ranks by dependents),
 // create_task and a task's decision at whether the named tasks exist in the project
 // (require_in_graph). For them the engine loads just those nodes, so the hot path costs the same
 // in a project of ten tasks or of ten thousand. The rest (cycle checks, checkpoint snapshots,
@@ -21,7 +21,7 @@ namespace {
 std::optional<std::vector<Uuid>> named_nodes(const Command& command, const CommandContext& ctx) {
   std::set<Uuid> nodes;
   auto add = [&](const std::vector<Uuid>& ids) { nodes.insert(ids.begin(), ids.end()); };
-  if (std::holds_alternative<ClaimTask>(command)) {
+  if (std::holds_alternative<ClaimTask>(command) || std::holds_alternative<CompleteTask>(command)) {
     if (ctx.task) add(ctx.task->dependencies);
   } else if (const auto* pick = std::get_if<PickNextTask>(&command); pick && pick->strategy != PickStrategy::dependencies) {
     for (const TaskState& t : ctx.candidates) add(t.dependencies);

@@ -329,7 +329,10 @@ TEST_F(McpTest, AnAgentLoopThroughToolCalls) {
 
   const auto context = ok_tool(*alice, s, "get_context", R"({"project_id":")" + p + R"("})");
   EXPECT_TRUE(has(context, "/result/structuredContent/data")) << context.body;
-  const auto updated = ok_tool(*alice, s, "update_task", R"({"task_id":")" + b + R"(","priority":"high"})");
+  // b is held (picked above): its holder changes it with the lease token.
+  const auto updated = ok_tool(*alice, s, "update_task",
+                               R"({"task_id":")" + b + R"(","priority":"high","lease_token":")" +
+                                   str_at(next, "/result/structuredContent/lease/token") + R"("})");
   EXPECT_EQ(str_at(updated, "/result/structuredContent/data/priority"), "high");
 }
 

@@ -130,6 +130,15 @@ TEST_F(TaskRoutesTest, PatchHonoursIfMatch) {
   EXPECT_EQ(alice->patch("/v1/tasks/" + id, R"({"title":"again"})").status, 200u);
   expect_refused(alice->patch("/v1/tasks/" + id, R"({"title":5})"), 400, "validation_failed", head());
   expect_refused(alice->patch("/v1/tasks/" + id, R"({"colour":"red"})"), 422, "validation_failed", head());
+
+  // A held task is changed only with its lease token (replacing the criteria resets the met ones).
+  const auto claimed = alice->post("/v1/tasks/" + id + "/claim", R"({"agent":"a1"})");
+  ASSERT_EQ(claimed.status, 200u) << claimed.body;
+  expect_refused(alice->patch("/v1/tasks/" + id, R"({"acceptance_criteria":["new"]})"), 409, "lease_lost", head());
+  const auto held = alice->patch("/v1/tasks/" + id, R"({"title":"by the holder","lease_token":")" +
+                                                         str_at(claimed, "/lease/token") + R"("})");
+  ASSERT_EQ(held.status, 200u) << held.body;
+  EXPECT_EQ(str_at(held, "/data/title"), "by the holder");
 }
 
 TEST_F(TaskRoutesTest, LeaseCommandsAndFencing) {

@@ -87,6 +87,24 @@ TEST_F(LeaseCommands, ClaimNeedsDoneDependencies) {
   EXPECT_EQ(w.task(child).status, TaskStatus::in_progress);
 }
 
+// A dependency reopened while its dependent is in progress: the dependent was claimed against a
+// done dependency, and completing it now would finish it ahead of what it waits on.
+TEST_F(LeaseCommands, ADependencyReopenedUnderARunningDependentHoldsItsCompletion) {
+  const Uuid child = w.create_task("child", {task});
+  w.run(CompleteTask{task, w.claim(task), "done", {}});
+  const Uuid token = w.claim(child);
+  w.run(ReopenTask{task, "regression"});
+  const DomainError e = w.refused(CompleteTask{child, token, "done", {}});
+  EXPECT_EQ(e.code(), ErrorCode::task_not_ready);
+  EXPECT_EQ(str(details(e)["reason"]), "dependencies");
+  ASSERT_EQ(details(e)["open_dependencies"].Size(), 1u);
+  EXPECT_EQ(str(details(e)["open_dependencies"][0]), to_string(task));
+  // Once the dependency is done again, the holder completes with the same lease.
+  w.run(CompleteTask{task, w.claim(task), "fixed", {}});
+  w.run(CompleteTask{child, token, "done", {}});
+  EXPECT_EQ(w.task(child).status, TaskStatus::done);
+}
+
 TEST_F(LeaseCommands, ClaimOfFinishedOrBlockedTasksIsIllegal) {
   w.run(BlockTask{task, "r", false, std::nullopt});
   DomainError e = w.refused(ClaimTask{task, "a", 60});

@@ -104,6 +104,37 @@ TEST_F(TaskCommands, UpdateReplacesCriteriaUnmet) {
   EXPECT_EQ(s.version, 3);
 }
 
+// Replacing the criteria resets those the holder marked met: nobody but the holder (a stale agent
+// whose lease the reaper ended, say) may change a held task.
+TEST_F(TaskCommands, UpdateOfAHeldTaskNeedsTheHoldersToken) {
+  const Uuid t = w.create_task("t", {}, Priority::low, {"c"});
+  const Uuid token = w.claim(t, "agent-2");
+  w.run(MarkCriterionMet{t, 0, "proof", token});
+  const DomainError e = w.refused(UpdateTask{.task_id = t, .acceptance_criteria = std::vector<std::string>{"c"}});
+  EXPECT_EQ(e.code(), ErrorCode::lease_lost);
+  EXPECT_EQ(str(details(e)["reason"]), "held_by_other");
+  EXPECT_EQ(w.refused(UpdateTask{.task_id = t, .title = "x", .lease_token = named_id("stale")}).code(),
+            ErrorCode::lease_lost);
+  EXPECT_TRUE(w.task(t).acceptance_criteria[0].met);
+  w.run(UpdateTask{.task_id = t, .title = "renamed", .lease_token = token});
+  EXPECT_EQ(w.task(t).title, "renamed");
+}
+
+// A done task was completed against its criteria: they are not replaced under it (reopen first).
+// Its other fields may still be corrected.
+TEST_F(TaskCommands, ADoneTasksCriteriaAreNotReplaced) {
+  const Uuid t = w.create_task("t", {}, Priority::low, {"c"});
+  const Uuid token = w.claim(t);
+  w.run(MarkCriterionMet{t, 0, "proof", token});
+  w.run(CompleteTask{t, token, "done", {}});
+  const DomainError e = w.refused(UpdateTask{.task_id = t, .acceptance_criteria = std::vector<std::string>{"other"}});
+  EXPECT_EQ(e.code(), ErrorCode::illegal_transition);
+  EXPECT_EQ(str(details(e)["path"]), "/acceptance_criteria");
+  EXPECT_TRUE(w.task(t).acceptance_criteria[0].met);
+  w.run(UpdateTask{.task_id = t, .title = "typo fixed"});
+  EXPECT_EQ(w.task(t).title, "typo fixed");
+}
+
 TEST_F(TaskCommands, UpdateNeedsAChangeAndAKnownTask) {
   const Uuid t = w.create_task("t");
   EXPECT_EQ(w.refused(UpdateTask{.task_id = t}).code(), ErrorCode::validation_failed);
@@ -214,6 +245,21 @@ TEST_F(TaskCommands, BlockingAHeldTaskNeedsTheHoldersToken) {
   EXPECT_EQ(e.code(), ErrorCode::lease_lost);
   EXPECT_EQ(str(details(e)["reason"]), "held_by_other");
   EXPECT_EQ(w.refused(BlockTask{t, "r", false, named_id("wrong")}).code(), ErrorCode::lease_lost);
+}
+
+// Blocking ends a lease; one past its time is an attempt the reaper has yet to count, so blocking
+// it first would let the task escape max_attempts. Refused as a claim is, until the reaper ran.
+TEST_F(TaskCommands, AnExpiredLeaseIsNotBlockedAwayBeforeTheReaperCountsIt) {
+  const Uuid t = w.create_task("t");
+  w.claim(t, "a", 60);
+  w.now += 61s;
+  const DomainError e = w.refused(BlockTask{t, "stuck", false, std::nullopt});
+  EXPECT_EQ(e.code(), ErrorCode::task_not_ready);
+  EXPECT_EQ(str(details(e)["reason"]), "lease_expiring");
+  w.run(ExpireLease{t, w.task(t).lease->id});
+  EXPECT_EQ(w.task(t).attempts, 1);
+  w.run(BlockTask{t, "stuck", false, std::nullopt});
+  EXPECT_EQ(w.task(t).status, TaskStatus::blocked);
 }
 
 TEST_F(TaskCommands, UnblockOnlyFromBlocked) {

@@ -22,7 +22,7 @@ TEST(ContextNeeds, SayWhatToLoad) {
   EXPECT_EQ(context_needs(PickNextTask{P, "a", PickStrategy::oldest, {}}),
             (ContextNeeds{.project_id = P, .graph = true, .candidates = true}));
   EXPECT_EQ(context_needs(Heartbeat{T, D, {}}), ContextNeeds{.task_id = T});
-  EXPECT_EQ(context_needs(CompleteTask{T, D, "s", {}}), ContextNeeds{.task_id = T});
+  EXPECT_EQ(context_needs(CompleteTask{T, D, "s", {}}), (ContextNeeds{.task_id = T, .graph = true}));
   EXPECT_EQ(context_needs(CreateCheckpoint{P, {}, "l", "s", "", ""}),
             (ContextNeeds{.project_id = P, .graph = true, .log_position = true}));
   EXPECT_EQ(context_needs(RecordDecision{P, {}, "t", {}, "c", "r", {}}), ContextNeeds{.project_id = P});
