@@ -156,11 +156,10 @@ struct CommandInput {
   Access need;
 };
 
-CommandInput command_input(std::string_view command_name, rapidjson::Document& body,
+CommandInput command_input(std::string_view command_name, rapidjson::Document& body, const Uuid& caller,
                            std::initializer_list<std::pair<std::string_view, Uuid>> path_ids) {
   for (const auto& [key, id] : path_ids) set_member(body, key, to_string(id));
-  const Access need = command_name == "add_member" || command_name == "remove_member" ? Access::manage : Access::write;
-  return {parse_command(command_name, body), need};
+  return {parse_command(command_name, body), command_access(command_name, body, caller)};
 }
 
 }  // namespace
@@ -168,7 +167,7 @@ CommandInput command_input(std::string_view command_name, rapidjson::Document& b
 projections::CommandOutcome run_command(RequestContext& ctx, std::string_view command_name, rapidjson::Document& body,
                                         std::initializer_list<std::pair<std::string_view, Uuid>> path_ids,
                                         std::optional<std::int64_t> expected_version) {
-  const CommandInput input = command_input(command_name, body, path_ids);
+  const CommandInput input = command_input(command_name, body, ctx.user().user_id, path_ids);
   return ctx.services.engine.execute(input.command, ctx.user().user_id, expected_version,
                                      member_check(ctx.user().user_id, input.need));
 }
@@ -176,7 +175,7 @@ projections::CommandOutcome run_command(RequestContext& ctx, std::string_view co
 void run_command_async(RequestContext& ctx, Reply reply, std::string_view command_name, rapidjson::Document& body,
                        std::initializer_list<std::pair<std::string_view, Uuid>> path_ids, CommandAnswer answer,
                        std::optional<std::int64_t> expected_version) {
-  const CommandInput input = command_input(command_name, body, path_ids);
+  const CommandInput input = command_input(command_name, body, ctx.user().user_id, path_ids);
   // `done` runs on the writer thread: it only hands the outcome over (Reply posts the maker).
   auto done = [reply = std::move(reply), answer = std::move(answer)](std::optional<projections::CommandOutcome> outcome,
                                                                      std::exception_ptr error) {
@@ -186,6 +185,18 @@ void run_command_async(RequestContext& ctx, Reply reply, std::string_view comman
   };
   ctx.services.engine.async_execute(input.command, ctx.user().user_id, expected_version, std::move(done),
                                     member_check(ctx.user().user_id, input.need));
+}
+
+Access command_access(std::string_view command_name, const rapidjson::Document& body, const Uuid& caller) {
+  if (command_name == "add_member") return Access::manage;
+  if (command_name == "remove_member") {
+    const auto it = body.IsObject() ? body.FindMember("user_id") : body.MemberEnd();
+    const bool self = it != body.MemberEnd() && it->value.IsString() &&
+                      parse_uuid({it->value.GetString(), it->value.GetStringLength()}) == caller;
+    return self ? Access::read : Access::manage;
+  }
+  if (command_name == "update_project" && body.IsObject() && body.HasMember("rules")) return Access::manage;
+  return Access::write;
 }
 
 projections::Authorizer member_check(const Uuid& actor, Access need) {

@@ -3,7 +3,9 @@
 //
 // Access: a project is visible to its members (owner, member, viewer); anything else answers 404
 // exactly like an unknown id. Reads need any role, writes need owner or member (a viewer gets 403
-// forbidden), membership changes need owner.
+// forbidden); membership changes and the project's rules need owner — the rules hold the gates a
+// member's work is judged by, so a member must not be able to loosen them — except that anyone may
+// leave (remove themselves).
 //
 // Response envelope (docs/http-api.md): a resource is {"data": {...}}; a command adds "position"
 // (of its last event) and "version" (of the stream it appended to); a list is
@@ -95,6 +97,9 @@ void run_command_async(RequestContext& ctx, Reply reply, std::string_view comman
 // The Access rule of require_project_access, against the project as the engine's decider loaded
 // it: not_found for a non-member, forbidden for a role too weak. Nothing to check without a project.
 projections::Authorizer member_check(const Uuid& actor, Access need);
+
+// The role a command needs (the rules above), from its name and its body as sent.
+Access command_access(std::string_view command_name, const rapidjson::Document& body, const Uuid& caller);
 
 // If-Match: <version> (an integer, optionally as a quoted entity tag); nullopt when absent.
 std::optional<std::int64_t> if_match(const RequestContext& ctx);

@@ -92,7 +92,7 @@ Response remove_member(RequestContext& ctx) {
   const Uuid project_id = id_param(ctx, 0);
   auto body = json_body(ctx);
   query_uuid_into_body(ctx, body, "user_id");
-  check_project_access(ctx, project_id, Access::manage);
+  check_project_access(ctx, project_id, command_access("remove_member", body, ctx.user().user_id));
   const CommandOutcome outcome = run_command(ctx, "remove_member", body, {{"project_id", project_id}});
   const auto* removed = find_event<ProjectMemberRemoved>(outcome);
   if (removed && removed->user_id == ctx.user().user_id) {

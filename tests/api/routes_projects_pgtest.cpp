@@ -152,6 +152,53 @@ TEST_F(ProjectRoutesTest, MembersAreAddedByTheOwnerOnlyAndMustExist) {
   EXPECT_EQ(alice->get("/v1/projects/" + id).status, 404u);
 }
 
+// The rules hold the gates a member's work is judged by: a member who could loosen them would pass
+// the gates meant to bind it. A member still renames and describes the project.
+TEST_F(ProjectRoutesTest, OnlyAnOwnerChangesTheRules) {
+  const auto id = create_project(*alice);
+  ASSERT_EQ(alice->patch("/v1/projects/" + id, R"({"rules":{"gates":[{"kind":"acceptance_met"}]}})").status, 200u);
+  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
+                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"member"})")
+                .status,
+            200u);
+  const auto task = bob->post("/v1/projects/" + id + "/tasks", R"({"title":"t","acceptance_criteria":["c"]})");
+  ASSERT_EQ(task.status, 201u) << task.body;
+  const auto claim = bob->post("/v1/tasks/" + str_at(task, "/data/id") + "/claim", R"({"agent":"bob"})");
+  ASSERT_EQ(claim.status, 200u) << claim.body;
+  const std::string complete_body = R"({"lease_token":")" + str_at(claim, "/lease/token") + R"(","summary":"s"})";
+  EXPECT_EQ(bob->post("/v1/tasks/" + str_at(task, "/data/id") + "/complete", complete_body).error_code(), "gate_failed");
+
+  const auto before = head();
+  const auto loosen = bob->patch("/v1/projects/" + id, R"({"rules":{"gates":[]}})");
+  EXPECT_EQ(loosen.status, 403u) << loosen.body;
+  EXPECT_EQ(loosen.error_code(), "forbidden");
+  EXPECT_EQ(head(), before);
+  EXPECT_EQ(bob->post("/v1/tasks/" + str_at(task, "/data/id") + "/complete", complete_body).error_code(), "gate_failed");
+
+  const auto renamed = bob->patch("/v1/projects/" + id, R"({"name":"renamed by a member"})");
+  EXPECT_EQ(renamed.status, 200u) << renamed.body;
+  EXPECT_EQ(str_at(renamed, "/data/name"), "renamed by a member");
+}
+
+// Anyone added to a project may leave it — a viewer too, who manages nothing else; the last owner
+// may not (the project keeps one).
+TEST_F(ProjectRoutesTest, AMemberMayLeave) {
+  const auto id = create_project(*alice);
+  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
+                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"viewer"})")
+                .status,
+            200u);
+  const auto left = bob->del("/v1/projects/" + id + "/members?user_id=" + to_string(bob_user.id));
+  ASSERT_EQ(left.status, 200u) << left.body;
+  EXPECT_EQ(size_at(left, "/data/members"), 1);
+  EXPECT_EQ(bob->get("/v1/projects/" + id).status, 404u);
+
+  const auto before = head();
+  const auto last_owner = alice->del("/v1/projects/" + id + "/members?user_id=" + to_string(alice_user.id));
+  EXPECT_EQ(last_owner.status, 422u) << last_owner.body;
+  EXPECT_EQ(head(), before);
+}
+
 TEST_F(ProjectRoutesTest, ContextNowAndAsOfAPosition) {
   const auto id = create_project(*alice);
   create_task(*alice, id, R"({"title":"first"})");
