@@ -312,7 +312,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   // Free places in the queue, net of those promised: to table reads in flight (their pages), and
   // to the client message being read (its reply).
   std::size_t room() const {
-    const auto used = queue_.size() + reserved_ + (client_read_pending_ ? 1 : 0);
+    const auto used = queue_.size() + reserved_ + (client_read_pending_ || checking_token_ ? 1 : 0);
     return used >= options_.queue_messages ? 0 : options_.queue_messages - used;
   }
 
@@ -326,7 +326,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     if (go_away_pending_) return start_close(websocket::close_code::going_away, "the server is shutting down");
     arm_heartbeat();
     read_message();
-    if (initial_) subscribe(std::move(*initial_));
+    if (initial_) add_subscription(std::move(*initial_));  // its token was checked at the upgrade
     initial_.reset();
   }
 
@@ -348,7 +348,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     if (ec) return finish(ec);  // closed (by either side), idle timeout, or a protocol error
     if (!closing_) handle_message(beast::buffers_to_string(read_buffer_.data()));
     read_buffer_.consume(read_buffer_.size());
-    read_message();
+    if (!checking_token_) read_message();  // else once the check has answered (subscribe)
   }
 
   void handle_message(const std::string& text) {
@@ -414,7 +414,36 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
                        ErrorDetails().add("field", std::string(field)).json());
   }
 
+  // A new subscription reads history (its catch-up): the token is checked again first, so that one
+  // revoked or expired since the upgrade gets nothing more than it had — the heartbeat's re-check
+  // would close the session only up to an interval later. Reading waits for the answer, so the
+  // client's messages still apply in order, and the reply keeps the read's place in the queue.
   void subscribe(StreamSubscribe asked) {
+    checking_token_ = true;
+    ctx_.token_checks.sign_in(token_, [weak = weak_from_this(), asked = std::move(asked)](
+                                          std::exception_ptr error, std::optional<Principal>) mutable {
+      bool refused = false;
+      if (error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const DomainError& e) {
+          refused = e.code() == ErrorCode::unauthorized;
+        } catch (...) {
+        }
+      }
+      if (auto self = weak.lock())
+        net::post(self->ws_.get_executor(), [self, refused, asked = std::move(asked)]() mutable {
+          self->checking_token_ = false;
+          if (self->closing_ || self->ended_) return;
+          if (refused) return self->on_token_refused();
+          // A database that cannot answer refuses nothing here: the catch-up's own read fails then.
+          self->add_subscription(std::move(asked));
+          self->read_message();
+        });
+    });
+  }
+
+  void add_subscription(StreamSubscribe asked) {
     for (const auto& sub : subs_)
       if (sub.asked.id_json == asked.id_json)
         return reply(error_message(asked.id_json, invalid("id", "a subscription with this id exists")));
@@ -761,6 +790,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   bool writing_ = false;
   bool paused_ = false;       // a subscription waits for room in the queue
   bool read_paused_ = false;  // client messages wait for room in the queue
+  bool checking_token_ = false;  // a subscribe message waits for its token check (subscribe)
   bool client_read_pending_ = false;  // a client message is being read: one place is its reply's
   bool closing_ = false;
   bool ended_ = false;

@@ -326,6 +326,41 @@ TEST_F(StreamTest, ARevokedTokenEndsItsStreamAtTheNextHeartbeat) {
   EXPECT_FALSE(kept->closed());
 }
 
+// A subscription reads history: a token revoked since the upgrade opens none, whenever the next
+// heartbeat would have noticed (here: not within the test).
+class RevokedTokenStreamTest : public StreamTest {
+ protected:
+  void adjust(api::StreamOptions& stream) override { stream.heartbeat_interval = std::chrono::hours(1); }
+};
+
+TEST_F(RevokedTokenStreamTest, ARevokedTokenOpensNoNewSubscription) {
+  const auto first = create_project(*alice);
+  const auto second = create_project(*alice);
+  create_task(*alice, second);
+  api::NewToken token;
+  {
+    pqxx::connection c(conninfo());
+    token = api::create_token(c, alice_user.id, "dashboard");
+  }
+  WsClient client(endpoint());
+  ASSERT_EQ(client.connect(stream_target(first), token.secret), 101u);
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["default"].caught_up.has_value(); });
+  // Still valid: a second subscription is served.
+  client.send(R"({"type":"subscribe","id":"still","project":")" + second + R"(","after":0})");
+  read_until(client, seen, [&] { return seen["still"].caught_up.has_value(); });
+  EXPECT_EQ(seen["still"].events.size(), 2u);
+  {
+    pqxx::connection c(conninfo());
+    api::revoke_token(c, alice_user.id, token.record.id);
+  }
+  client.send(R"({"type":"subscribe","id":"x","project":")" + second + R"(","after":0})");
+  while (const auto text = client.next_text()) EXPECT_EQ(text->find(R"("type":"event)"), std::string::npos) << *text;
+  ASSERT_TRUE(client.closed());
+  EXPECT_EQ(client.close_code(), static_cast<unsigned>(websocket::close_code::policy_error));
+  EXPECT_EQ(client.close_reason(), "the token was revoked or has expired");
+}
+
 TEST_F(StreamTest, SubscribingToAnInvisibleProjectOrTaskIsNotFound) {
   const auto project = create_project(*alice);
   const auto task = create_task(*alice, project);
