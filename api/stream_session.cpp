@@ -422,15 +422,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     checking_token_ = true;
     ctx_.token_checks.sign_in(token_, [weak = weak_from_this(), asked = std::move(asked)](
                                           std::exception_ptr error, std::optional<Principal>) mutable {
-      bool refused = false;
-      if (error) {
-        try {
-          std::rethrow_exception(error);
-        } catch (const DomainError& e) {
-          refused = e.code() == ErrorCode::unauthorized;
-        } catch (...) {
-        }
-      }
+      const bool refused = token_refused(error);
       if (auto self = weak.lock())
         net::post(self->ws_.get_executor(), [self, refused, asked = std::move(asked)]() mutable {
           self->checking_token_ = false;
@@ -710,16 +702,22 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   // answer keeps the stream (its reads fail on their own).
   void recheck_token() {
     ctx_.token_checks.sign_in(token_, [weak = weak_from_this()](std::exception_ptr error, std::optional<Principal>) {
-      if (!error) return;
-      try {
-        std::rethrow_exception(error);
-      } catch (const DomainError& e) {
-        if (e.code() != ErrorCode::unauthorized) return;
-      } catch (...) {
-        return;
-      }
+      if (!token_refused(error)) return;
       if (auto self = weak.lock()) net::post(self->ws_.get_executor(), [self] { self->on_token_refused(); });
     });
+  }
+
+  // Whether a sign-in's error says the token is no good (revoked, expired, unknown) — not that the
+  // database could not answer, which refuses nothing.
+  static bool token_refused(const std::exception_ptr& error) {
+    if (!error) return false;
+    try {
+      std::rethrow_exception(error);
+    } catch (const DomainError& e) {
+      return e.code() == ErrorCode::unauthorized;
+    } catch (...) {
+      return false;
+    }
   }
 
   void on_token_refused() {
