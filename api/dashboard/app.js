@@ -73,6 +73,33 @@ async function all(path) {
   return items;
 }
 
+// One call of f at a time: a call made while one runs waits, and of the calls that waited only the
+// last runs (with its arguments) once the running one is done. For loads that any later one makes
+// stale — a slider dragged across a hundred steps, an open detail under a burst of events, the
+// records after several decisions — so that the server replays or reads once per answer the page
+// can show, not once per step, and an older answer never lands after a newer one.
+function latestOnly(f) {
+  let running = false;
+  let waiting = null;  // the arguments of the last call that arrived while running
+  return async function call(...args) {
+    if (running) {
+      waiting = args;
+      return;
+    }
+    running = true;
+    try {
+      await f(...args);
+    } finally {
+      running = false;
+      if (waiting) {
+        const next = waiting;
+        waiting = null;
+        call(...next);
+      }
+    }
+  };
+}
+
 // Runs f unless the project changed meanwhile; reports failures in the notice line.
 async function forProject(f) {
   const generation = state.generation;
@@ -212,6 +239,7 @@ function onStreamMessage(message) {
   } else if (message.type === 'caught_up') {
     state.reconnectDelay = 500;
     setConnection('live');
+    if ($('notice').textContent.startsWith('Stream:')) notice(null);  // the trouble it reported is over
     if (!state.caughtUp) {
       state.caughtUp = true;
       loadBoard();
@@ -219,6 +247,10 @@ function onStreamMessage(message) {
     }
   } else if (message.type === 'error') {
     notice(`Stream: ${message.error?.message ?? 'error'}`);
+    // The server ended the board's subscription (a read it could not make, access lost): the
+    // socket stays open but nothing more comes. Reconnect, resuming after the last event, rather
+    // than show "live" over a board that no longer moves.
+    if (message.id === 'board' && state.socket) state.socket.close(4000, 'resubscribe');
   }
 }
 
@@ -226,7 +258,7 @@ function onStreamMessage(message) {
 function applyEvent(event) {
   if (event.task_id) {
     refreshTask(event.task_id);
-    if (event.task_id === state.selected) showDetail(state.selected);
+    if (event.task_id === state.selected) refreshDetail(state.selected);
   }
   if (/^(Decision|Checkpoint)/.test(event.type)) loadRecords();
 }
@@ -264,7 +296,7 @@ function upsertTask(task) {
   if (!state.travel) scheduleRender();
 }
 
-async function loadRecords() {
+const loadRecords = latestOnly(async () => {
   const records = await forProject(() => Promise.all([
     all(`/v1/projects/${state.project}/decisions`),
     all(`/v1/projects/${state.project}/checkpoints`),
@@ -278,7 +310,7 @@ async function loadRecords() {
   $('checkpoints').replaceChildren(...checkpoints.map((c) => el('li', {},
     el('strong', {}, c.label), ` at position ${c.log_position} — `, c.summary,
     c.repo_ref ? el('div', { class: 'muted' }, c.repo_ref) : null)));
-}
+});
 
 // ---- the board ----
 
@@ -365,7 +397,7 @@ function updateSlider() {
     : `live — ${state.events.length} events`;
 }
 
-async function travelTo(index) {
+const travelTo = latestOnly(async (index) => {
   if (index >= state.events.length) {
     goLive();
     return;
@@ -378,7 +410,7 @@ async function travelTo(index) {
   state.travel = { index, position, cards: context.data.tasks.map((t) => pastCard(t, agents)) };
   updateSlider();
   renderBoard();
-}
+});
 
 function goLive() {
   state.travelRequest++;
@@ -435,6 +467,11 @@ async function showDetail(id) {
 function list(className, items, render) {
   return items.length ? el('ul', { class: className }, items.map(render)) : el('p', { class: `${className} muted` }, 'none');
 }
+
+// The open detail again after a live event of its task (one load at a time; see latestOnly).
+const refreshDetail = latestOnly(async (id) => {
+  if (state.selected === id) await showDetail(id);
+});
 
 function closeDetail() {
   state.selected = null;
