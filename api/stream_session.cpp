@@ -219,6 +219,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
         token_(std::move(grant.token)),
         initial_(std::move(grant.initial)),
         batch_(grant.batch),
+        subprotocol_(grant.subprotocol),
         heartbeat_timer_(ws_.get_executor()),
         close_timer_(ws_.get_executor()) {}
 
@@ -243,8 +244,13 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.idle_timeout = options_.idle_timeout;
     ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& response) { response.set(http::field::server, "tasklog"); }));
+    ws_.set_option(websocket::stream_base::decorator([subprotocol = subprotocol_](websocket::response_type& response) {
+      response.set(http::field::server, "tasklog");
+      // A browser that offered subprotocols fails the connection unless the answer names one.
+      if (subprotocol)
+        response.set(http::field::sec_websocket_protocol,
+                     beast::string_view(kStreamSubprotocol.data(), kStreamSubprotocol.size()));
+    }));
     ws_.read_message_max(options_.max_message_bytes);
     ws_.text(true);
     // A message is one frame and one write. Beast's default splits a server's message into 4 KiB
@@ -762,6 +768,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   std::string token_;  // its bearer token, checked again at every heartbeat (recheck_token)
   std::optional<StreamSubscribe> initial_;
   bool batch_ = false;  // ?batch=true
+  bool subprotocol_ = false;  // the client offered kStreamSubprotocol (StreamGrant::subprotocol)
   Request request_{};  // the upgrade request, until it is accepted
   beast::flat_buffer read_buffer_;
   net::steady_timer heartbeat_timer_;
@@ -809,12 +816,25 @@ std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool&
     const auto question = target.find('?');
     const auto query = parse_query(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
     auto token = bearer_token(request);
+    bool subprotocol = false;
+    const auto offered = request[http::field::sec_websocket_protocol];
+    for (std::string_view rest(offered.data(), offered.size()); !rest.empty();) {
+      const auto comma = rest.find(',');
+      std::string_view entry = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+      while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+      if (entry == kStreamSubprotocol) subprotocol = true;
+      else if (!token && entry.starts_with(kStreamTokenSubprotocol) && entry.size() > kStreamTokenSubprotocol.size())
+        token = entry.substr(kStreamTokenSubprotocol.size());
+    }
     if (!token) {
       if (const auto it = query.find("access_token"); it != query.end() && !it->second.empty()) token = it->second;
     }
     if (!token)
       throw DomainError(ErrorCode::unauthorized,
-                        "the stream needs an Authorization: Bearer <token> header or an access_token parameter");
+                        "the stream needs an Authorization: Bearer <token> header, a tasklog.token.<token> subprotocol "
+                        "or an access_token parameter");
     std::optional<Principal> user;
     {
       auto connection = pool.acquire();
@@ -824,7 +844,8 @@ std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool&
     return StreamGrant{.user = std::move(*user),
                        .token = std::string(*token),
                        .initial = initial_subscription(query),
-                       .batch = batch_query(query)};
+                       .batch = batch_query(query),
+                       .subprotocol = subprotocol};
   } catch (const DomainError& e) {
     return error_response(e);
   } catch (const pqxx::broken_connection&) {

@@ -43,13 +43,20 @@ struct StreamGrant {
   std::string token{};                       // the bearer token it was admitted with (checked again)
   std::optional<StreamSubscribe> initial{};  // from ?project=&task=&after=&id=
   bool batch = false;                        // ?batch=true: several events per frame
+  bool subprotocol = false;                  // the client offered kStreamSubprotocol: the answer names it
 };
+
+// Browsers cannot set headers on a WebSocket: they offer subprotocols instead, and a token in one
+// stays out of the URL (which proxies log). A client offers `tasklog` and `tasklog.token.<token>`;
+// the server answers `tasklog` and never echoes the token's entry.
+inline constexpr std::string_view kStreamSubprotocol = "tasklog";
+inline constexpr std::string_view kStreamTokenSubprotocol = "tasklog.token.";
 
 // A WebSocket upgrade request for /v1/stream (any query string).
 bool is_stream_request(const Request& request);
 
-// Blocking (runs on a worker): authenticates the bearer token (Authorization header, or the
-// access_token query parameter for browsers) and reads the initial subscription from the query.
+// Blocking (runs on a worker): authenticates the bearer token (Authorization header, else a
+// `tasklog.token.<token>` subprotocol, else the access_token query parameter) and reads the initial subscription from the query.
 // A Response is the refusal to send instead of upgrading (401 unauthorized, 400 validation_failed,
 // 503 unavailable).
 std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool& pool);

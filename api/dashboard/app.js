@@ -202,8 +202,10 @@ function openProject(id) {
 function connectStream() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const after = state.events.length ? state.events[state.events.length - 1].position : 0;
-  const query = new URLSearchParams({ access_token: state.token, project: state.project, after: String(after), id: 'board' });
-  const socket = new WebSocket(`${scheme}://${location.host}/v1/stream?${query}`);
+  const query = new URLSearchParams({ project: state.project, after: String(after), id: 'board' });
+  // The token rides in a subprotocol (browsers cannot set a WebSocket's headers): in the URL it
+  // would reach the access log of any proxy in front of tasklog.
+  const socket = new WebSocket(`${scheme}://${location.host}/v1/stream?${query}`, ['tasklog', `tasklog.token.${state.token}`]);
   state.socket = socket;
   setConnection(state.caughtUp ? 'reconnecting' : 'connecting');
   socket.addEventListener('message', (m) => {

@@ -290,6 +290,30 @@ TEST_F(StreamTest, UpgradeWithoutAValidTokenIs401) {
   EXPECT_EQ(alice->get("/v1/stream").status, 426u);
 }
 
+// The dashboard's way: the token in a subprotocol, out of the URL that proxies log. The answer
+// names `tasklog` (a browser that offered subprotocols fails without one) and never the token.
+TEST_F(StreamTest, ATokenMayComeAsASubprotocol) {
+  const auto project = create_project(*alice);
+  WsClient browser(endpoint());
+  browser.offer_subprotocols("tasklog, tasklog.token." + alice_user.token);
+  ASSERT_EQ(browser.connect(stream_target(project)), 101u);
+  EXPECT_EQ(browser.accepted_subprotocol(), "tasklog");
+  std::map<std::string, Timeline> seen;
+  read_until(browser, seen, [&] { return seen["default"].caught_up.has_value(); });
+  EXPECT_EQ(seen["default"].events.size(), 1u);
+
+  WsClient refused(endpoint());
+  refused.offer_subprotocols("tasklog, tasklog.token.tl_not-a-real-token");
+  EXPECT_EQ(refused.connect(stream_target(project)), 401u);
+  WsClient without(endpoint());
+  without.offer_subprotocols("tasklog");
+  EXPECT_EQ(without.connect(stream_target(project)), 401u);
+  // A client that offers nothing gets no subprotocol back.
+  WsClient plain(endpoint());
+  ASSERT_EQ(plain.connect(stream_target(project), alice_user.token), 101u);
+  EXPECT_EQ(plain.accepted_subprotocol(), "");
+}
+
 // A stream outlives requests by hours: a token revoked after the upgrade ends its streams (within a
 // heartbeat interval, here 200 ms), while a stream of the same user on another token goes on.
 TEST_F(StreamTest, ARevokedTokenEndsItsStreamAtTheNextHeartbeat) {

@@ -36,6 +36,9 @@ try {
   page.setDefaultTimeout(60_000);  // a sanitizer build on a busy 2-core machine
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // The token never rides in a WebSocket URL (a proxy's access log would keep it).
+  const socketUrls = [];
+  page.on('websocket', (ws) => socketUrls.push(ws.url()));
   // Chromium's console names no URL for a failed load: record the answers >= 400 with theirs.
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`); });
   const card = (status, title) => page.locator(`#board[data-mode="live"] .column[data-status="${status}"] .card`, { hasText: title });
@@ -171,6 +174,8 @@ try {
   const expected = (p) => p === 'HTTP 401 GET /v1/projects' || p.includes('status of 401');
   assert.ok(problems.some(expected), `the refused sign-in was seen: ${JSON.stringify(problems)}`);
   assert.deepEqual(problems.filter((p) => !expected(p)), [], 'no failed loads, script errors or CSP violations');
+  assert.ok(socketUrls.length >= 2, `the page opened its streams: ${JSON.stringify(socketUrls)}`);
+  assert.deepEqual(socketUrls.filter((u) => u.includes('tl_') || u.includes('access_token')), [], 'no token in a stream URL');
   console.log(`dashboard: ok — screenshots ${live} and ${past}`);
 } finally {
   await browser.close();

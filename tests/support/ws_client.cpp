@@ -33,10 +33,10 @@ unsigned WsClient::connect(const std::string& target, const std::string& token) 
   stream.socket().open(tcp::v4());
   if (receive_buffer_ > 0) stream.socket().set_option(net::socket_base::receive_buffer_size(receive_buffer_));
   run([&](auto done) { stream.async_connect(server_, done); }, "connect");
-  if (!token.empty()) {
-    ws_.set_option(websocket::stream_base::decorator(
-        [token](websocket::request_type& request) { request.set(beast::http::field::authorization, "Bearer " + token); }));
-  }
+  ws_.set_option(websocket::stream_base::decorator([token, offered = offered_](websocket::request_type& request) {
+    if (!token.empty()) request.set(beast::http::field::authorization, "Bearer " + token);
+    if (!offered.empty()) request.set(beast::http::field::sec_websocket_protocol, offered);
+  }));
   websocket::response_type response;
   beast::error_code result;
   stream.expires_after(timeout_);
@@ -44,6 +44,8 @@ unsigned WsClient::connect(const std::string& target, const std::string& token) 
   ioc_.restart();
   ioc_.run();
   if (result && response.result_int() == 101) throw beast::system_error(result, "handshake");
+  const auto accepted = response[beast::http::field::sec_websocket_protocol];
+  accepted_.assign(accepted.data(), accepted.size());
   return response.result_int();
 }
 

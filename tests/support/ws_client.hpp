@@ -22,6 +22,10 @@ class WsClient {
   explicit WsClient(boost::asio::ip::tcp::endpoint server, int receive_buffer = 0);
 
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  // Sec-WebSocket-Protocol to offer (as a browser does, e.g. "tasklog, tasklog.token.<token>").
+  void offer_subprotocols(std::string offered) { offered_ = std::move(offered); }
+  // The Sec-WebSocket-Protocol of the server's answer to connect() (empty when none).
+  const std::string& accepted_subprotocol() const { return accepted_; }
 
   // The handshake's HTTP status: 101 when upgraded. Throws when the connection fails.
   unsigned connect(const std::string& target, const std::string& token = {});
@@ -53,6 +57,8 @@ class WsClient {
   int receive_buffer_ = 0;
   std::chrono::milliseconds timeout_{30000};
   bool closed_ = false;
+  std::string offered_;
+  std::string accepted_;
 };
 
 }  // namespace tasklog::testing
