@@ -125,13 +125,19 @@ function setConnection(text) {
 // ---- sign-in ----
 
 // The URL `tasklog serve` prints carries the token in its fragment (#token=…): never sent to the
-// server; moved to sessionStorage and removed from the address bar and the history.
+// server; moved to sessionStorage and removed from the address bar and the history. A link opened
+// in a tab that is signed in with another token asks first: anyone can send a viewer a link, and
+// following it must not switch who they are (or, with a bad token, sign them out) unasked.
 function takeTokenFromUrl() {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const token = fragment.get('token');
   if (!token) return null;
-  sessionStorage.setItem(TOKEN_KEY, token);
   history.replaceState(null, '', location.pathname + location.search);
+  const current = sessionStorage.getItem(TOKEN_KEY);
+  if (current && current !== token && !window.confirm('Sign in with the token from this link instead of the current one?')) {
+    return null;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
   return token;
 }
 

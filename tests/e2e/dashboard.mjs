@@ -51,6 +51,15 @@ try {
   await page.locator('#connection[data-state="live"]').waitFor();
   assert.equal(await page.evaluate(() => location.hash), '', 'the token is gone from the address bar');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('tasklog.token')), admin.token);
+  // A link with another token, opened in this signed-in tab, asks first (Playwright dismisses the
+  // question): the session stays, and the fragment leaves the address bar all the same.
+  const asked = [];
+  page.once('dialog', (d) => { asked.push(d.message()); d.dismiss(); });
+  await page.evaluate(() => { location.hash = 'token=tl_sent_by_someone_else'; });
+  await page.waitForFunction(() => location.hash === '');
+  assert.equal(asked.length, 1, 'the link asked before switching');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tasklog.token')), admin.token);
+  await page.locator('#connection[data-state="live"]').waitFor();
   // The first project opens by itself; then pick the demo project.
   await card('todo', 'Unrelated chore').waitFor();
   await page.selectOption('#project', P);
