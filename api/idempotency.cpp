@@ -60,6 +60,13 @@ Response replayed(int status, const std::string& body) {
     response.prepare_payload();
   } else {
     response = json_response(static_cast<http::status>(status), body);
+    // A command's answer carried ETag: "<version>" — the body's own top-level version — and a
+    // client that takes its next If-Match from a retried PATCH must find it on the replay too.
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    if (status < 300 && !doc.HasParseError() && doc.IsObject())
+      if (const auto v = doc.FindMember("version"); v != doc.MemberEnd() && v->value.IsInt64())
+        response.set(http::field::etag, fmt::format("\"{}\"", v->value.GetInt64()));
   }
   response.set("Idempotent-Replayed", "true");
   return response;

@@ -42,6 +42,16 @@ TEST_F(IdempotencyTest, ARetryReplaysTheFirstResponseAndAppendsNothing) {
   const auto bobs = bob->post("/v1/projects", R"({"name":"bob's"})", key);
   EXPECT_EQ(bobs.status, 201u) << bobs.body;
   EXPECT_EQ(bobs.header("idempotent-replayed"), "");
+
+  // Headers that belong to the answer come back too: the ETag a retried PATCH's next If-Match needs.
+  const HttpHeaders patch_key{{"Idempotency-Key", "rename-1"}};
+  const auto task_target = "/v1/tasks/" + str_at(first, "/data/id");
+  const auto renamed = alice->patch(task_target, R"({"title":"renamed"})", patch_key);
+  ASSERT_EQ(renamed.status, 200u) << renamed.body;
+  EXPECT_EQ(renamed.header("etag"), "\"2\"");
+  const auto renamed_again = alice->patch(task_target, R"({"title":"renamed"})", patch_key);
+  EXPECT_EQ(renamed_again.header("idempotent-replayed"), "true");
+  EXPECT_EQ(renamed_again.header("etag"), renamed.header("etag"));
 }
 
 // A key that appears twice in a body is refused: otherwise the command would take the first value
