@@ -6,6 +6,7 @@
 #include "events/event_json.hpp"
 #include "events/event_reader.hpp"
 #include "projections/event_fold.hpp"
+#include "projections/fold.hpp"
 #include "projections/read_model_store.hpp"
 #include "projections/read_model_tables.hpp"
 
@@ -150,7 +151,12 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
   if (line_number == 0) throw ImportRefused(0, "the input holds no events");
   flush();
 
-  write_all(tx, kReadSchema, models);
+  try {
+    write_all(tx, kReadSchema, models);
+  } catch (const FoldError& e) {
+    // Positions are line numbers here (the chain check saw to it).
+    throw ImportRefused(std::uint64_t(e.position()), e.what());
+  }
   // The wake-up an append sends: listening servers re-read from their cursors and see the log.
   // The payload is a number, formatted as a literal: quote() and `"'" + std::string` inline a copy
   // that GCC 12 at -O3 flags with a false -Wrestrict (as in events/event_store.cpp).

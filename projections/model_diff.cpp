@@ -105,10 +105,11 @@ std::map<Uuid, MemberRow> member_rows(const ProjectState& p) {
   return rows;
 }
 
-std::map<Uuid, DependencyRow> dependency_rows(const TaskState& t) {
-  std::map<Uuid, DependencyRow> rows;
-  for (std::size_t i = 0; i < t.dependencies.size(); ++i)
-    rows.emplace(t.dependencies[i], DependencyRow{t.id, t.dependencies[i], t.project_id, std::int64_t(i)});
+// Keyed by ordinal, the table's own key: the fold keeps a dependency added twice twice (the schema
+// holds it, migration 0002), and keyed by depends_on the second would vanish from both sides.
+std::map<std::int64_t, DependencyRow> dependency_rows(const TaskState& t) {
+  std::map<std::int64_t, DependencyRow> rows;
+  for (DependencyRow& row : tables::dependency_rows(t)) rows.emplace(row.ordinal, std::move(row));
   return rows;
 }
 
@@ -125,8 +126,10 @@ std::optional<Difference> compare_tasks(const std::map<Uuid, TaskState>& expecte
   if (auto d = compare_by_id(expected, found)) return d;
   for (const auto& [id, task] : expected) {
     const std::string task_id = to_string(id);
-    if (auto d = compare_rows<DependencyRow, Uuid>(dependency_rows(task), dependency_rows(found.at(id)),
-                                                   [&](const Uuid& on) { return task_id + "/" + to_string(on); }))
+    if (auto d = compare_rows<DependencyRow, std::int64_t>(dependency_rows(task), dependency_rows(found.at(id)),
+                                                           [&](std::int64_t ordinal) {
+                                                             return task_id + "/" + std::to_string(ordinal);
+                                                           }))
       return d;
   }
   return std::nullopt;
@@ -139,9 +142,24 @@ std::map<Uuid, Row> by_id(const std::vector<Row>& rows, Key key) {
   return out;
 }
 
+std::map<Uuid, std::size_t> rows_per_id(const std::vector<MessageRow>& rows) {
+  std::map<Uuid, std::size_t> counts;
+  for (const MessageRow& row : rows) ++counts[row.id];
+  return counts;
+}
+
 std::optional<Difference> compare_messages(const std::vector<MessageRow>& expected, const std::vector<MessageRow>& found) {
   if (auto d = compare_by_id(by_id(expected, &MessageRow::id), by_id(found, &MessageRow::id))) return d;
-  // Same rows, so the same sizes: only the order that a load returns them in can still differ.
+  // by_id keeps the first row of an id: a log that repeats a message id (two rows the table's key
+  // cannot hold) would pass the comparison above and leave the two lists of different lengths.
+  const auto expected_rows = rows_per_id(expected);
+  const auto found_rows = rows_per_id(found);
+  for (const auto& [id, n] : expected_rows)
+    if (found_rows.at(id) != n)
+      return Difference{"task_messages", to_string(id), "(rows with this id)", std::to_string(n),
+                        std::to_string(found_rows.at(id))};
+  // The same ids as often on both sides, so the same sizes: only the order that a load returns them
+  // in can still differ.
   for (std::size_t i = 0; i < expected.size(); ++i)
     if (expected[i].id != found[i].id)
       return Difference{"task_messages", to_string(expected[i].id), "(log order)", fmt::format("index {}", i),
@@ -185,11 +203,13 @@ void collect_by_id(const std::map<Uuid, Row>& before, const std::map<Uuid, Row>&
   collect_changes<Row, Uuid>(before, after, [](const Uuid& id) { return to_string(id); }, out);
 }
 
-// A task's dependency rows keyed "task/on", over every task of either side.
+// A task's dependency rows keyed "task/on", over every task of either side: a diff is read by a
+// person, who asks which dependency came or went (keyed by ordinal, removing the first of three
+// would read as two changed rows and one removed); a dependency added twice shows once.
 std::map<std::pair<Uuid, Uuid>, DependencyRow> all_dependency_rows(const std::map<Uuid, TaskState>& tasks) {
   std::map<std::pair<Uuid, Uuid>, DependencyRow> rows;
   for (const auto& [id, task] : tasks)
-    for (auto& [on, row] : dependency_rows(task)) rows.emplace(std::pair(id, on), row);
+    for (DependencyRow& row : tables::dependency_rows(task)) rows.emplace(std::pair(id, row.depends_on), std::move(row));
   return rows;
 }
 

@@ -71,7 +71,7 @@ TEST(ModelDiffTest, MembersAndDependenciesAreRowsOfTheirOwnTables) {
   d = first_difference(sample(), found);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->table, "task_dependencies");
-  EXPECT_EQ(d->row, to_string(id("t2")) + "/" + to_string(id("t1")));
+  EXPECT_EQ(d->row, to_string(id("t2")) + "/0");  // the table's key: task_id, ordinal
   EXPECT_EQ(d->field, "");
 }
 
@@ -102,6 +102,30 @@ TEST(ModelDiffTest, MessagesOutOfLogOrder) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->table, "task_messages");
   EXPECT_EQ(d->field, "(log order)");
+}
+
+// A log that repeats a message id folds to two rows of one id; the stored side holds one. Both
+// lists then have the same ids, and the order check indexed the shorter list past its end.
+TEST(ModelDiffTest, AMessageIdTheLogRepeatsIsADifference) {
+  auto expected = sample();
+  auto& messages = expected[id("p")].messages;
+  messages.push_back(messages.front());
+  const auto d = first_difference(expected, sample());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, (Difference{"task_messages", to_string(id("m1")), "(rows with this id)", "2", "1"}));
+  EXPECT_TRUE(first_difference(sample(), expected).has_value());
+}
+
+// The schema keeps a dependency added twice as two rows (migration 0002); keyed by depends_on the
+// second one vanished on both sides and only the catch-all saw the models differ.
+TEST(ModelDiffTest, ADependencyTheFoldHoldsTwiceIsARowOfItsOwn) {
+  auto expected = sample();
+  expected[id("p")].tasks[id("t2")].dependencies.push_back(id("t1"));
+  const auto d = first_difference(expected, sample());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "task_dependencies");
+  EXPECT_EQ(d->row, to_string(id("t2")) + "/1");
+  EXPECT_EQ(d->describe(), "task_dependencies row " + to_string(id("t2")) + "/1: missing (the log has it)");
 }
 
 TEST(ModelDiffTest, AProjectMissingEntirelyIsReportedByItsProjectRow) {

@@ -1,7 +1,11 @@
 // tasklog verify: passes on an honest database; names the read-model row changed (or removed)
 // by hand; finds an event a superuser changed with the immutability trigger disabled, by its
 // position in the hash chain and by the read-model row that no longer matches it; names an event
-// the fold cannot read (which also stops a rebuild before it touches the live read models).
+// the fold cannot read, and a message id the log repeats (each of which also stops a rebuild before
+// it touches the live read models).
+#include "core/time.hpp"
+#include "events/event_json.hpp"
+#include "projections/event_fold.hpp"
 #include "projections/rebuild.hpp"
 #include "projections/verify.hpp"
 #include "tests/projections/replay_fixture.hpp"
@@ -40,6 +44,16 @@ class VerifyTest : public ReplayTest {
     query_value(db.conninfo(), "ALTER TABLE events DISABLE TRIGGER USER;"
                                "UPDATE events SET " + set + " WHERE position = " + position + ";"
                                "ALTER TABLE events ENABLE TRIGGER USER");
+  }
+
+  // Events the owner inserts by hand (the trigger lets every role insert; the chain must hold).
+  void insert_by_hand(const std::vector<events::RecordedEvent>& log) {
+    std::string rows = "[";
+    for (const auto& e : log) rows += (rows.size() > 1 ? "," : "") + events::event_json_line(e);
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec(events::insert_events_sql(tx, rows + "]"));
+    tx.commit();
   }
 
   // A task whose row the workload created, and its title.
@@ -178,6 +192,41 @@ TEST_F(VerifyTest, AnEventTheFoldCannotReadIsNamedAndStopsARebuild) {
     ADD_FAILURE() << "the rebuild folded an unreadable event";
   } catch (const FoldError& e) {
     EXPECT_EQ(e.position(), std::stoll(position));
+  }
+  EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
+}
+
+// A message id the log repeats (the event appended again by hand, with an id and version of its
+// own, chained: no check of the log sees it): verify names the table and the id — it used to read
+// past the end of the stored messages — and a rebuild names the event instead of failing on the
+// table's key, leaving the live read models as they were.
+TEST_F(VerifyTest, AMessageIdTheLogRepeatsIsNamedAndStopsARebuild) {
+  const auto log = all_events(db.conninfo());
+  const auto message = std::ranges::find(log, std::string("TaskMessageAppended"), &events::RecordedEvent::type);
+  ASSERT_NE(message, log.end()) << "the workload appended no message";
+  const std::string message_id = to_string(std::get<TaskMessageAppended>(decode_recorded(*message)).message_id);
+  const events::RecordedEvent again = appended_again(log, *message);
+  insert_by_hand({again});
+  // The task row as the event moves it on, so that only the message rows differ.
+  query_value(db.conninfo(), "UPDATE readmodel.tasks SET message_count = message_count + 1, version = " +
+                                 std::to_string(again.version) + ", updated_at = '" +
+                                 format_timestamp(again.recorded_at) + "' WHERE id = '" + to_string(again.stream_id) +
+                                 "'");
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.chain.ok) << report.describe();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(*report.difference, (Difference{"task_messages", message_id, "(rows with this id)", "2", "1"}));
+
+  const std::string messages = query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages");
+  try {
+    rebuild_read_models(db.conninfo());
+    ADD_FAILURE() << "the rebuild folded a repeated message id";
+  } catch (const FoldError& e) {
+    EXPECT_EQ(e.position(), again.position);
+    EXPECT_THAT(e.what(), HasSubstr("creates task_messages row " + message_id + ", which the event at position " +
+                                    std::to_string(message->position) + " created already"));
   }
   EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
 }
