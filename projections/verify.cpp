@@ -11,8 +11,11 @@ namespace tasklog::projections {
 
 std::string VerifyReport::describe() const {
   std::string out;
+  using Kind = events::ChainFault::Kind;
   if (!chain.ok)
-    out += fmt::format("hash chain broken at position {}: {}\n", chain.first_bad.value_or(0), chain.reason);
+    out += fmt::format("{} at position {}: {}\n",
+                       chain.kind == Kind::time || chain.kind == Kind::version ? "log out of order" : "hash chain broken",
+                       chain.first_bad.value_or(0), chain.reason);
   if (digest_finding) out += fmt::format("digest of position {} does not hold: {}\n", digest->position, *digest_finding);
   if (unreadable) out += fmt::format("log unreadable: {}\n", unreadable->what());
   if (difference) out += fmt::format("read models differ from the log: {}\n", difference->describe());

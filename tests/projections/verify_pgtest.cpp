@@ -46,6 +46,24 @@ class VerifyTest : public ReplayTest {
                                "ALTER TABLE events ENABLE TRIGGER USER");
   }
 
+  // The rows from `first` on as `log` holds them now (time, project, version, chain) written over the
+  // table's with the trigger disabled: a rewrite that recomputed every later hash.
+  void rewrite_by_hand(const std::vector<events::RecordedEvent>& log, std::size_t first) {
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec("ALTER TABLE events DISABLE TRIGGER USER");
+    for (std::size_t i = first; i < log.size(); ++i) {
+      const auto& e = log[i];
+      tx.exec_params("UPDATE events SET recorded_at = 'epoch'::timestamptz + $1 * interval '1 microsecond', "
+                     "project_id = $2, version = $3, prev_hash = decode($4, 'hex'), hash = decode($5, 'hex') "
+                     "WHERE position = $6",
+                     std::int64_t(e.recorded_at.time_since_epoch().count()), to_string(e.project_id), e.version,
+                     to_hex(e.prev_hash), to_hex(e.hash), e.position);
+    }
+    tx.exec("ALTER TABLE events ENABLE TRIGGER USER");
+    tx.commit();
+  }
+
   // Events the owner inserts by hand (the trigger lets every role insert; the chain must hold).
   void insert_by_hand(const std::vector<events::RecordedEvent>& log) {
     std::string rows = "[";
@@ -194,6 +212,68 @@ TEST_F(VerifyTest, AnEventTheFoldCannotReadIsNamedAndStopsARebuild) {
     EXPECT_EQ(e.position(), std::stoll(position));
   }
   EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
+}
+
+// Time moved back at one event and the chain re-hashed from there: every hash holds, but import
+// refuses such a log (replay --at TIME takes a prefix of it), and so does verify, at that position.
+TEST_F(VerifyTest, TimeGoingBackAlongTheLogIsFoundEvenWhenReHashed) {
+  auto log = all_events(db.conninfo());
+  const std::size_t k = log.size() / 2;
+  log[k].recorded_at = log[k - 1].recorded_at - std::chrono::seconds(1);
+  rehash_from(log, k);
+  rewrite_by_hand(log, k);
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_FALSE(report.chain.ok);
+  ASSERT_TRUE(report.chain.first_bad.has_value()) << report.describe();
+  EXPECT_EQ(*report.chain.first_bad, log[k].position);
+  EXPECT_EQ(report.chain.checked_up_to, log[k - 1].position);
+  EXPECT_THAT(report.describe(),
+              HasSubstr("log out of order at position " + std::to_string(log[k].position) + ": recorded_at goes back"));
+}
+
+// A stream's last event a version further on (re-hashed): the table's key cannot see a gap, import
+// refuses it, and so does verify.
+TEST_F(VerifyTest, AStreamVersionSkippedIsFoundEvenWhenReHashed) {
+  auto log = all_events(db.conninfo());
+  std::size_t k = log.size() / 2;
+  auto later_in_its_stream = [&](std::size_t i) {
+    return std::any_of(log.begin() + std::ptrdiff_t(i) + 1, log.end(),
+                       [&](const auto& e) { return e.stream_id == log[i].stream_id; });
+  };
+  while (later_in_its_stream(k)) ++k;
+  const std::int64_t version = log[k].version;
+  log[k].version = version + 1;
+  rehash_from(log, k);
+  rewrite_by_hand(log, k);
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.chain.first_bad.has_value()) << report.describe();
+  EXPECT_EQ(*report.chain.first_bad, log[k].position);
+  EXPECT_THAT(report.describe(), HasSubstr("log out of order at position " + std::to_string(log[k].position) +
+                                           ": stream " + to_string(log[k].stream_id) + " goes from version " +
+                                           std::to_string(version - 1) + " to " + std::to_string(version + 1)));
+}
+
+// An event's project column moved to another project and the chain re-hashed: the fold by the
+// columns (verify, rebuild) and import's by the payload would place it apart; verify names it.
+TEST_F(VerifyTest, ColumnsThatDisagreeWithThePayloadAreFoundEvenWhenReHashed) {
+  auto log = all_events(db.conninfo());
+  const std::size_t k = log.size() / 2;
+  const auto other = std::ranges::find_if(log, [&](const auto& e) { return e.project_id != log[k].project_id; });
+  ASSERT_NE(other, log.end()) << "the workload made one project";
+  log[k].project_id = other->project_id;
+  rehash_from(log, k);
+  rewrite_by_hand(log, k);
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.chain.ok) << report.describe();
+  ASSERT_TRUE(report.unreadable.has_value()) << report.describe();
+  EXPECT_EQ(report.unreadable->position(), log[k].position);
+  EXPECT_THAT(report.describe(), HasSubstr("its columns disagree with its payload: project_id is " +
+                                           to_string(other->project_id)));
 }
 
 // A message id the log repeats (the event appended again by hand, with an id and version of its
