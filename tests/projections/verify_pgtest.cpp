@@ -214,6 +214,70 @@ TEST_F(VerifyTest, AnEventTheFoldCannotReadIsNamedAndStopsARebuild) {
   EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
 }
 
+// Row-level security scopes task_dependencies by its own project_id: a row moved to another project
+// hides the dependency from the task's members. verify read the dependencies through their task
+// and rebuilt the rest from the fold, so it saw nothing; it reads the table's rows now.
+TEST_F(VerifyTest, ADependencyRowWithAnotherProjectsIdIsNamed) {
+  const std::string row = query_value(db.conninfo(), "SELECT task_id || '/' || ordinal || '/' || project_id FROM "
+                                                     "readmodel.task_dependencies ORDER BY task_id, ordinal LIMIT 1");
+  ASSERT_FALSE(row.empty()) << "the workload added no dependency";
+  const std::string task_id = row.substr(0, 36);
+  const std::string ordinal = row.substr(37, row.find('/', 37) - 37);
+  const std::string project_id = row.substr(row.rfind('/') + 1);
+  const std::string other =
+      query_value(db.conninfo(), "SELECT id FROM readmodel.projects WHERE id <> '" + project_id + "' LIMIT 1");
+  ASSERT_FALSE(other.empty());
+  query_value(db.conninfo(), "UPDATE readmodel.task_dependencies SET project_id = '" + other + "' WHERE task_id = '" +
+                                 task_id + "' AND ordinal = " + ordinal);
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(*report.difference, (Difference{"task_dependencies", task_id + "/" + ordinal, "project_id",
+                                             "\"" + project_id + "\"", "\"" + other + "\""}))
+      << report.describe();
+}
+
+TEST_F(VerifyTest, AnOrphanDependencyRowIsNamed) {
+  const std::string project_id = query_value(db.conninfo(), "SELECT id FROM readmodel.projects LIMIT 1");
+  const std::string task_id = to_string(derived_uuid("verify:no such task"));
+  query_value(db.conninfo(), "INSERT INTO readmodel.task_dependencies (task_id, depends_on, project_id, ordinal) "
+                             "VALUES ('" + task_id + "', gen_random_uuid(), '" + project_id + "', 0)");
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(report.difference->table, "task_dependencies");
+  EXPECT_EQ(report.difference->row, task_id + "/0");
+  EXPECT_THAT(report.describe(), HasSubstr("task_dependencies row " + task_id + "/0: stored, but the log has no such row"));
+}
+
+// A member row's ordinal (the last of its project's, so the list's order stays) and a member row of
+// no project: load_all kept neither.
+TEST_F(VerifyTest, AMemberRowsOrdinalAndAnOrphanMemberRowAreNamed) {
+  const std::string row = query_value(db.conninfo(), "SELECT project_id || '/' || user_id || '/' || ordinal FROM "
+                                                     "readmodel.project_members ORDER BY ordinal DESC LIMIT 1");
+  ASSERT_FALSE(row.empty());
+  const std::string key = row.substr(0, 73);
+  const std::string ordinal = row.substr(74);
+  const std::string where = " WHERE project_id = '" + row.substr(0, 36) + "' AND user_id = '" + row.substr(37, 36) + "'";
+  query_value(db.conninfo(), "UPDATE readmodel.project_members SET ordinal = ordinal + 10" + where);
+  VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(*report.difference, (Difference{"project_members", key, "ordinal", ordinal,
+                                             std::to_string(std::stoll(ordinal) + 10)}))
+      << report.describe();
+
+  query_value(db.conninfo(), "UPDATE readmodel.project_members SET ordinal = ordinal - 10" + where);
+  ASSERT_TRUE(verify().ok());
+  const std::string nowhere = to_string(derived_uuid("verify:no such project"));
+  query_value(db.conninfo(), "INSERT INTO readmodel.project_members (project_id, user_id, role, added_at, ordinal) "
+                             "VALUES ('" + nowhere + "', gen_random_uuid(), 'viewer', now(), 0)");
+  report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(report.difference->table, "project_members");
+  EXPECT_EQ(report.difference->row.substr(0, 36), nowhere);
+  EXPECT_THAT(report.describe(), HasSubstr("stored, but the log has no such row"));
+}
+
 // Time moved back at one event and the chain re-hashed from there: every hash holds, but import
 // refuses such a log (replay --at TIME takes a prefix of it), and so does verify, at that position.
 TEST_F(VerifyTest, TimeGoingBackAlongTheLogIsFoundEvenWhenReHashed) {
