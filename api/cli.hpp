@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ void add_migrate_command(CLI::App& app, int& exit_code);
 void add_db_command(CLI::App& app, int& exit_code);
 // tasklog rebuild [--database-url URL] [--home DIR]
 void add_rebuild_command(CLI::App& app, int& exit_code);
-// tasklog verify [--digest FILE] [--database-url URL] [--home DIR]   (exit 1 on any finding)
+// tasklog verify [--digest FILE] [--database-url URL] [--home DIR]   (exit 1 on any finding, 4 when it could not check)
 void add_verify_command(CLI::App& app, int& exit_code);
 // tasklog digest   ({"position","hash"} of the head)
 void add_digest_command(CLI::App& app, int& exit_code);
@@ -43,6 +44,17 @@ void add_import_command(CLI::App& app, int& exit_code);
 void add_user_command(CLI::App& app, int& exit_code);
 // tasklog token create --email E [--name N] [--expires-in-days D] | list --email E | revoke TOKEN_ID
 void add_token_command(CLI::App& app, int& exit_code);
+
+// An error that ends a command with an exit status of its own rather than main()'s 1; main()
+// reports it like any other error.
+class CommandFailed : public std::runtime_error {
+ public:
+  CommandFailed(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  int status() const noexcept { return status_; }
+
+ private:
+  int status_;
+};
 
 // Where and how the embedded PostgreSQL runs, as given on the command line.
 struct EmbeddedClusterOptions {

@@ -1,6 +1,7 @@
 // `tasklog verify [--digest FILE]`: the hash chain, the read models against the fold of the log
 // (projections/verify.hpp), and optionally that the log still ends, at a digest's position, in
-// the digest's hash. Prints the first finding of each kind; exit status 1 when there is one.
+// the digest's hash. Prints the first finding of each kind; exit status 1 when there is one, 4
+// when it could not check.
 // `tasklog digest` prints that digest of the head ({position, hash}) for an auditor to keep.
 #include "api/cli.hpp"
 #include "api/terminal_progress.hpp"
@@ -18,9 +19,14 @@
 namespace tasklog::api {
 namespace {
 
-// The exit status for a database that does not verify (errors running the check exit 1 too,
-// through main()); kept apart from usage errors, which CLI11 reports with its own codes.
+// The exit statuses besides 0: the database does not verify, or verify could not tell (the
+// database unreachable, the digest file unreadable or malformed, an SQL error). A script that
+// alarms on a finding must be able to tell one from an outage, and must not pass either. 4: the
+// other commands' statuses mean something else (2: replay, context, diff and user found no such
+// thing; 3: `db status` found the cluster stopped, as pg_ctl says it); usage errors keep CLI11's
+// own codes (100 and up).
 constexpr int kFindings = 1;
+constexpr int kCouldNotCheck = 4;
 
 struct VerifyCommandOptions {
   DatabaseOptions database;
@@ -65,14 +71,19 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<VerifyCommandOptions>();
   auto* command = app.add_subcommand(
       "verify", "Check the event log's hash chain and that the read models equal the fold of the log; prints the "
-                "first difference and exits 1 when anything is wrong");
+                "first difference and exits 1 when anything is wrong, 4 when it could not check (database "
+                "unreachable, digest file unreadable, SQL error)");
   command->add_option("--digest", options->digest_file,
                       "a file holding the output of `tasklog digest`: also prove the log up to its position was not "
                       "rewritten since");
   add_database_options(*command, options->database);
   command->callback([options, &exit_code] {
-    with_database(options->database,
-                  [&](const std::string& conninfo) { exit_code = verify(*options, conninfo); });
+    try {
+      with_database(options->database,
+                    [&](const std::string& conninfo) { exit_code = verify(*options, conninfo); });
+    } catch (const std::exception& e) {
+      throw CommandFailed(kCouldNotCheck, fmt::format("could not verify: {}", e.what()));
+    }
   });
 }
 

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const tasklog::api::CommandFailed& e) {
+    spdlog::error("{}", e.what());
+    return e.status();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -24,11 +24,14 @@ FoldError::FoldError(Position position, const std::string& what)
       position_(position) {}
 
 DecodedEvent decode(const events::RecordedEvent& recorded) {
+  DecodedEvent decoded;
   try {
-    return DecodedEvent{.event = decode_recorded(recorded), .meta = meta_of(recorded), .project_id = recorded.project_id};
+    decoded = DecodedEvent{.event = decode_recorded(recorded), .meta = meta_of(recorded), .project_id = recorded.project_id};
   } catch (const std::exception& e) {
     throw FoldError(recorded.position, fmt::format("{} ({})", e.what(), recorded.type));
   }
+  if (auto why = misplaced(recorded, decoded.event)) throw FoldError(recorded.position, *why);
+  return decoded;
 }
 
 namespace {

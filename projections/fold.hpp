@@ -27,7 +27,8 @@ struct DecodedEvent {
   Uuid project_id{};
 };
 
-// A stored event that the fold cannot read (unknown type, payload that does not fit its type).
+// A stored event that the fold cannot read (unknown type, payload that does not fit its type,
+// columns that disagree with the payload; for write_all, a row key an earlier event created).
 // Carries the position so that verify and rebuild can name the row.
 class FoldError : public std::runtime_error {
  public:

@@ -18,7 +18,7 @@ FoldReader::FoldReader(pqxx::transaction_base& tx) : tx_(tx) {
   // recorded_at as integer microseconds, as events::EventReader reads it: nothing re-rounded.
   tx.conn().prepare("tasklog_fold_range",
                     "SELECT position, stream_id, version, project_id, task_id, actor_id, type, schema_version, "
-                    "payload::text, (extract(epoch FROM recorded_at) * 1000000)::bigint "
+                    "payload::text, (extract(epoch FROM recorded_at) * 1000000)::bigint, stream_type "
                     "FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
 }
 
@@ -38,6 +38,7 @@ std::vector<events::RecordedEvent> FoldReader::range(events::Position after, eve
     e.schema_version = row[7].as<std::int16_t>();
     e.payload.assign(row[8].c_str(), row[8].size());
     e.recorded_at = events::Timestamp(std::chrono::microseconds(row[9].as<std::int64_t>()));
+    e.stream_type.assign(row[10].c_str(), row[10].size());
   }
   return out;
 }

@@ -16,8 +16,9 @@ class FoldReader {
  public:
   explicit FoldReader(pqxx::transaction_base& tx);
 
-  // RecordedEvents with position, stream_id, version, project_id, task_id, actor_id, type,
-  // schema_version, payload and recorded_at set; the other members stay empty.
+  // RecordedEvents with position, stream_id, stream_type, version, project_id, task_id, actor_id,
+  // type, schema_version, payload and recorded_at set (the stream's columns for decode()'s check
+  // against the payload); the other members stay empty.
   std::vector<events::RecordedEvent> range(events::Position after, events::Position up_to, std::size_t limit);
 
  private:

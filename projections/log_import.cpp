@@ -1,75 +1,56 @@
 #include "projections/log_import.hpp"
 
-#include "core/time.hpp"
-#include "events/canonical.hpp"
+#include "events/chain.hpp"
 #include "events/database.hpp"
 #include "events/event_json.hpp"
 #include "events/event_reader.hpp"
 #include "projections/event_fold.hpp"
+#include "projections/fold.hpp"
 #include "projections/read_model_store.hpp"
 #include "projections/read_model_tables.hpp"
 
 #include <fmt/format.h>
 
+#include <boost/functional/hash.hpp>
+
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <unordered_set>
 
 namespace tasklog::projections {
 namespace {
 
-struct UuidHash {
-  std::size_t operator()(const Uuid& id) const noexcept {
-    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(id.data), sizeof id.data));
-  }
-};
-
-// The checks that tie one line to the lines before it.
+// The chain's rules (events::ChainLinks, which verify applies to the table), worded for an
+// export's lines; and event ids new, which the table's key sees to for verify.
 class ChainCheck {
  public:
   void check(std::uint64_t line, const events::RecordedEvent& e) {
-    const events::Position expected = head_ + 1;
-    if (e.position != expected) {
-      if (line == 1)
-        throw ImportRefused(line, fmt::format("the log starts at position {}: an import needs the whole log from "
-                                              "position 1 (an export with --project or --from is a partial log)",
-                                              e.position));
-      throw ImportRefused(line, fmt::format("position {} follows position {}: positions must be consecutive (an "
-                                            "export with --project is a partial log)",
-                                            e.position, head_));
-    }
-    if (e.prev_hash != prev_)
-      throw ImportRefused(line, line == 1 ? "prev_hash of the first event is not 32 zero bytes"
-                                          : "prev_hash is not the hash of the line before: the chain is broken");
-    if (events::chain_hash(prev_, e) != e.hash)
-      throw ImportRefused(line, "the hash does not match the event's content: the line was changed after export");
-    // The writer never lets time go back along the log, and replay --at TIME relies on it (the
-    // state at a time is a prefix of the log). A chain re-hashed after its times were changed
-    // would pass the checks above.
-    if (line > 1 && e.recorded_at < recorded_)
-      throw ImportRefused(line, fmt::format("recorded_at goes back from {} to {}: time never decreases along the log",
-                                            format_timestamp(recorded_), format_timestamp(e.recorded_at)));
-    recorded_ = e.recorded_at;
+    if (auto fault = links_.follow(e)) throw ImportRefused(line, fault->reason.append(hint(line, fault->kind)));
     if (!event_ids_.insert(e.event_id).second)
       throw ImportRefused(line, fmt::format("event id {} appears twice", to_string(e.event_id)));
-    std::int64_t& version = versions_[e.stream_id];
-    if (e.version != version + 1)
-      throw ImportRefused(line, fmt::format("stream {} goes from version {} to {}: versions must be consecutive",
-                                            to_string(e.stream_id), version, e.version));
-    version = e.version;
-    head_ = e.position;
-    prev_ = e.hash;
   }
 
-  events::Position head() const { return head_; }
-  const Sha256Digest& head_hash() const { return prev_; }
+  events::Position head() const { return links_.head(); }
+  const Sha256Digest& head_hash() const { return links_.head_hash(); }
 
  private:
-  events::Position head_ = 0;
-  Sha256Digest prev_ = events::kGenesisHash;
-  Timestamp recorded_{};
-  std::unordered_set<Uuid, UuidHash> event_ids_;
-  std::unordered_map<Uuid, std::int64_t, UuidHash> versions_;
+  static std::string_view hint(std::uint64_t line, events::ChainFault::Kind kind) {
+    using Kind = events::ChainFault::Kind;
+    switch (kind) {
+      case Kind::position:
+        return line == 1 ? ": an import needs the whole log from position 1 (an export with --project or --from is "
+                           "a partial log)"
+                         : " (an export with --project is a partial log)";
+      case Kind::prev_hash: return ": the chain is broken";
+      case Kind::hash: return ": the line was changed after export";
+      case Kind::time:
+      case Kind::version: return "";
+    }
+    return "";
+  }
+
+  events::ChainLinks links_;
+  std::unordered_set<Uuid, boost::hash<Uuid>> event_ids_;
 };
 
 void refuse_unless_empty(pqxx::transaction_base& tx) {
@@ -129,19 +110,15 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
       throw ImportRefused(line_number, e.what());
     }
     chain.check(line_number, event);
-    DomainEvent decoded;
+    // decode() refuses what verify's and rebuild's fold would (columns that disagree with the
+    // payload among it): an import that verify then fails must not be accepted.
+    DecodedEvent decoded;
     try {
-      decoded = decode_recorded(event);
-    } catch (const std::exception& e) {
-      throw ImportRefused(line_number, fmt::format("this tasklog cannot fold the event: {}", e.what()));
+      decoded = decode(event);
+    } catch (const FoldError& e) {
+      throw ImportRefused(line_number, e.what());
     }
-    // The row's columns must say where its payload puts it: import folds by the payload, verify and
-    // rebuild by the columns, and an import that verify then fails must not be accepted.
-    const EventRoute where = route(decoded);
-    if (where.stream_id != event.stream_id || stream_type_name(where.stream_type) != event.stream_type ||
-        where.project_id != event.project_id || where.task_id != event.task_id)
-      throw ImportRefused(line_number, "the event's stream, project or task columns disagree with its payload");
-    fold(models, decoded, meta_of(event));
+    fold(models, decoded.event, decoded.meta);
     if (pending == 0) writer.StartArray();
     events::write_event_json(writer, event);
     if (++pending == options.batch) flush();
@@ -150,7 +127,12 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
   if (line_number == 0) throw ImportRefused(0, "the input holds no events");
   flush();
 
-  write_all(tx, kReadSchema, models);
+  try {
+    write_all(tx, kReadSchema, models);
+  } catch (const FoldError& e) {
+    // Positions are line numbers here (the chain check saw to it).
+    throw ImportRefused(std::uint64_t(e.position()), e.what());
+  }
   // The wake-up an append sends: listening servers re-read from their cursors and see the log.
   // The payload is a number, formatted as a literal: quote() and `"'" + std::string` inline a copy
   // that GCC 12 at -O3 flags with a false -Wrestrict (as in events/event_store.cpp).

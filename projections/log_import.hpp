@@ -6,7 +6,8 @@
 // the line before it (the line number is the position), its prev_hash is the hash of the line
 // before, its hash is SHA-256(prev_hash || canonical bytes), its event id is new and its stream
 // version follows that stream's last one, and this tasklog can fold it. The first line that fails
-// refuses the whole import, naming that line. A partial export (--project, --from, --to) does not
+// refuses the whole import, naming that line; so does a line whose fold repeats a row's key (a
+// message id the log has already), found when the read models are written. A partial export (--project, --from, --to) does not
 // start at position 1 or skips positions, so it is refused as such.
 //
 // Runs under the append lock (no server can append meanwhile) as the read models' owner (the

@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <utility>
@@ -105,31 +107,45 @@ std::map<Uuid, MemberRow> member_rows(const ProjectState& p) {
   return rows;
 }
 
-std::map<Uuid, DependencyRow> dependency_rows(const TaskState& t) {
-  std::map<Uuid, DependencyRow> rows;
-  for (std::size_t i = 0; i < t.dependencies.size(); ++i)
-    rows.emplace(t.dependencies[i], DependencyRow{t.id, t.dependencies[i], t.project_id, std::int64_t(i)});
-  return rows;
-}
-
-std::optional<Difference> compare_projects(const Uuid& id, const std::optional<ProjectState>& expected,
-                                           const std::optional<ProjectState>& found) {
+std::optional<Difference> compare_project_rows(const Uuid& id, const std::optional<ProjectState>& expected,
+                                               const std::optional<ProjectState>& found) {
   if (!expected && !found) return std::nullopt;
   if (!expected || !found) return missing<ProjectState>(to_string(id), expected.has_value());
-  if (auto d = compare_row(to_string(id), *expected, *found)) return d;
-  return compare_rows<MemberRow, Uuid>(member_rows(*expected), member_rows(*found),
-                                       [&](const Uuid& user) { return to_string(id) + "/" + to_string(user); });
+  return compare_row(to_string(id), *expected, *found);
 }
 
-std::optional<Difference> compare_tasks(const std::map<Uuid, TaskState>& expected, const std::map<Uuid, TaskState>& found) {
-  if (auto d = compare_by_id(expected, found)) return d;
-  for (const auto& [id, task] : expected) {
-    const std::string task_id = to_string(id);
-    if (auto d = compare_rows<DependencyRow, Uuid>(dependency_rows(task), dependency_rows(found.at(id)),
-                                                   [&](const Uuid& on) { return task_id + "/" + to_string(on); }))
-      return d;
+// One project's rows of the list tables. Members by user_id (their key is project_id, user_id),
+// dependencies by their key, task_id and ordinal: the fold keeps a dependency added twice twice
+// (the schema holds it, migration 0002), and keyed by depends_on the second would vanish.
+struct ListTables {
+  std::map<Uuid, MemberRow> members;
+  std::map<std::pair<Uuid, std::int64_t>, DependencyRow> dependencies;
+};
+
+ListTables fold_lists(const ProjectModel& model) {
+  ListTables lists;
+  if (model.project) lists.members = member_rows(*model.project);
+  for (const auto& [id, task] : model.tasks)
+    for (DependencyRow& row : tables::dependency_rows(task))
+      lists.dependencies.emplace(std::pair(id, row.ordinal), std::move(row));
+  return lists;
+}
+
+// The stored rows by the project they belong to: a member row by its project_id (part of its key);
+// a dependency row by the project of its task as the tasks table has it — so that a wrong
+// project_id is a difference in that column — or, when no stored task has its task_id, by its own.
+std::map<Uuid, ListTables> stored_lists(const tables::ListRows& rows, const ProjectModels& found) {
+  std::map<Uuid, Uuid> project_of_task;
+  for (const auto& [project, model] : found)
+    for (const auto& [id, _] : model.tasks) project_of_task.emplace(id, project);
+  std::map<Uuid, ListTables> lists;
+  for (const MemberRow& row : rows.members) lists[row.project_id].members.emplace(row.member.user_id, row);
+  for (const DependencyRow& row : rows.dependencies) {
+    const auto owner = project_of_task.find(row.task_id);
+    lists[owner == project_of_task.end() ? row.project_id : owner->second].dependencies.emplace(
+        std::pair(row.task_id, row.ordinal), row);
   }
-  return std::nullopt;
+  return lists;
 }
 
 template <class Row, class Key>
@@ -139,9 +155,24 @@ std::map<Uuid, Row> by_id(const std::vector<Row>& rows, Key key) {
   return out;
 }
 
+std::map<Uuid, std::size_t> rows_per_id(const std::vector<MessageRow>& rows) {
+  std::map<Uuid, std::size_t> counts;
+  for (const MessageRow& row : rows) ++counts[row.id];
+  return counts;
+}
+
 std::optional<Difference> compare_messages(const std::vector<MessageRow>& expected, const std::vector<MessageRow>& found) {
   if (auto d = compare_by_id(by_id(expected, &MessageRow::id), by_id(found, &MessageRow::id))) return d;
-  // Same rows, so the same sizes: only the order that a load returns them in can still differ.
+  // by_id keeps the first row of an id: a log that repeats a message id (two rows the table's key
+  // cannot hold) would pass the comparison above and leave the two lists of different lengths.
+  const auto expected_rows = rows_per_id(expected);
+  const auto found_rows = rows_per_id(found);
+  for (const auto& [id, n] : expected_rows)
+    if (found_rows.at(id) != n)
+      return Difference{"task_messages", to_string(id), "(rows with this id)", std::to_string(n),
+                        std::to_string(found_rows.at(id))};
+  // The same ids as often on both sides, so the same sizes: only the order that a load returns them
+  // in can still differ.
   for (std::size_t i = 0; i < expected.size(); ++i)
     if (expected[i].id != found[i].id)
       return Difference{"task_messages", to_string(expected[i].id), "(log order)", fmt::format("index {}", i),
@@ -149,9 +180,18 @@ std::optional<Difference> compare_messages(const std::vector<MessageRow>& expect
   return std::nullopt;
 }
 
-std::optional<Difference> compare_project(const Uuid& id, const ProjectModel& expected, const ProjectModel& found) {
-  if (auto d = compare_projects(id, expected.project, found.project)) return d;
-  if (auto d = compare_tasks(expected.tasks, found.tasks)) return d;
+std::optional<Difference> compare_project(const Uuid& id, const ProjectModel& expected, const ProjectModel& found,
+                                          const ListTables& stored) {
+  if (auto d = compare_project_rows(id, expected.project, found.project)) return d;
+  const ListTables folded = fold_lists(expected);
+  if (auto d = compare_rows<MemberRow, Uuid>(folded.members, stored.members,
+                                             [&](const Uuid& user) { return to_string(id) + "/" + to_string(user); }))
+    return d;
+  if (auto d = compare_by_id(expected.tasks, found.tasks)) return d;
+  if (auto d = compare_rows<DependencyRow, std::pair<Uuid, std::int64_t>>(
+          folded.dependencies, stored.dependencies,
+          [](const auto& key) { return to_string(key.first) + "/" + std::to_string(key.second); }))
+    return d;
   if (auto d = compare_by_id(expected.artifacts, found.artifacts)) return d;
   if (auto d = compare_by_id(expected.checkpoints, found.checkpoints)) return d;
   if (auto d = compare_by_id(expected.decisions, found.decisions)) return d;
@@ -185,11 +225,13 @@ void collect_by_id(const std::map<Uuid, Row>& before, const std::map<Uuid, Row>&
   collect_changes<Row, Uuid>(before, after, [](const Uuid& id) { return to_string(id); }, out);
 }
 
-// A task's dependency rows keyed "task/on", over every task of either side.
+// A task's dependency rows keyed "task/on", over every task of either side: a diff is read by a
+// person, who asks which dependency came or went (keyed by ordinal, removing the first of three
+// would read as two changed rows and one removed); a dependency added twice shows once.
 std::map<std::pair<Uuid, Uuid>, DependencyRow> all_dependency_rows(const std::map<Uuid, TaskState>& tasks) {
   std::map<std::pair<Uuid, Uuid>, DependencyRow> rows;
   for (const auto& [id, task] : tasks)
-    for (auto& [on, row] : dependency_rows(task)) rows.emplace(std::pair(id, on), row);
+    for (DependencyRow& row : tables::dependency_rows(task)) rows.emplace(std::pair(id, row.depends_on), std::move(row));
   return rows;
 }
 
@@ -230,16 +272,33 @@ std::string Difference::describe() const {
   return fmt::format("{} row {}, field {}: expected {}, found {}", table, row, field, expected, found);
 }
 
-std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found) {
+std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found,
+                                          const tables::ListRows& found_lists) {
   static const ProjectModel kEmpty{};
-  for (const Uuid& id : keys_of_both(expected, found)) {
+  static const ListTables kNoRows{};
+  const std::map<Uuid, ListTables> stored = stored_lists(found_lists, found);
+  std::set<Uuid> ids = keys_of_both(expected, found);
+  for (const auto& [id, _] : stored) ids.insert(id);  // list rows of a project no other row names
+  for (const Uuid& id : ids) {
     const auto e = expected.find(id);
     const auto f = found.find(id);
+    const auto s = stored.find(id);
     // A project absent on one side compares as an empty model: its first row is reported missing.
-    if (auto d = compare_project(id, e == expected.end() ? kEmpty : e->second, f == found.end() ? kEmpty : f->second))
+    if (auto d = compare_project(id, e == expected.end() ? kEmpty : e->second, f == found.end() ? kEmpty : f->second,
+                                 s == stored.end() ? kNoRows : s->second))
       return d;
   }
   return std::nullopt;
+}
+
+std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found) {
+  tables::ListRows rows;
+  for (const auto& [_, model] : found) {
+    if (model.project) std::ranges::move(tables::member_rows(*model.project), std::back_inserter(rows.members));
+    for (const auto& [id, task] : model.tasks)
+      std::ranges::move(tables::dependency_rows(task), std::back_inserter(rows.dependencies));
+  }
+  return first_difference(expected, found, rows);
 }
 
 }  // namespace tasklog::projections

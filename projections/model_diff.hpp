@@ -13,6 +13,10 @@
 
 namespace tasklog::projections {
 
+namespace tables {
+struct ListRows;  // read_model_tables.hpp
+}
+
 struct Difference {
   std::string table;     // read-model table: projects, project_members, tasks, task_dependencies, ...
   std::string row;       // the row's id (a composite key joined by '/')
@@ -26,6 +30,10 @@ struct Difference {
 
 // The first difference in a fixed order (projects by id; in each: project row, members, tasks,
 // dependencies, artifacts, checkpoints, decisions, messages), or nullopt when they are equal.
+// `found_lists` are the list tables' rows as stored (tables::load_list_rows), compared column by
+// column with the fold's, orphans included; without them, the rows `found`'s lists imply.
+std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found,
+                                          const tables::ListRows& found_lists);
 std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found);
 
 // One row that is not the same in two models of a project, with every column of each side as JSON

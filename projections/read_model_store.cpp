@@ -1,12 +1,16 @@
 #include "projections/read_model_store.hpp"
 
 #include "events/database.hpp"
+#include "projections/fold.hpp"
 #include "projections/read_model_tables.hpp"
 #include "projections/row_changes.hpp"
 
 #include <pqxx/tablewriter>
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
 
 namespace tasklog::projections {
 namespace {
@@ -80,6 +84,23 @@ void copy_rows(pqxx::transaction_base& tx, std::string_view schema, const std::v
     writer.write_raw_line(line);
   }
   writer.complete();
+}
+
+// Two events that create rows of one key — a message id the log repeats, an artifact id in two
+// projects — leave a fold these tables cannot hold (each row's key is its id). Named by the later
+// event's position, as a FoldError like any other event the read models cannot take, instead of
+// as a primary-key violation halfway through a COPY.
+template <class Row>
+void refuse_repeated_ids(const std::vector<Row>& rows) {
+  std::vector<std::pair<Uuid, std::int64_t>> ids;
+  ids.reserve(rows.size());
+  for (const Row& row : rows) ids.emplace_back(row.id, row.position);
+  std::ranges::sort(ids);
+  const auto repeat = std::ranges::adjacent_find(ids, {}, &std::pair<Uuid, std::int64_t>::first);
+  if (repeat == ids.end()) return;
+  throw FoldError(std::next(repeat)->second,
+                  fmt::format("it creates {} row {}, which the event at position {} created already",
+                              Table<Row>::name, to_string(repeat->first), repeat->second));
 }
 
 // The ORDER BY that matches choose_next_task's order for a strategy (ties by id, as uuids compare
@@ -158,6 +179,10 @@ void write_all(pqxx::transaction_base& tx, std::string_view schema, const std::m
     for (const auto& [decision_id, d] : model.decisions) decisions.push_back(d);
     messages.insert(messages.end(), model.messages.begin(), model.messages.end());
   }
+  refuse_repeated_ids(artifacts);
+  refuse_repeated_ids(checkpoints);
+  refuse_repeated_ids(decisions);
+  refuse_repeated_ids(messages);
   copy_rows(tx, schema, projects);
   copy_rows(tx, schema, members);
   copy_rows(tx, schema, tasks);

@@ -41,7 +41,8 @@ std::map<Uuid, ProjectModel> load_all(pqxx::transaction_base& tx, std::string_vi
 
 // Bulk insert of whole models into empty tables: the rebuild's and the import's write. One COPY per
 // table (libpqxx 6's stream_to takes only fixed-size tuples and the tables are wide, so the rows go
-// as raw lines through its tablewriter; see read_model_store.cpp).
+// as raw lines through its tablewriter; see read_model_store.cpp). Throws FoldError, naming the later
+// event, when two events create rows of one id (a log that repeats a message id): nothing is written.
 void write_all(pqxx::transaction_base& tx, std::string_view schema, const std::map<Uuid, ProjectModel>& models);
 
 // Upserts (or replaces) exactly the rows `event` changed, reading them from `model`, which is the

@@ -125,4 +125,12 @@ std::vector<DependencyRow> dependency_rows(const TaskState& task) {
   return rows;
 }
 
+ListRows load_list_rows(pqxx::transaction_base& tx, std::string_view schema) {
+  ListRows rows;
+  for (const auto& r : tx.exec(select_from<MemberRow>(tx, schema, "x"))) rows.members.push_back(decode<MemberRow>(r));
+  for (const auto& r : tx.exec(select_from<DependencyRow>(tx, schema, "x")))
+    rows.dependencies.push_back(decode<DependencyRow>(r));
+  return rows;
+}
+
 }  // namespace tasklog::projections::tables

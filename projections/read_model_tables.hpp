@@ -37,6 +37,15 @@ struct DependencyRow {
   std::int64_t ordinal = 0;  // position in TaskState::dependencies
 };
 
+// The list tables as stored: every row with every column, also rows whose owner is missing.
+// load_all reads them into their owners' lists (ProjectState::members, TaskState::dependencies)
+// through the owner's id, in ordinal order, where neither such a row nor the project_id and
+// ordinal a row holds can be seen.
+struct ListRows {
+  std::vector<MemberRow> members;
+  std::vector<DependencyRow> dependencies;
+};
+
 // ---- the column IO used by Table<Row>::columns ----
 
 struct ColumnInfo {
@@ -383,5 +392,8 @@ const std::string& insert_rows_sql(pqxx::transaction_base& tx, std::string_view 
 
 std::vector<MemberRow> member_rows(const ProjectState& project);
 std::vector<DependencyRow> dependency_rows(const TaskState& task);
+
+// Every row of the two list tables of `schema` (what verify compares with the fold's).
+ListRows load_list_rows(pqxx::transaction_base& tx, std::string_view schema);
 
 }  // namespace tasklog::projections::tables

@@ -4,6 +4,7 @@
 
 #include "events/event_reader.hpp"
 #include "projections/read_model_store.hpp"
+#include "projections/read_model_tables.hpp"
 
 #include <fmt/format.h>
 
@@ -11,8 +12,11 @@ namespace tasklog::projections {
 
 std::string VerifyReport::describe() const {
   std::string out;
+  using Kind = events::ChainFault::Kind;
   if (!chain.ok)
-    out += fmt::format("hash chain broken at position {}: {}\n", chain.first_bad.value_or(0), chain.reason);
+    out += fmt::format("{} at position {}: {}\n",
+                       chain.kind == Kind::time || chain.kind == Kind::version ? "log out of order" : "hash chain broken",
+                       chain.first_bad.value_or(0), chain.reason);
   if (digest_finding) out += fmt::format("digest of position {} does not hold: {}\n", digest->position, *digest_finding);
   if (unreadable) out += fmt::format("log unreadable: {}\n", unreadable->what());
   if (difference) out += fmt::format("read models differ from the log: {}\n", difference->describe());
@@ -67,7 +71,9 @@ VerifyReport verify_log_and_read_models(pqxx::connection_base& connection, const
     return report;
   }
   report.projects = expected.size();
-  report.difference = first_difference(expected, load_all(tx, options.schema));
+  // The list tables as stored too: load_all reads them only into their owners' lists, by owner.
+  report.difference =
+      first_difference(expected, load_all(tx, options.schema), tables::load_list_rows(tx, options.schema));
   tx.commit();
   return report;
 }

@@ -1,4 +1,5 @@
-// verify: what an auditor runs to trust the database — the log's hash chain is intact, and the
+// verify: what an auditor runs to trust the database — the log's hash chain is intact and the log
+// keeps the rules import holds an export to (events::ChainLinks; decode()'s columns check), and the
 // read models equal the fold of the log. Both are read in one snapshot, so a server appending at
 // the same time cannot make them disagree.
 #pragma once

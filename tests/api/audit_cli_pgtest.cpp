@@ -244,8 +244,32 @@ TEST_F(AuditCliTest, ADigestTakenBeforeARewriteFailsVerifyAfterIt) {
 
   write_file(digest_file, R"({"position":1})");
   run = cli.run({"verify", "--digest", digest_file.string()});
-  EXPECT_NE(run.status, 0);
+  EXPECT_EQ(run.status, 4);
   EXPECT_THAT(run.output, HasSubstr("\"hash\": 64 hex digits"));
+}
+
+// verify exits 1 for a finding and 4 when it could not check: a script that alarms on a database
+// that does not verify must tell it from one it could not reach (both used to exit 1).
+TEST_F(AuditCliTest, VerifyThatCouldNotCheckExitsFourNotOne) {
+  CommandRun run = TasklogCli("postgresql://127.0.0.1:1/x").run({"verify"});
+  EXPECT_EQ(run.status, 4) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("could not verify"));
+
+  TasklogCli cli(db_.conninfo());
+  run = cli.run({"verify", "--digest", "/nonexistent"});
+  EXPECT_EQ(run.status, 4) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("cannot open the digest file /nonexistent"));
+  write_file(cli.dir() / "malformed.json", R"({"position":1})");
+  EXPECT_EQ(cli.run({"verify", "--digest", (cli.dir() / "malformed.json").string()}).status, 4);
+
+  // An SQL error: a database without the schema.
+  TestDatabase bare(false);
+  run = TasklogCli(bare.conninfo()).run({"verify"});
+  EXPECT_EQ(run.status, 4) << run.output;
+
+  EXPECT_EQ(cli.run({"verify"}).status, 0);
+  query_value(db_.conninfo(), "UPDATE readmodel.tasks SET title = 'changed by hand'");
+  EXPECT_EQ(cli.run({"verify"}).status, 1);
 }
 
 TEST_F(AuditCliTest, ReplayAtAPositionOrATimeAndContextAgree) {

@@ -21,8 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Events chained after (position, hash), as the writer stages them.
-std::vector<RecordedEvent> chained(Position after, Sha256Digest hash, std::size_t n, const Uuid& project) {
+// Events chained after (position, hash), as the writer stages them, recorded at `at` (time never
+// goes back along a log that verifies: after the writer's own events, the head's time).
+std::vector<RecordedEvent> chained(Position after, Sha256Digest hash, std::size_t n, const Uuid& project,
+                                   Timestamp at = Timestamp(std::chrono::microseconds(1'700'000'000'000'000))) {
   std::vector<RecordedEvent> out;
   const Uuid stream = random_id();
   for (std::size_t i = 0; i < n; ++i) {
@@ -37,7 +39,7 @@ std::vector<RecordedEvent> chained(Position after, Sha256Digest hash, std::size_
     e.type = "Noted";
     e.payload = R"({"n":1})";
     e.metadata = R"({"source":"test"})";
-    e.recorded_at = Timestamp(std::chrono::microseconds(1'700'000'000'000'000));
+    e.recorded_at = at;
     e.prev_hash = hash;
     e.hash = chain_hash(hash, e);
     hash = e.hash;
@@ -182,8 +184,11 @@ TEST_F(PipelineTest, FlightsBehindOneThatCollidesWithAnotherWriterRunAgainAfterI
   // Another writer appends position 3 while the flights wait (it holds the lock we hold).
   {
     pqxx::nontransaction tx(*locker);
-    const auto head = tx.exec1("SELECT position, encode(hash, 'hex') FROM events ORDER BY position DESC LIMIT 1");
-    const auto intruder = chained(head[0].as<Position>(), *digest_from_hex(head[1].c_str()), 1, project);
+    const auto head = tx.exec1(
+        "SELECT position, encode(hash, 'hex'), (extract(epoch FROM recorded_at) * 1000000)::bigint FROM events "
+        "ORDER BY position DESC LIMIT 1");
+    const auto intruder = chained(head[0].as<Position>(), *digest_from_hex(head[1].c_str()), 1, project,
+                                  Timestamp(std::chrono::microseconds(head[2].as<std::int64_t>())));
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartArray();

@@ -2,9 +2,10 @@
 // concurrent workload exported line by line and imported into a fresh database keeps every
 // position, id and hash, verifies, and folds to read models equal to the original's; the next
 // append continues at head + 1 on the imported chain. Refusals name their line and write nothing:
-// one byte changed, a partial (one project's) export, a non-empty database.
+// one byte changed, a partial (one project's) export, a non-empty database, a repeated message id.
 #include "events/canonical.hpp"
 #include "events/event_json.hpp"
+#include "projections/event_fold.hpp"
 #include "projections/log_import.hpp"
 #include "projections/verify.hpp"
 #include "tests/projections/replay_fixture.hpp"
@@ -23,26 +24,10 @@ using tasklog::testing::TestDatabase;
 
 class LogImportTest : public ReplayTest {
  protected:
-  // Every event of a database, in position order.
-  static std::vector<events::RecordedEvent> all_events(const std::string& conninfo) {
-    pqxx::connection c(conninfo);
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-    return events::EventReader(tx).after(0, 1'000'000);
-  }
-
   static std::vector<std::string> export_lines(const std::vector<events::RecordedEvent>& log) {
     std::vector<std::string> lines;
     for (const auto& e : log) lines.push_back(events::event_json_line(e));
     return lines;
-  }
-
-  // The chain made whole again from `first` on, after a line was changed: what someone who
-  // rewrites a log without a secret can always do.
-  static void rehash_from(std::vector<events::RecordedEvent>& log, std::size_t first) {
-    for (std::size_t i = first; i < log.size(); ++i) {
-      log[i].prev_hash = i == 0 ? events::kGenesisHash : log[i - 1].hash;
-      log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
-    }
   }
 
   static std::string joined(const std::vector<std::string>& lines) {
@@ -200,6 +185,24 @@ TEST_F(LogImportTest, ColumnsThatDisagreeWithThePayloadAreRefused) {
   rehash_from(log, k);
   TestDatabase copy;
   EXPECT_EQ(refused_line(copy, joined(export_lines(log)), "disagree with its payload"), k + 1);
+}
+
+// A message id twice in the log (the event repeated at the end, chained, a version of its own)
+// passes every line's checks, but its fold has two rows of one key: refused at the repeat's line,
+// naming the first, instead of failing on task_messages' primary key.
+TEST_F(LogImportTest, AMessageIdTheLogRepeatsIsRefusedAtItsLine) {
+  run_workloads(2, 150, 23);
+  auto log = all_events(db.conninfo());
+  const auto message = std::ranges::find(log, std::string("TaskMessageAppended"), &events::RecordedEvent::type);
+  ASSERT_NE(message, log.end()) << "the workload appended no message";
+  const events::Position first = message->position;
+  const Uuid id = std::get<TaskMessageAppended>(decode_recorded(*message)).message_id;
+  log.push_back(appended_again(log, *message));
+  TestDatabase copy;
+  EXPECT_EQ(refused_line(copy, joined(export_lines(log)),
+                         "creates task_messages row " + to_string(id) + ", which the event at position " +
+                             std::to_string(first) + " created already"),
+            log.size());
 }
 
 // Read models must be empty too — every table of them, not only projects and tasks.

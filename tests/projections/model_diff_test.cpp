@@ -1,6 +1,7 @@
 // model_diff: the first difference between two sets of read models is named by table, row id and
 // field with both values, in a fixed order; equal models have none.
 #include "projections/model_diff.hpp"
+#include "projections/read_model_tables.hpp"
 
 #include <gtest/gtest.h>
 
@@ -71,7 +72,7 @@ TEST(ModelDiffTest, MembersAndDependenciesAreRowsOfTheirOwnTables) {
   d = first_difference(sample(), found);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->table, "task_dependencies");
-  EXPECT_EQ(d->row, to_string(id("t2")) + "/" + to_string(id("t1")));
+  EXPECT_EQ(d->row, to_string(id("t2")) + "/0");  // the table's key: task_id, ordinal
   EXPECT_EQ(d->field, "");
 }
 
@@ -102,6 +103,53 @@ TEST(ModelDiffTest, MessagesOutOfLogOrder) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->table, "task_messages");
   EXPECT_EQ(d->field, "(log order)");
+}
+
+// A log that repeats a message id folds to two rows of one id; the stored side holds one. Both
+// lists then have the same ids, and the order check indexed the shorter list past its end.
+TEST(ModelDiffTest, AMessageIdTheLogRepeatsIsADifference) {
+  auto expected = sample();
+  auto& messages = expected[id("p")].messages;
+  messages.push_back(messages.front());
+  const auto d = first_difference(expected, sample());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, (Difference{"task_messages", to_string(id("m1")), "(rows with this id)", "2", "1"}));
+  EXPECT_TRUE(first_difference(sample(), expected).has_value());
+}
+
+// The schema keeps a dependency added twice as two rows (migration 0002); keyed by depends_on the
+// second one vanished on both sides and only the catch-all saw the models differ.
+TEST(ModelDiffTest, ADependencyTheFoldHoldsTwiceIsARowOfItsOwn) {
+  auto expected = sample();
+  expected[id("p")].tasks[id("t2")].dependencies.push_back(id("t1"));
+  const auto d = first_difference(expected, sample());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->table, "task_dependencies");
+  EXPECT_EQ(d->row, to_string(id("t2")) + "/1");
+  EXPECT_EQ(d->describe(), "task_dependencies row " + to_string(id("t2")) + "/1: missing (the log has it)");
+}
+
+// The list tables' rows as stored, given apart from the models (verify reads them so): their own
+// project_id and ordinal are compared, and a row no project or task of the models holds is named.
+TEST(ModelDiffTest, ListRowsAsStoredAreComparedColumnByColumn) {
+  const auto models = sample();
+  tables::ListRows stored{.members = tables::member_rows(*models.at(id("p")).project),
+                          .dependencies = tables::dependency_rows(models.at(id("p")).tasks.at(id("t2")))};
+  EXPECT_FALSE(first_difference(models, models, stored).has_value());
+
+  auto moved = stored;
+  moved.dependencies[0].project_id = id("elsewhere");
+  auto d = first_difference(models, models, moved);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, (Difference{"task_dependencies", to_string(id("t2")) + "/0", "project_id",
+                            "\"" + to_string(id("p")) + "\"", "\"" + to_string(id("elsewhere")) + "\""}));
+
+  auto orphan = stored;
+  orphan.members.push_back({id("nowhere"), {id("bob"), Role::viewer, kT}, 0});
+  d = first_difference(models, models, orphan);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->describe(), "project_members row " + to_string(id("nowhere")) + "/" + to_string(id("bob")) +
+                               ": stored, but the log has no such row");
 }
 
 TEST(ModelDiffTest, AProjectMissingEntirelyIsReportedByItsProjectRow) {

@@ -3,6 +3,7 @@
 // helpers to run seeded workloads and read the inline read models.
 #pragma once
 
+#include "events/canonical.hpp"
 #include "events/event_reader.hpp"
 #include "events/event_store.hpp"
 #include "projections/model_diff.hpp"
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +46,38 @@ class ReplayTest : public ::testing::Test {
     pqxx::connection c(db.conninfo());
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
     return load_all(tx);
+  }
+
+  // Every event of a database, in position order.
+  static std::vector<events::RecordedEvent> all_events(const std::string& conninfo) {
+    pqxx::connection c(conninfo);
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    return events::EventReader(tx).after(0, 1'000'000);
+  }
+
+  // The chain made whole again from `first` on, after an event was changed: what someone who
+  // rewrites a log without a secret can always do.
+  static void rehash_from(std::vector<events::RecordedEvent>& log, std::size_t first) {
+    for (std::size_t i = first; i < log.size(); ++i) {
+      log[i].prev_hash = i == 0 ? events::kGenesisHash : log[i - 1].hash;
+      log[i].hash = events::chain_hash(log[i].prev_hash, events::canonicalized(log[i]));
+    }
+  }
+
+  // `event` once more after the log's head, with an event id of its own and its stream's next
+  // version, chained on the head: a log that repeats what the payload creates (a message id, say),
+  // which every chain check passes.
+  static events::RecordedEvent appended_again(const std::vector<events::RecordedEvent>& log,
+                                              const events::RecordedEvent& event) {
+    events::RecordedEvent again = event;
+    again.position = log.back().position + 1;
+    again.event_id = derived_uuid("appended again:" + to_string(event.event_id));
+    for (const auto& e : log)
+      if (e.stream_id == event.stream_id) again.version = std::max(again.version, e.version + 1);
+    again.recorded_at = log.back().recorded_at;
+    again.prev_hash = log.back().hash;
+    again.hash = events::chain_hash(again.prev_hash, events::canonicalized(again));
+    return again;
   }
 
   events::Position head() {

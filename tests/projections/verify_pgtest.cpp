@@ -1,7 +1,11 @@
 // tasklog verify: passes on an honest database; names the read-model row changed (or removed)
 // by hand; finds an event a superuser changed with the immutability trigger disabled, by its
 // position in the hash chain and by the read-model row that no longer matches it; names an event
-// the fold cannot read (which also stops a rebuild before it touches the live read models).
+// the fold cannot read, and a message id the log repeats (each of which also stops a rebuild before
+// it touches the live read models).
+#include "core/time.hpp"
+#include "events/event_json.hpp"
+#include "projections/event_fold.hpp"
 #include "projections/rebuild.hpp"
 #include "projections/verify.hpp"
 #include "tests/projections/replay_fixture.hpp"
@@ -40,6 +44,34 @@ class VerifyTest : public ReplayTest {
     query_value(db.conninfo(), "ALTER TABLE events DISABLE TRIGGER USER;"
                                "UPDATE events SET " + set + " WHERE position = " + position + ";"
                                "ALTER TABLE events ENABLE TRIGGER USER");
+  }
+
+  // The rows from `first` on as `log` holds them now (time, project, version, chain) written over the
+  // table's with the trigger disabled: a rewrite that recomputed every later hash.
+  void rewrite_by_hand(const std::vector<events::RecordedEvent>& log, std::size_t first) {
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec("ALTER TABLE events DISABLE TRIGGER USER");
+    for (std::size_t i = first; i < log.size(); ++i) {
+      const auto& e = log[i];
+      tx.exec_params("UPDATE events SET recorded_at = 'epoch'::timestamptz + $1 * interval '1 microsecond', "
+                     "project_id = $2, version = $3, prev_hash = decode($4, 'hex'), hash = decode($5, 'hex') "
+                     "WHERE position = $6",
+                     std::int64_t(e.recorded_at.time_since_epoch().count()), to_string(e.project_id), e.version,
+                     to_hex(e.prev_hash), to_hex(e.hash), e.position);
+    }
+    tx.exec("ALTER TABLE events ENABLE TRIGGER USER");
+    tx.commit();
+  }
+
+  // Events the owner inserts by hand (the trigger lets every role insert; the chain must hold).
+  void insert_by_hand(const std::vector<events::RecordedEvent>& log) {
+    std::string rows = "[";
+    for (const auto& e : log) rows += (rows.size() > 1 ? "," : "") + events::event_json_line(e);
+    pqxx::connection c(db.conninfo());
+    pqxx::work tx(c);
+    tx.exec(events::insert_events_sql(tx, rows + "]"));
+    tx.commit();
   }
 
   // A task whose row the workload created, and its title.
@@ -178,6 +210,167 @@ TEST_F(VerifyTest, AnEventTheFoldCannotReadIsNamedAndStopsARebuild) {
     ADD_FAILURE() << "the rebuild folded an unreadable event";
   } catch (const FoldError& e) {
     EXPECT_EQ(e.position(), std::stoll(position));
+  }
+  EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
+}
+
+// Row-level security scopes task_dependencies by its own project_id: a row moved to another project
+// hides the dependency from the task's members. verify read the dependencies through their task
+// and rebuilt the rest from the fold, so it saw nothing; it reads the table's rows now.
+TEST_F(VerifyTest, ADependencyRowWithAnotherProjectsIdIsNamed) {
+  const std::string row = query_value(db.conninfo(), "SELECT task_id || '/' || ordinal || '/' || project_id FROM "
+                                                     "readmodel.task_dependencies ORDER BY task_id, ordinal LIMIT 1");
+  ASSERT_FALSE(row.empty()) << "the workload added no dependency";
+  const std::string task_id = row.substr(0, 36);
+  const std::string ordinal = row.substr(37, row.find('/', 37) - 37);
+  const std::string project_id = row.substr(row.rfind('/') + 1);
+  const std::string other =
+      query_value(db.conninfo(), "SELECT id FROM readmodel.projects WHERE id <> '" + project_id + "' LIMIT 1");
+  ASSERT_FALSE(other.empty());
+  query_value(db.conninfo(), "UPDATE readmodel.task_dependencies SET project_id = '" + other + "' WHERE task_id = '" +
+                                 task_id + "' AND ordinal = " + ordinal);
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(*report.difference, (Difference{"task_dependencies", task_id + "/" + ordinal, "project_id",
+                                             "\"" + project_id + "\"", "\"" + other + "\""}))
+      << report.describe();
+}
+
+TEST_F(VerifyTest, AnOrphanDependencyRowIsNamed) {
+  const std::string project_id = query_value(db.conninfo(), "SELECT id FROM readmodel.projects LIMIT 1");
+  const std::string task_id = to_string(derived_uuid("verify:no such task"));
+  query_value(db.conninfo(), "INSERT INTO readmodel.task_dependencies (task_id, depends_on, project_id, ordinal) "
+                             "VALUES ('" + task_id + "', gen_random_uuid(), '" + project_id + "', 0)");
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(report.difference->table, "task_dependencies");
+  EXPECT_EQ(report.difference->row, task_id + "/0");
+  EXPECT_THAT(report.describe(), HasSubstr("task_dependencies row " + task_id + "/0: stored, but the log has no such row"));
+}
+
+// A member row's ordinal (the last of its project's, so the list's order stays) and a member row of
+// no project: load_all kept neither.
+TEST_F(VerifyTest, AMemberRowsOrdinalAndAnOrphanMemberRowAreNamed) {
+  const std::string row = query_value(db.conninfo(), "SELECT project_id || '/' || user_id || '/' || ordinal FROM "
+                                                     "readmodel.project_members ORDER BY ordinal DESC LIMIT 1");
+  ASSERT_FALSE(row.empty());
+  const std::string key = row.substr(0, 73);
+  const std::string ordinal = row.substr(74);
+  const std::string where = " WHERE project_id = '" + row.substr(0, 36) + "' AND user_id = '" + row.substr(37, 36) + "'";
+  query_value(db.conninfo(), "UPDATE readmodel.project_members SET ordinal = ordinal + 10" + where);
+  VerifyReport report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(*report.difference, (Difference{"project_members", key, "ordinal", ordinal,
+                                             std::to_string(std::stoll(ordinal) + 10)}))
+      << report.describe();
+
+  query_value(db.conninfo(), "UPDATE readmodel.project_members SET ordinal = ordinal - 10" + where);
+  ASSERT_TRUE(verify().ok());
+  const std::string nowhere = to_string(derived_uuid("verify:no such project"));
+  query_value(db.conninfo(), "INSERT INTO readmodel.project_members (project_id, user_id, role, added_at, ordinal) "
+                             "VALUES ('" + nowhere + "', gen_random_uuid(), 'viewer', now(), 0)");
+  report = verify();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(report.difference->table, "project_members");
+  EXPECT_EQ(report.difference->row.substr(0, 36), nowhere);
+  EXPECT_THAT(report.describe(), HasSubstr("stored, but the log has no such row"));
+}
+
+// Time moved back at one event and the chain re-hashed from there: every hash holds, but import
+// refuses such a log (replay --at TIME takes a prefix of it), and so does verify, at that position.
+TEST_F(VerifyTest, TimeGoingBackAlongTheLogIsFoundEvenWhenReHashed) {
+  auto log = all_events(db.conninfo());
+  const std::size_t k = log.size() / 2;
+  log[k].recorded_at = log[k - 1].recorded_at - std::chrono::seconds(1);
+  rehash_from(log, k);
+  rewrite_by_hand(log, k);
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_FALSE(report.chain.ok);
+  ASSERT_TRUE(report.chain.first_bad.has_value()) << report.describe();
+  EXPECT_EQ(*report.chain.first_bad, log[k].position);
+  EXPECT_EQ(report.chain.checked_up_to, log[k - 1].position);
+  EXPECT_THAT(report.describe(),
+              HasSubstr("log out of order at position " + std::to_string(log[k].position) + ": recorded_at goes back"));
+}
+
+// A stream's last event a version further on (re-hashed): the table's key cannot see a gap, import
+// refuses it, and so does verify.
+TEST_F(VerifyTest, AStreamVersionSkippedIsFoundEvenWhenReHashed) {
+  auto log = all_events(db.conninfo());
+  std::size_t k = log.size() / 2;
+  auto later_in_its_stream = [&](std::size_t i) {
+    return std::any_of(log.begin() + std::ptrdiff_t(i) + 1, log.end(),
+                       [&](const auto& e) { return e.stream_id == log[i].stream_id; });
+  };
+  while (later_in_its_stream(k)) ++k;
+  const std::int64_t version = log[k].version;
+  log[k].version = version + 1;
+  rehash_from(log, k);
+  rewrite_by_hand(log, k);
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.chain.first_bad.has_value()) << report.describe();
+  EXPECT_EQ(*report.chain.first_bad, log[k].position);
+  EXPECT_THAT(report.describe(), HasSubstr("log out of order at position " + std::to_string(log[k].position) +
+                                           ": stream " + to_string(log[k].stream_id) + " goes from version " +
+                                           std::to_string(version - 1) + " to " + std::to_string(version + 1)));
+}
+
+// An event's project column moved to another project and the chain re-hashed: the fold by the
+// columns (verify, rebuild) and import's by the payload would place it apart; verify names it.
+TEST_F(VerifyTest, ColumnsThatDisagreeWithThePayloadAreFoundEvenWhenReHashed) {
+  auto log = all_events(db.conninfo());
+  const std::size_t k = log.size() / 2;
+  const auto other = std::ranges::find_if(log, [&](const auto& e) { return e.project_id != log[k].project_id; });
+  ASSERT_NE(other, log.end()) << "the workload made one project";
+  log[k].project_id = other->project_id;
+  rehash_from(log, k);
+  rewrite_by_hand(log, k);
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.chain.ok) << report.describe();
+  ASSERT_TRUE(report.unreadable.has_value()) << report.describe();
+  EXPECT_EQ(report.unreadable->position(), log[k].position);
+  EXPECT_THAT(report.describe(), HasSubstr("its columns disagree with its payload: project_id is " +
+                                           to_string(other->project_id)));
+}
+
+// A message id the log repeats (the event appended again by hand, with an id and version of its
+// own, chained: no check of the log sees it): verify names the table and the id — it used to read
+// past the end of the stored messages — and a rebuild names the event instead of failing on the
+// table's key, leaving the live read models as they were.
+TEST_F(VerifyTest, AMessageIdTheLogRepeatsIsNamedAndStopsARebuild) {
+  const auto log = all_events(db.conninfo());
+  const auto message = std::ranges::find(log, std::string("TaskMessageAppended"), &events::RecordedEvent::type);
+  ASSERT_NE(message, log.end()) << "the workload appended no message";
+  const std::string message_id = to_string(std::get<TaskMessageAppended>(decode_recorded(*message)).message_id);
+  const events::RecordedEvent again = appended_again(log, *message);
+  insert_by_hand({again});
+  // The task row as the event moves it on, so that only the message rows differ.
+  query_value(db.conninfo(), "UPDATE readmodel.tasks SET message_count = message_count + 1, version = " +
+                                 std::to_string(again.version) + ", updated_at = '" +
+                                 format_timestamp(again.recorded_at) + "' WHERE id = '" + to_string(again.stream_id) +
+                                 "'");
+
+  const VerifyReport report = verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.chain.ok) << report.describe();
+  ASSERT_TRUE(report.difference.has_value()) << report.describe();
+  EXPECT_EQ(*report.difference, (Difference{"task_messages", message_id, "(rows with this id)", "2", "1"}));
+
+  const std::string messages = query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages");
+  try {
+    rebuild_read_models(db.conninfo());
+    ADD_FAILURE() << "the rebuild folded a repeated message id";
+  } catch (const FoldError& e) {
+    EXPECT_EQ(e.position(), again.position);
+    EXPECT_THAT(e.what(), HasSubstr("creates task_messages row " + message_id + ", which the event at position " +
+                                    std::to_string(message->position) + " created already"));
   }
   EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM readmodel.task_messages"), messages);
 }
