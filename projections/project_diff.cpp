@@ -1,5 +1,6 @@
 #include "projections/project_diff.hpp"
 
+#include "core/terminal_text.hpp"
 #include "projections/fold.hpp"
 
 #include <fmt/format.h>
@@ -47,7 +48,7 @@ std::vector<std::pair<const RowChange::Columns::value_type*, const RowChange::Co
 std::string label_of(const RowChange::Columns& columns) {
   for (const char* name : {"title", "label", "name", "summary", "ref", "user_id", "depends_on"})
     for (const auto& [column, value] : columns)
-      if (column == name && value != "null" && value != "\"\"") return " " + value;
+      if (column == name && value != "null" && value != "\"\"") return " " + for_terminal(value);
   return {};
 }
 
@@ -147,7 +148,8 @@ std::string ProjectDiff::describe() const {
       case Kind::removed: out += fmt::format("  - {}{}\n", c.row, label_of(c.before)); break;
       case Kind::changed: {
         out += fmt::format("  ~ {}{}\n", c.row, label_of(c.after));
-        for (const auto& [b, a] : changed_columns(c)) out += fmt::format("      {}: {} -> {}\n", b->first, b->second, a->second);
+        for (const auto& [b, a] : changed_columns(c))
+          out += fmt::format("      {}: {} -> {}\n", b->first, for_terminal(b->second), for_terminal(a->second));
         break;
       }
     }
