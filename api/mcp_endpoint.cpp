@@ -28,8 +28,8 @@ constexpr std::string_view kServerVersion = "0.1.0";
 constexpr std::string_view kInstructions =
     "tasklog keeps an agent's tasks in an append-only log. Read get_context first; pick_next_task claims "
     "the next ready task and returns a lease whose token later calls carry; heartbeat_task before it "
-    "expires; complete_task once the gates pass. Add _meta.idempotency_key (a new one per attempt) to make a call safe "
-    "to retry.";
+    "expires; complete_task once the gates pass. Add _meta.idempotency_key to make a call safe to retry (retry with "
+    "the same key; use a new one after a refusal that may pass later).";
 constexpr rapidjson::SizeType kMaxBatchMessages = 100;
 constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
 constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";

@@ -72,15 +72,18 @@ std::vector<RecordedEvent> Subscription::next(std::chrono::milliseconds timeout)
         if (read_due_ || conn_->notified || now - last_read_ >= options_.poll_interval) {
           conn_->notified = false;
           last_read_ = now;
+          read_due_ = true;  // until a read succeeds: a failed one must not use up the notification
           auto events = read();
           if (!events.empty()) return events;
           now = Clock::now();
         }
         const auto left = deadline - now;
         if (left <= Clock::duration::zero()) return {};
-        // Until a notification, the deadline or the next poll, whichever comes first.
+        // Until a notification, the deadline or the next poll, whichever comes first — rounded up to
+        // the millisecond libpq's wait counts in, so that it does not wake early and spin on zero.
         const auto poll_left = std::max<Clock::duration>(last_read_ + options_.poll_interval - now, Clock::duration::zero());
-        const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(std::min(left, poll_left));
+        const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::ceil<std::chrono::milliseconds>(std::min(left, poll_left)));
         conn_->db->await_notification(static_cast<long>(wait.count() / 1000000), static_cast<long>(wait.count() % 1000000));
         continue;
       }

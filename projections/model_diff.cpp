@@ -103,8 +103,7 @@ std::optional<Difference> compare_by_id(const std::map<Uuid, Row>& expected, con
 // The list tables: a row per (owner, member), its ordinal the place in the owner's list.
 std::map<Uuid, MemberRow> member_rows(const ProjectState& p) {
   std::map<Uuid, MemberRow> rows;
-  for (std::size_t i = 0; i < p.members.size(); ++i)
-    rows.emplace(p.members[i].user_id, MemberRow{p.id, p.members[i], std::int64_t(i)});
+  for (MemberRow& row : tables::member_rows(p)) rows.emplace(row.member.user_id, std::move(row));
   return rows;
 }
 

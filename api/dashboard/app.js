@@ -255,10 +255,18 @@ function onStreamMessage(message) {
     }
   } else if (message.type === 'error') {
     notice(`Stream: ${message.error?.message ?? 'error'}`);
-    // The server ended the board's subscription (a read it could not make, access lost): the
-    // socket stays open but nothing more comes. Reconnect, resuming after the last event, rather
-    // than show "live" over a board that no longer moves.
-    if (message.id === 'board' && state.socket) state.socket.close(4000, 'resubscribe');
+    // The server ended the board's subscription: the socket stays open but nothing more comes, so
+    // the badge must not say "live". Access lost (not_found, forbidden) is final: stop, and show the
+    // projects the user still has. Anything else (a read it could not make): reconnect, resuming
+    // after the last event.
+    if (message.id !== 'board' || !state.socket) return;
+    if (message.error?.code === 'not_found' || message.error?.code === 'forbidden') {
+      closeStream();
+      setConnection('no access');
+      all('/v1/projects').then(fillProjects).catch(() => null);
+    } else {
+      state.socket.close(4000, 'resubscribe');
+    }
   }
 }
 
@@ -405,12 +413,18 @@ function updateSlider() {
     : `live — ${state.events.length} events`;
 }
 
-const travelTo = latestOnly(async (index) => {
+// The request number and project are taken when the slider moves, not when its load starts: a
+// step still waiting when "Back to live" is pressed or another project opens is dropped.
+function travelTo(index) {
+  travelLoad(index, ++state.travelRequest, state.generation);
+}
+
+const travelLoad = latestOnly(async (index, request, generation) => {
+  if (request !== state.travelRequest || generation !== state.generation) return;
   if (index >= state.events.length) {
     goLive();
     return;
   }
-  const request = ++state.travelRequest;
   const { position } = state.events[index - 1];
   const context = await forProject(() => api(`/v1/projects/${state.project}/context?at=${position}`));
   if (!context || request !== state.travelRequest) return;

@@ -173,11 +173,13 @@ try {
   assert.deepEqual(await page.locator('#project option').allTextContents(), ['dashboard demo']);
 
   // --- alice loses access while watching: the server ends the board's subscription with an error;
-  // the page says so and tries again, instead of showing "live" over a board that no longer moves.
+  // the page says so and stops, instead of showing "live" over a board that no longer moves, and
+  // the project leaves her list.
   await page.locator('#connection[data-state="live"]').waitFor();
   await admin.ok('DELETE', `/v1/projects/${P}/members?user_id=${env('TASKLOG_USER_ID')}`);
-  await page.locator('#connection[data-state="reconnecting"]').waitFor();
+  await page.locator('#connection[data-state="no access"]').waitFor();
   await page.locator('#notice', { hasText: 'Stream:' }).waitFor();
+  await page.locator(`#project option[value="${P}"]`).waitFor({ state: 'detached' });
 
   // The only refusal: the unknown token (its GET /v1/projects, which Chromium also logs).
   const expected = (p) => p === 'HTTP 401 GET /v1/projects' || p.includes('status of 401');

@@ -295,7 +295,7 @@ Command Workload::next_command() {
        }},
       {2,
        on_task([&](const Uuid& task) -> Command {
-         UpdateTask c{.task_id = task, .title = words(3)};
+         UpdateTask c{.task_id = task, .title = words(3), .lease_token = token_for(task)};
          if (chance(0.3)) c.priority = Priority(pick(4));
          if (chance(0.2)) c.acceptance_criteria = std::vector<std::string>{words(4), words(3)};
          return c;
