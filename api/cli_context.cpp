@@ -5,6 +5,7 @@
 #include "api/cli.hpp"
 
 #include "core/enum_names.hpp"
+#include "core/terminal_text.hpp"
 #include "projections/project_context.hpp"
 #include "projections/time_travel.hpp"
 
@@ -28,28 +29,8 @@ struct StateCommandOptions {
 // Exit status when the project does not exist (at that point).
 constexpr int kNotFound = 2;
 
-// Text any member wrote (names, titles, reasons, agents), for a terminal: control characters (C0,
-// DEL, C1) shown as \u escapes. Raw, an ESC in a task title would be a command to the operator's
-// terminal (clear the screen, set its title, OSC 52 writes the clipboard). Valid UTF-8 is assumed
-// (every stored string is checked on the way in).
-std::string shown(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\u{:04x}", c);
-    } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[++i]));  // U+0080..U+009F
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 std::string readable(const projections::ProjectContextView& view, const std::string& at) {
-  std::string out = fmt::format("project \"{}\" ({}){}{}\n", shown(view.project.name), to_string(view.project.id),
+  std::string out = fmt::format("project \"{}\" ({}){}{}\n", for_terminal(view.project.name), to_string(view.project.id),
                                 view.project.archived ? ", archived" : "",
                                 at.empty() ? fmt::format(" now, its last event at position {}", view.position)
                                            : fmt::format(" at {}: its last event then is at position {}", at,
@@ -61,16 +42,16 @@ std::string readable(const projections::ProjectContextView& view, const std::str
   for (const auto& [status, n] : by_status) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", status, n);
   out += counts.empty() ? "\n" : fmt::format(" ({})\n", counts);
   for (const auto& t : view.tasks)
-    out += fmt::format("  {:<12} {:<8} {}  {}{}\n", enum_name(t.status), enum_name(t.priority), to_string(t.id), shown(t.title),
-                       t.block_reason ? " — blocked: " + shown(*t.block_reason) : std::string());
+    out += fmt::format("  {:<12} {:<8} {}  {}{}\n", enum_name(t.status), enum_name(t.priority), to_string(t.id), for_terminal(t.title),
+                       t.block_reason ? " — blocked: " + for_terminal(*t.block_reason) : std::string());
   for (const auto& a : view.active_tasks)
-    out += fmt::format("active: {} held by {} (attempt {}) until {}\n", shown(a.title), shown(a.agent), a.attempt,
+    out += fmt::format("active: {} held by {} (attempt {}) until {}\n", for_terminal(a.title), for_terminal(a.agent), a.attempt,
                        format_timestamp(a.expires_at));
   if (view.latest_checkpoint)
-    out += fmt::format("latest checkpoint: {} — {} (position {})\n", shown(view.latest_checkpoint->label),
-                       shown(view.latest_checkpoint->summary), view.latest_checkpoint->position);
+    out += fmt::format("latest checkpoint: {} — {} (position {})\n", for_terminal(view.latest_checkpoint->label),
+                       for_terminal(view.latest_checkpoint->summary), view.latest_checkpoint->position);
   if (!view.recent_decisions.empty()) out += "recent decisions:\n";
-  for (const auto& d : view.recent_decisions) out += fmt::format("  {}: {}\n", shown(d.title), shown(d.choice));
+  for (const auto& d : view.recent_decisions) out += fmt::format("  {}: {}\n", for_terminal(d.title), for_terminal(d.choice));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include "api/cli.hpp"
 
 #include "core/json.hpp"
+#include "core/terminal_text.hpp"
 #include "core/time.hpp"
 #include "events/database.hpp"
 #include "events/event_json.hpp"
@@ -37,14 +38,17 @@ class Wakeup final : public pqxx::notification_receiver {
 
 std::string short_id(const Uuid& id) { return to_string(id).substr(0, 8); }
 
-// One line a person can scan: position, time, type, the task and the payload (cut short).
+// One line a person can scan: position, time, type, the task and the payload (cut short, by
+// characters: a cut by bytes could leave half of one for the terminal to garble).
 std::string readable(const events::RecordedEvent& e, bool with_project) {
   constexpr std::size_t kPayloadChars = 160;
-  std::string payload = canonical_json(e.payload);  // compact: jsonb's text has a space after every colon
-  if (payload.size() > kPayloadChars) payload = payload.substr(0, kPayloadChars - 3) + "...";
-  return fmt::format("{:>8}  {}  {:<22} {}task {:<8}  {}", e.position, format_timestamp(e.recorded_at), e.type,
-                     with_project ? "project " + short_id(e.project_id) + "  " : std::string(),
-                     e.task_id ? short_id(*e.task_id) : std::string("-"), payload);
+  const std::string payload = canonical_json(e.payload);  // compact: jsonb's text has a space after every colon
+  const bool cut = first_characters(payload, kPayloadChars).size() < payload.size();
+  const std::string shown =
+      cut ? for_terminal(first_characters(payload, kPayloadChars - 3)) + "..." : for_terminal(payload);
+  return fmt::format("{:>8}  {}  {:<22} {}task {:<8}  {}", e.position, format_timestamp(e.recorded_at),
+                     for_terminal(e.type), with_project ? "project " + short_id(e.project_id) + "  " : std::string(),
+                     e.task_id ? short_id(*e.task_id) : std::string("-"), shown);
 }
 
 void tail(const TailOptions& options, const std::string& conninfo) {

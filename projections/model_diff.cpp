@@ -1,6 +1,7 @@
 #include "projections/model_diff.hpp"
 
 #include "core/codec.hpp"
+#include "core/terminal_text.hpp"
 #include "projections/read_model_tables.hpp"
 
 #include <fmt/format.h>
@@ -269,7 +270,8 @@ std::string Difference::describe() const {
     return expected == kNoRow ? fmt::format("{} row {}: stored, but the log has no such row", table, row)
                               : fmt::format("{} row {}: missing (the log has it)", table, row);
   }
-  return fmt::format("{} row {}, field {}: expected {}, found {}", table, row, field, expected, found);
+  return fmt::format("{} row {}, field {}: expected {}, found {}", table, row, field, for_terminal(expected),
+                     for_terminal(found));
 }
 
 std::optional<Difference> first_difference(const ProjectModels& expected, const ProjectModels& found,

@@ -1,5 +1,6 @@
 #include "projections/project_diff.hpp"
 
+#include "core/terminal_text.hpp"
 #include "projections/fold.hpp"
 
 #include <fmt/format.h>
@@ -47,7 +48,8 @@ std::vector<std::pair<const RowChange::Columns::value_type*, const RowChange::Co
 std::string label_of(const RowChange::Columns& columns) {
   for (const char* name : {"title", "label", "name", "summary", "ref", "user_id", "depends_on"})
     for (const auto& [column, value] : columns)
-      if (column == name && value != "null" && value != "\"\"") return " " + value;
+      // fmt, not " " + std::string: GCC 12 at -O3 flags that insert with a false -Wrestrict.
+      if (column == name && value != "null" && value != "\"\"") return fmt::format(" {}", for_terminal(value));
   return {};
 }
 
@@ -147,7 +149,8 @@ std::string ProjectDiff::describe() const {
       case Kind::removed: out += fmt::format("  - {}{}\n", c.row, label_of(c.before)); break;
       case Kind::changed: {
         out += fmt::format("  ~ {}{}\n", c.row, label_of(c.after));
-        for (const auto& [b, a] : changed_columns(c)) out += fmt::format("      {}: {} -> {}\n", b->first, b->second, a->second);
+        for (const auto& [b, a] : changed_columns(c))
+          out += fmt::format("      {}: {} -> {}\n", b->first, for_terminal(b->second), for_terminal(a->second));
         break;
       }
     }

@@ -2,6 +2,7 @@
 
 #include "projections/rebuild.hpp"
 
+#include "core/terminal_text.hpp"
 #include "events/event_reader.hpp"
 #include "projections/read_model_store.hpp"
 #include "projections/read_model_tables.hpp"
@@ -10,15 +11,18 @@
 
 namespace tasklog::projections {
 
+// Each finding's text through for_terminal: a reason may quote the log (an unreadable event's type,
+// a JSON parser's complaint), and the log is whatever was stored.
 std::string VerifyReport::describe() const {
   std::string out;
   using Kind = events::ChainFault::Kind;
   if (!chain.ok)
     out += fmt::format("{} at position {}: {}\n",
                        chain.kind == Kind::time || chain.kind == Kind::version ? "log out of order" : "hash chain broken",
-                       chain.first_bad.value_or(0), chain.reason);
-  if (digest_finding) out += fmt::format("digest of position {} does not hold: {}\n", digest->position, *digest_finding);
-  if (unreadable) out += fmt::format("log unreadable: {}\n", unreadable->what());
+                       chain.first_bad.value_or(0), for_terminal(chain.reason));
+  if (digest_finding) out += fmt::format("digest of position {} does not hold: {}\n", digest->position,
+                                       for_terminal(*digest_finding));
+  if (unreadable) out += fmt::format("log unreadable: {}\n", for_terminal(unreadable->what()));
   if (difference) out += fmt::format("read models differ from the log: {}\n", difference->describe());
   if (out.empty()) {
     out = fmt::format("ok: {} events up to position {} chain-verified; read models of {} projects equal the fold\n",

@@ -326,6 +326,55 @@ TEST_F(AuditCliTest, ReplayShowsControlCharactersEscaped) {
   EXPECT_THAT(beyond.output, HasSubstr("beyond the log's last position"));
 }
 
+// True when `text` is well-formed UTF-8 (no character cut short, no stray continuation byte).
+bool valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+// events tail and diff show what members wrote the way replay does: DEL and C1 controls (here CSI,
+// U+009B, which 8-bit terminals take as ESC [) as \u escapes, never raw; and tail's payload is cut
+// between characters, never inside one.
+TEST_F(AuditCliTest, EventsTailAndDiffShowControlCharactersEscaped) {
+  const std::string before = std::to_string(head(db_));
+  const std::string evil = "evil\x7f\u0085\u009b2Jend";
+  // The description, which comes early enough in the payload not to be cut off.
+  engine(db_).execute(CreateTask{.project_id = project_, .title = evil, .description = evil}, actor_);
+  TasklogCli cli(db_.conninfo());
+  const std::string escaped = R"(evil\u007f\u0085\u009b2Jend)";
+  auto raw = [](const std::string& output) {
+    return output.find('\x7f') != std::string::npos || output.find("\u0085") != std::string::npos ||
+           output.find("\u009b") != std::string::npos;
+  };
+  CommandRun run = cli.run({"events", "tail", "-n", "1"});
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr(escaped));
+  EXPECT_FALSE(raw(run.output)) << run.output;
+
+  run = cli.run({"diff", "--project", to_string(project_), "--from", before});
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr(escaped));
+  EXPECT_FALSE(raw(run.output)) << run.output;
+
+  // Two-byte characters across the cut, once at each parity: a cut by bytes splits one of the two.
+  for (const std::string lead : {"", "x"}) {
+    std::string text = lead;
+    for (int i = 0; i < 200; ++i) text += "é";
+    engine(db_).execute(CreateTask{.project_id = project_, .title = "long", .description = text}, actor_);
+    run = cli.run({"events", "tail", "-n", "1"});
+    ASSERT_EQ(run.status, 0) << run.output;
+    EXPECT_TRUE(valid_utf8(run.output)) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("éé..."));
+  }
+}
+
 TEST_F(AuditCliTest, DiffListsTheChangesBetweenTwoPositions) {
   TasklogCli cli(db_.conninfo());
   const std::string project = to_string(project_);

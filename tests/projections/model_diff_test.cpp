@@ -35,6 +35,17 @@ TEST(ModelDiffTest, NamesTableRowAndFieldWithBothValues) {
   EXPECT_EQ(d->describe(), "tasks row " + to_string(id("t2")) + ", field status: expected \"todo\", found \"done\"");
 }
 
+// verify prints the difference to an operator's terminal: a value's DEL and C1 controls (JSON
+// leaves them raw) come out as escapes, as replay's do.
+TEST(ModelDiffTest, DescribeEscapesControlCharactersOfTheValues) {
+  auto found = sample();
+  found[id("p")].tasks[id("t1")].title = "one\x7f\u009b2J";
+  const auto d = first_difference(sample(), found);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->found, "\"one\x7f\u009b2J\"");  // the value itself, as JSON has it
+  EXPECT_EQ(d->describe(), "tasks row " + to_string(id("t1")) + R"(, field title: expected "one", found "one\u007f\u009b2J")");
+}
+
 TEST(ModelDiffTest, OptionalValuesPrintNull) {
   auto found = sample();
   found[id("p")].tasks[id("t1")].block_reason = "stuck";
