@@ -2,7 +2,7 @@
 //   export > file, import < file into a fresh database: every hash kept, `verify` passes, the read
 //   models equal the original's, and the next append continues at head + 1; a byte changed in
 //   the middle, a partial export, a non-empty database: refused, naming the line, nothing written;
-//   an event changed in the table (trigger disabled as superuser): `verify` names its position;
+//   an event changed in the table (trigger disabled, as its owner may): `verify` names its position;
 //   a digest taken before a rewrite that recomputed the whole chain fails `verify --digest`;
 //   replay at positions and times, diff between two positions, events tail (also --follow).
 #include "events/canonical.hpp"
@@ -189,7 +189,8 @@ TEST_F(AuditCliTest, ImportRefusesAChangedByteOrAPartialExportAtItsLine) {
 TEST_F(AuditCliTest, VerifyNamesTheEventChangedInTheTable) {
   TasklogCli cli(db_.conninfo());
   ASSERT_EQ(cli.run({"verify"}).status, 0);
-  // Only a superuser who disables the trigger can do this; the chain still finds it.
+  // The table's owner (the role serve connects as) or a superuser may disable the trigger and do
+  // this; the chain still finds it.
   query_value(db_.conninfo(),
               "ALTER TABLE events DISABLE TRIGGER USER;"
               "UPDATE events SET payload = jsonb_set(payload, '{summary}', '\"forged\"') WHERE position = 7;"

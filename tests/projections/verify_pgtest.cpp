@@ -1,5 +1,6 @@
 // tasklog verify: passes on an honest database; names the read-model row changed (or removed)
-// by hand; finds an event a superuser changed with the immutability trigger disabled, by its
+// by hand; finds an event changed with the immutability trigger disabled (which the table's owner
+// can do, not only a superuser), by its
 // position in the hash chain and by the read-model row that no longer matches it; names an event
 // the fold cannot read, and a message id the log repeats (each of which also stops a rebuild before
 // it touches the live read models).
@@ -39,7 +40,8 @@ class VerifyTest : public ReplayTest {
     return verify_log_and_read_models(c);
   }
 
-  // What only a superuser can do: the trigger refuses every change to events, the owner's too.
+  // What the table's owner (the role tasklog connects as) or a superuser can do: the trigger
+  // refuses every change to events while it is enabled, and they may disable it.
   void change_event_by_hand(const std::string& position, const std::string& set) {
     query_value(db.conninfo(), "ALTER TABLE events DISABLE TRIGGER USER;"
                                "UPDATE events SET " + set + " WHERE position = " + position + ";"
@@ -191,6 +193,27 @@ TEST_F(VerifyTest, FindsAnEventChangedWithTheTriggerDisabled) {
   EXPECT_EQ(report.difference->found, "\"" + title + "\"");
 }
 
+// docs/audit.md: the trigger stops every role while it is on, but the table's owner — no superuser —
+// may switch it off, change a row and switch it back (migration 0001's comment says only a
+// superuser could); the chain is what finds the change.
+TEST_F(VerifyTest, TheTablesOwnerCanDisableTheTriggerAndTheChainFindsTheChange) {
+  const std::string owner = "verify_owner_" + db.name();
+  query_value(db.conninfo(), "CREATE ROLE " + owner + " LOGIN NOSUPERUSER; ALTER TABLE events OWNER TO " + owner);
+  std::string as_owner = db.conninfo();
+  as_owner.replace(as_owner.find("user=tasklog"), std::string("user=tasklog").size(), "user=" + owner);
+  const std::string position = query_value(db.conninfo(), "SELECT max(position) FROM events");
+  const std::string change = "UPDATE events SET metadata = '{\"by\":\"the owner\"}' WHERE position = " + position;
+  EXPECT_THROW(query_value(as_owner, change), pqxx::insufficient_privilege);
+  query_value(as_owner,
+              "ALTER TABLE events DISABLE TRIGGER USER; " + change + "; ALTER TABLE events ENABLE TRIGGER USER");
+  EXPECT_EQ(query_value(db.conninfo(), "SELECT metadata->>'by' FROM events WHERE position = " + position), "the owner");
+  query_value(db.conninfo(), "ALTER TABLE events OWNER TO tasklog; DROP ROLE " + owner);
+
+  const VerifyReport report = verify();
+  ASSERT_TRUE(report.chain.first_bad.has_value()) << report.describe();
+  EXPECT_EQ(*report.chain.first_bad, std::stoll(position));
+}
+
 TEST_F(VerifyTest, AnEventTheFoldCannotReadIsNamedAndStopsARebuild) {
   const std::string position =
       query_value(db.conninfo(), "SELECT max(position) FROM events WHERE type = 'TaskMessageAppended'");
@@ -247,7 +270,8 @@ TEST_F(VerifyTest, AnOrphanDependencyRowIsNamed) {
   ASSERT_TRUE(report.difference.has_value()) << report.describe();
   EXPECT_EQ(report.difference->table, "task_dependencies");
   EXPECT_EQ(report.difference->row, task_id + "/0");
-  EXPECT_THAT(report.describe(), HasSubstr("task_dependencies row " + task_id + "/0: stored, but the log has no such row"));
+  EXPECT_THAT(report.describe(),
+              HasSubstr("task_dependencies row " + task_id + "/0: stored, but the log has no such row"));
 }
 
 // A member row's ordinal (the last of its project's, so the list's order stays) and a member row of
@@ -258,7 +282,8 @@ TEST_F(VerifyTest, AMemberRowsOrdinalAndAnOrphanMemberRowAreNamed) {
   ASSERT_FALSE(row.empty());
   const std::string key = row.substr(0, 73);
   const std::string ordinal = row.substr(74);
-  const std::string where = " WHERE project_id = '" + row.substr(0, 36) + "' AND user_id = '" + row.substr(37, 36) + "'";
+  const std::string where =
+      " WHERE project_id = '" + row.substr(0, 36) + "' AND user_id = '" + row.substr(37, 36) + "'";
   query_value(db.conninfo(), "UPDATE readmodel.project_members SET ordinal = ordinal + 10" + where);
   VerifyReport report = verify();
   ASSERT_TRUE(report.difference.has_value()) << report.describe();
