@@ -1,13 +1,15 @@
 // `tasklog export [--project P] [--from POS] [--to POS] > log.ndjson` and
 // `tasklog import [FILE] < log.ndjson`: the log as NDJSON, one event per line with every column
-// (events/event_json.hpp), and back into an empty database with every position, id and hash
-// (projections/log_import.hpp). Progress goes to stderr when it is a terminal.
+// (events/event_json.hpp) and an end line after them (events/log_digest.hpp), and back into an
+// empty database with every position, id and hash (projections/log_import.hpp). Progress goes to
+// stderr when it is a terminal.
 #include "api/cli.hpp"
 #include "events/migrator.hpp"
 #include "api/terminal_progress.hpp"
 
 #include "events/event_json.hpp"
 #include "events/event_reader.hpp"
+#include "events/log_digest.hpp"
 #include "projections/log_import.hpp"
 
 #include <fmt/format.h>
@@ -42,6 +44,10 @@ void export_log(const ExportCommandOptions& options, const std::string& conninfo
   const events::Position head = reader.head();
   const events::Position to = options.to == 0 ? head : std::min(options.to, head);
   TerminalProgress terminal;
+  auto write = [](const std::string& text) {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) throw std::runtime_error("writing stdout failed");
+  };
+  events::LogDigest last;  // of the last event written
   constexpr std::size_t kBatch = 5000;
   for (events::Position cursor = std::max<events::Position>(options.from, 1) - 1; cursor < to;) {
     auto batch = project ? reader.project_after(*project, cursor, kBatch) : reader.range(cursor, to, kBatch);
@@ -51,11 +57,14 @@ void export_log(const ExportCommandOptions& options, const std::string& conninfo
       if (e.position > to) break;
       text += events::event_json_line(e);
       text.push_back('\n');
+      last = {.position = e.position, .hash = e.hash};
     }
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) throw std::runtime_error("writing stdout failed");
+    write(text);
     cursor = batch.back().position;
     terminal.update("exporting", std::min(cursor, to), to);
   }
+  // Last, so that import can tell the whole export from a copy cut off at a line boundary.
+  write(events::export_end_line(last) + "\n");
   terminal.finish();
   if (std::fflush(stdout) != 0) throw std::runtime_error("writing stdout failed");
 }
@@ -63,6 +72,7 @@ void export_log(const ExportCommandOptions& options, const std::string& conninfo
 struct ImportCommandOptions {
   DatabaseOptions database;
   std::string file = "-";
+  bool without_end_line = false;
 };
 
 // The input's size when it is a regular file (for the progress bar's ETA), else 0.
@@ -85,6 +95,7 @@ int import_log(const ImportCommandOptions& options, const std::string& conninfo)
   std::ios::sync_with_stdio(false);  // std::cin at file speed
   TerminalProgress terminal;
   projections::ImportOptions import_options;
+  import_options.require_end_line = !options.without_end_line;
   import_options.progress = [&](const projections::ImportProgress& p) {
     terminal.update("importing (bytes)", std::int64_t(p.bytes), std::max<std::int64_t>(total, std::int64_t(p.bytes)));
   };
@@ -112,8 +123,9 @@ int import_log(const ImportCommandOptions& options, const std::string& conninfo)
 void add_export_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ExportCommandOptions>();
   auto* command = app.add_subcommand(
-      "export", "Write the event log to stdout as NDJSON, one event per line with its position, ids and hashes. "
-                "Only a whole export (no --project, no --from) can be imported again");
+      "export", "Write the event log to stdout as NDJSON, one event per line with its position, ids and hashes, "
+                "then an end line naming the last one. Only a whole export (no --project, no --from) can be "
+                "imported again");
   command->add_option("--project", options->project_id, "only this project's events");
   command->add_option("--from", options->from, "first position (inclusive)")->check(CLI::PositiveNumber);
   command->add_option("--to", options->to, "last position (inclusive; default: the head)")->check(CLI::PositiveNumber);
@@ -130,6 +142,9 @@ void add_import_command(CLI::App& app, int& exit_code) {
       "import", "Read a whole log written by `tasklog export` into an empty database, keeping every position, id and "
                 "hash, and build the read models; any broken line refuses the import (nothing is written)");
   command->add_option("file", options->file, "the NDJSON file ('-' or none: stdin)");
+  command->add_flag("--without-end-line", options->without_end_line,
+                    "take event lines without the end line export writes last (lines assembled by hand, an export "
+                    "of an older tasklog); a copy cut off at a line boundary then imports as a shorter log");
   add_database_options(*command, options->database);
   command->callback([options, &exit_code] {
     with_database(options->database, [&](const std::string& conninfo) { exit_code = import_log(*options, conninfo); });

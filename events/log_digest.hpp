@@ -29,6 +29,15 @@ std::string digest_json(const LogDigest& digest);
 // Reads that object back (surrounding white space allowed); throws std::invalid_argument.
 LogDigest parse_digest_json(std::string_view text);
 
+// The line `tasklog export` ends with, after its last event line: {"end":<digest_json of that
+// event>} ({"end":{"position":0,…}} when it wrote none). Every line of an export is whole, so a
+// copy cut off at a line boundary reads like a shorter log; import requires this line, and that it
+// names the last event it read. Of a whole export it is the digest of the head it was taken at.
+std::string export_end_line(const LogDigest& last);
+// The digest an end line holds, or nullopt for any other line (an event's); throws
+// std::invalid_argument for an end line that is malformed.
+std::optional<LogDigest> parse_export_end_line(std::string_view line);
+
 // What differs between the log and the digest, or nullopt when the log's row at the digest's
 // position still has that hash. Meaningful only after the chain up to there verified (verify
 // does both in one snapshot): then an equal hash means an equal prefix.

@@ -4,6 +4,7 @@
 #include "events/database.hpp"
 #include "events/event_json.hpp"
 #include "events/event_reader.hpp"
+#include "events/log_digest.hpp"
 #include "projections/event_fold.hpp"
 #include "projections/fold.hpp"
 #include "projections/read_model_store.hpp"
@@ -13,6 +14,8 @@
 
 #include <boost/functional/hash.hpp>
 
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -52,6 +55,25 @@ class ChainCheck {
   events::ChainLinks links_;
   std::unordered_set<Uuid, boost::hash<Uuid>> event_ids_;
 };
+
+// Every line of an export is whole, so a copy cut off at a line boundary reads like a shorter
+// log: only export's end line, naming the last event it wrote, tells it from the whole.
+void check_end(const std::optional<events::LogDigest>& end, std::uint64_t last_line, const ChainCheck& chain,
+               bool required) {
+  if (!end) {
+    if (required)
+      throw ImportRefused(last_line, "the input ends here without the end line export writes last "
+                                     "({\"end\":{\"position\",\"hash\"}}): the copy was cut off after this line, or "
+                                     "is not a whole export (`import --without-end-line` takes event lines alone)");
+    return;
+  }
+  if (end->position != chain.head() || end->hash != chain.head_hash())
+    throw ImportRefused(last_line, fmt::format("the end line says the export ends at position {} (hash {}), but its "
+                                               "lines end at position {} (hash {}): lines are missing, or the end "
+                                               "line is another export's",
+                                               end->position, to_hex(end->hash), chain.head(),
+                                               to_hex(chain.head_hash())));
+}
 
 void refuse_unless_empty(pqxx::transaction_base& tx) {
   if (const events::Position head = events::EventReader(tx).head(); head != 0)
@@ -99,10 +121,17 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
 
   std::string line;
   std::uint64_t line_number = 0;
+  std::optional<events::LogDigest> end;
   while (std::getline(input, line)) {
     ++line_number;
     progress.bytes += line.size() + 1;
+    if (end) throw ImportRefused(line_number, "a line after the end line: the end line is export's last");
     if (line.empty()) throw ImportRefused(line_number, "an empty line: every line holds one event");
+    try {
+      if ((end = events::parse_export_end_line(line))) continue;
+    } catch (const std::invalid_argument& e) {
+      throw ImportRefused(line_number, e.what());
+    }
     events::RecordedEvent event;
     try {
       event = events::parse_event_json_line(line);
@@ -124,7 +153,8 @@ ImportReport import_log(pqxx::connection_base& connection, std::istream& input, 
     if (++pending == options.batch) flush();
   }
   if (input.bad()) throw std::runtime_error("reading the input failed");
-  if (line_number == 0) throw ImportRefused(0, "the input holds no events");
+  if (chain.head() == 0) throw ImportRefused(0, "the input holds no events");
+  check_end(end, line_number, chain, options.require_end_line);
   flush();
 
   try {

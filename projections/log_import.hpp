@@ -7,7 +7,9 @@
 // before, its hash is SHA-256(prev_hash || canonical bytes), its event id is new and its stream
 // version follows that stream's last one, and this tasklog can fold it. The first line that fails
 // refuses the whole import, naming that line; so does a line whose fold repeats a row's key (a
-// message id the log has already), found when the read models are written. A partial export (--project, --from, --to) does not
+// message id the log has already), found when the read models are written. The last line must be
+// export's end line naming the last event: every line being whole, nothing else tells a copy cut
+// off at a line boundary from the whole log. A partial export (--project, --from, --to) does not
 // start at position 1 or skips positions, so it is refused as such.
 //
 // Runs under the append lock (no server can append meanwhile) as the read models' owner (the
@@ -44,6 +46,10 @@ struct ImportProgress {
 
 struct ImportOptions {
   std::size_t batch = 2000;  // events per INSERT
+  // The input must end with export's end line naming its last event (events/log_digest.hpp), so
+  // that a copy cut off at a line boundary is refused. Off: event lines alone are taken (an end
+  // line that is there is still checked), and such a copy imports as the shorter log it reads as.
+  bool require_end_line = true;
   std::function<void(const ImportProgress&)> progress{};  // after every batch
 };
 

@@ -48,7 +48,8 @@ std::vector<std::pair<const RowChange::Columns::value_type*, const RowChange::Co
 std::string label_of(const RowChange::Columns& columns) {
   for (const char* name : {"title", "label", "name", "summary", "ref", "user_id", "depends_on"})
     for (const auto& [column, value] : columns)
-      if (column == name && value != "null" && value != "\"\"") return " " + for_terminal(value);
+      // fmt, not " " + std::string: GCC 12 at -O3 flags that insert with a false -Wrestrict.
+      if (column == name && value != "null" && value != "\"\"") return fmt::format(" {}", for_terminal(value));
   return {};
 }
 

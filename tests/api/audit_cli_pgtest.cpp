@@ -1,7 +1,8 @@
 // The audit and replay commands of the real tasklog binary against test databases:
 //   export > file, import < file into a fresh database: every hash kept, `verify` passes, the read
 //   models equal the original's, and the next append continues at head + 1; a byte changed in
-//   the middle, a partial export, a non-empty database: refused, naming the line, nothing written;
+//   the middle, a partial export, a copy cut off at a line boundary, a non-empty database: refused,
+//   naming the line, nothing written;
 //   an event changed in the table (trigger disabled, as its owner may): `verify` names its position;
 //   a digest taken before a rewrite that recomputed the whole chain fails `verify --digest`;
 //   replay at positions and times, diff between two positions, events tail (also --follow).
@@ -111,7 +112,13 @@ TEST_F(AuditCliTest, ExportImportIntoAFreshDatabaseVerifiesAndEqualsTheOriginal)
   TasklogCli source(db_.conninfo());
   TasklogCli target(copy_.conninfo());
   const auto file = exported(source);
-  EXPECT_EQ(lines_of(read_file(file)).size(), std::size_t(head(db_)));
+  const auto lines = lines_of(read_file(file));
+  ASSERT_EQ(lines.size(), std::size_t(head(db_)) + 1);  // every event, then the end line
+  {
+    pqxx::connection c(db_.conninfo());
+    pqxx::read_transaction tx(c);
+    EXPECT_EQ(lines.back(), events::export_end_line(events::head_digest(tx)));
+  }
 
   CommandRun run = target.run({"import"}, file);
   ASSERT_EQ(run.status, 0) << run.output;
@@ -179,11 +186,33 @@ TEST_F(AuditCliTest, ImportRefusesAChangedByteOrAPartialExportAtItsLine) {
   EXPECT_EQ(head(copy_), 0);
   EXPECT_EQ(query_value(copy_.conninfo(), "SELECT count(*) FROM readmodel.projects"), "0");
 
-  // What the range export holds: exactly positions 3..5.
+  // What the range export holds: exactly positions 3..5, and the end line naming 5.
   const auto range = lines_of(read_file(exported(source, {"--from", "3", "--to", "5"})));
-  ASSERT_EQ(range.size(), 3u);
+  ASSERT_EQ(range.size(), 4u);
   EXPECT_THAT(range.front(), HasSubstr("{\"position\":3,"));
-  EXPECT_THAT(range.back(), HasSubstr("{\"position\":5,"));
+  EXPECT_THAT(range[2], HasSubstr("{\"position\":5,"));
+  EXPECT_THAT(range.back(), ::testing::StartsWith("{\"end\":{\"position\":5,"));
+}
+
+// A copy of an export cut off at a line boundary (its last event and end line lost on the way):
+// every line is whole and chained, so only the missing end line shows it. Refused; taken as the
+// shorter log only with --without-end-line.
+TEST_F(AuditCliTest, ImportRefusesAnExportCutOffAtALineBoundary) {
+  TasklogCli source(db_.conninfo());
+  TasklogCli target(copy_.conninfo());
+  auto lines = lines_of(read_file(exported(source)));
+  lines.resize(lines.size() - 2);
+  const auto cut = target.dir() / "cut.ndjson";
+  write_file(cut, joined(lines));
+  CommandRun run = target.run({"import"}, cut);
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("import refused, nothing was written: line " + std::to_string(lines.size()) +
+                                    ": the input ends here without the end line export writes last"));
+  EXPECT_EQ(head(copy_), 0);
+
+  run = target.run({"import", "--without-end-line", cut.string()});
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(head(copy_), events::Position(lines.size()));
 }
 
 TEST_F(AuditCliTest, VerifyNamesTheEventChangedInTheTable) {

@@ -104,5 +104,21 @@ TEST(LogDigestTest, JsonRoundTripAndRefusals) {
   EXPECT_THROW(parse_digest_json("not json"), std::invalid_argument);
 }
 
+// Export's end line: the digest of the last event written, under "end"; an event line is not one.
+TEST(LogDigestTest, ExportEndLineRoundTripsAndIsToldFromAnEventLine) {
+  const LogDigest last{.position = 812, .hash = sha256("head")};
+  const std::string line = export_end_line(last);
+  EXPECT_EQ(line, R"({"end":)" + digest_json(last) + "}");
+  EXPECT_EQ(parse_export_end_line(line), last);
+  EXPECT_EQ(parse_export_end_line(export_end_line({})), LogDigest{});
+  RecordedEvent e;
+  e.payload = "{}";
+  e.metadata = "{}";
+  EXPECT_FALSE(parse_export_end_line(event_json_line(e)).has_value());
+  EXPECT_THROW(parse_export_end_line(R"({"end":{"position":1}})"), std::invalid_argument);
+  EXPECT_THROW(parse_export_end_line(R"({"end":)" + digest_json(last) + R"(,"more":1})"), std::invalid_argument);
+  EXPECT_THROW(parse_export_end_line(R"({"end":)"), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace tasklog::events

@@ -2,9 +2,11 @@
 // concurrent workload exported line by line and imported into a fresh database keeps every
 // position, id and hash, verifies, and folds to read models equal to the original's; the next
 // append continues at head + 1 on the imported chain. Refusals name their line and write nothing:
-// one byte changed, a partial (one project's) export, a non-empty database, a repeated message id.
+// one byte changed, a partial (one project's) export, a copy cut off at a line boundary (no end
+// line), a non-empty database, a repeated message id.
 #include "events/canonical.hpp"
 #include "events/event_json.hpp"
+#include "events/log_digest.hpp"
 #include "projections/event_fold.hpp"
 #include "projections/log_import.hpp"
 #include "projections/verify.hpp"
@@ -24,9 +26,12 @@ using tasklog::testing::TestDatabase;
 
 class LogImportTest : public ReplayTest {
  protected:
+  // The lines `tasklog export` writes of `log`: its events, then the end line naming the last.
   static std::vector<std::string> export_lines(const std::vector<events::RecordedEvent>& log) {
     std::vector<std::string> lines;
     for (const auto& e : log) lines.push_back(events::event_json_line(e));
+    lines.push_back(events::export_end_line(log.empty() ? events::LogDigest{}
+                                                        : events::LogDigest{log.back().position, log.back().hash}));
     return lines;
   }
 
@@ -203,6 +208,35 @@ TEST_F(LogImportTest, AMessageIdTheLogRepeatsIsRefusedAtItsLine) {
                          "creates task_messages row " + to_string(id) + ", which the event at position " +
                              std::to_string(first) + " created already"),
             log.size());
+}
+
+// Every exported line is whole, so a copy cut off at a line boundary reads as a shorter log that
+// checks out line by line; export's end line, naming the last event, is what tells. Refused without
+// it, with one that names a later position, or with a line after it; the lines alone are taken only
+// when asked for (`import --without-end-line`), as the shorter log they are.
+TEST_F(LogImportTest, AnExportCutOffAtALineBoundaryIsRefused) {
+  run_workloads(1, 30, 11);
+  const auto lines = export_lines(all_events(db.conninfo()));
+  const std::size_t events = lines.size() - 1;
+  ASSERT_GT(events, 3u);
+  const std::vector<std::string> cut(lines.begin(), lines.end() - 2);  // the last event and the end line
+  TestDatabase copy;
+  EXPECT_EQ(refused_line(copy, joined(cut), "without the end line export writes last"), events - 1);
+
+  auto short_of_one = lines;
+  short_of_one.erase(short_of_one.end() - 2);
+  EXPECT_EQ(refused_line(copy, joined(short_of_one),
+                         "the end line says the export ends at position " + std::to_string(events)),
+            events);
+
+  auto after_the_end = lines;
+  after_the_end.push_back(lines.front());
+  EXPECT_EQ(refused_line(copy, joined(after_the_end), "a line after the end line"), lines.size() + 1);
+
+  pqxx::connection c(copy.conninfo());
+  std::istringstream in(joined(cut));
+  const ImportReport report = import_log(c, in, ImportOptions{.batch = 97, .require_end_line = false});
+  EXPECT_EQ(report.head, events - 1);
 }
 
 // Read models must be empty too — every table of them, not only projects and tasks.
