@@ -23,7 +23,7 @@ std::string for_terminal(std::string_view text) {
 std::string_view first_characters(std::string_view text, std::size_t characters) {
   std::size_t started = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    // A character starts at every byte but a continuation byte (10xxxxxx).
+    // A character starts at every byte but a continuation byte (top two bits 1 and 0).
     if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80 && started++ == characters) return text.substr(0, i);
   }
   return text;

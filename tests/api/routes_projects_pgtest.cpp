@@ -12,7 +12,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class ProjectRoutesTest : public RoutesTest {};
+class ProjectRoutesTest : public RoutesTest {
+ protected:
+  // POST /v1/projects/{id}/members as `by`: gives `user` the role.
+  HttpResult add_member(HttpClient& by, const std::string& project, const Uuid& user, std::string_view role) {
+    return by.post("/v1/projects/" + project + "/members",
+                   R"({"user_id":")" + to_string(user) + R"(","role":")" + std::string(role) + R"("})");
+  }
+};
 
 TEST_F(ProjectRoutesTest, CreateAnswers201WithTheProjectPositionAndVersion) {
   const auto before = head();
@@ -99,23 +106,14 @@ TEST_F(ProjectRoutesTest, MembersAreAddedByTheOwnerOnlyAndMustExist) {
   const auto write = bob->post("/v1/projects/" + id + "/tasks", R"({"title":"nope"})");
   EXPECT_EQ(write.status, 403u) << write.body;
   EXPECT_EQ(write.error_code(), "forbidden");
-  EXPECT_EQ(bob->post("/v1/projects/" + id + "/members",
-                      R"({"user_id":")" + to_string(carol_user.id) + R"(","role":"member"})")
-                .status,
-            403u);
+  EXPECT_EQ(add_member(*bob, id, carol_user.id, "member").status, 403u);
   EXPECT_EQ(bob->patch("/v1/projects/" + id, R"({"description":"x"})").status, 403u);
   EXPECT_EQ(head(), before);
 
   // A member writes but does not manage members.
-  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
-                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"member"})")
-                .status,
-            200u);
+  ASSERT_EQ(add_member(*alice, id, bob_user.id, "member").status, 200u);
   EXPECT_EQ(bob->post("/v1/projects/" + id + "/tasks", R"({"title":"yes"})").status, 201u);
-  EXPECT_EQ(bob->post("/v1/projects/" + id + "/members",
-                      R"({"user_id":")" + to_string(carol_user.id) + R"(","role":"member"})")
-                .status,
-            403u);
+  EXPECT_EQ(add_member(*bob, id, carol_user.id, "member").status, 403u);
 
   // Unknown users are 404, with nothing appended.
   const auto before_unknown = head();
@@ -130,19 +128,13 @@ TEST_F(ProjectRoutesTest, MembersAreAddedByTheOwnerOnlyAndMustExist) {
   ASSERT_EQ(removed.status, 200u) << removed.body;
   EXPECT_EQ(size_at(removed, "/data/members"), 1);
   EXPECT_EQ(bob->get("/v1/projects/" + id).status, 404u);
-  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
-                        R"({"user_id":")" + to_string(carol_user.id) + R"(","role":"member"})")
-                .status,
-            200u);
+  ASSERT_EQ(add_member(*alice, id, carol_user.id, "member").status, 200u);
   EXPECT_EQ(alice->del("/v1/projects/" + id + "/members", R"({"user_id":")" + to_string(carol_user.id) + R"("})").status,
             200u);
   EXPECT_EQ(carol->get("/v1/projects/" + id).status, 404u);
 
   // An owner who leaves gets the project their command left, though they no longer see it.
-  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
-                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"owner"})")
-                .status,
-            200u);
+  ASSERT_EQ(add_member(*alice, id, bob_user.id, "owner").status, 200u);
   const auto left = alice->del("/v1/projects/" + id + "/members?user_id=" + to_string(alice_user.id));
   ASSERT_EQ(left.status, 200u) << left.body;
   ASSERT_FALSE(is_null_at(left, "/data")) << left.body;
@@ -157,10 +149,7 @@ TEST_F(ProjectRoutesTest, MembersAreAddedByTheOwnerOnlyAndMustExist) {
 TEST_F(ProjectRoutesTest, OnlyAnOwnerChangesTheRules) {
   const auto id = create_project(*alice);
   ASSERT_EQ(alice->patch("/v1/projects/" + id, R"({"rules":{"gates":[{"kind":"acceptance_met"}]}})").status, 200u);
-  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
-                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"member"})")
-                .status,
-            200u);
+  ASSERT_EQ(add_member(*alice, id, bob_user.id, "member").status, 200u);
   const auto task = bob->post("/v1/projects/" + id + "/tasks", R"({"title":"t","acceptance_criteria":["c"]})");
   ASSERT_EQ(task.status, 201u) << task.body;
   const auto claim = bob->post("/v1/tasks/" + str_at(task, "/data/id") + "/claim", R"({"agent":"bob"})");
@@ -184,10 +173,7 @@ TEST_F(ProjectRoutesTest, OnlyAnOwnerChangesTheRules) {
 // may not (the project keeps one).
 TEST_F(ProjectRoutesTest, AMemberMayLeave) {
   const auto id = create_project(*alice);
-  ASSERT_EQ(alice->post("/v1/projects/" + id + "/members",
-                        R"({"user_id":")" + to_string(bob_user.id) + R"(","role":"viewer"})")
-                .status,
-            200u);
+  ASSERT_EQ(add_member(*alice, id, bob_user.id, "viewer").status, 200u);
   const auto left = bob->del("/v1/projects/" + id + "/members?user_id=" + to_string(bob_user.id));
   ASSERT_EQ(left.status, 200u) << left.body;
   EXPECT_EQ(size_at(left, "/data/members"), 1);
