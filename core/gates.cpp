@@ -34,6 +34,8 @@ GateResult judge(const Gate& gate, const TaskState& task, const std::vector<std:
     case GateKind::in_scope:
       if (!task.last_scope_check) {
         r.detail = "no scope check recorded";
+      } else if (!in_current_attempt(task, task.last_scope_check->checked_at)) {
+        r.detail = fmt::format("no scope check recorded in this attempt (attempt {})", task.lease->attempt);
       } else {
         r.passed = task.last_scope_check->in_scope;
         r.detail = fmt::format("last scope check: {} violation(s)", task.last_scope_check->violations.size());
@@ -61,8 +63,15 @@ bool all_passed(const std::vector<GateResult>& results) {
   return std::all_of(results.begin(), results.end(), [](const GateResult& r) { return r.passed; });
 }
 
+bool in_current_attempt(const TaskState& task, Timestamp at) {
+  // recorded_at never goes backwards along the log, and the claim came before every judgment made
+  // under its lease; one recorded at the same instant as the claim is taken as made under it.
+  return !task.lease || at >= task.lease->acquired_at;
+}
+
 std::vector<std::string> custom_gates_passed(const TaskState& task) {
   std::vector<std::string> names;
+  if (!task.gates_evaluated_at || !in_current_attempt(task, *task.gates_evaluated_at)) return names;
   for (const GateResult& r : task.gate_results)
     if (r.kind == GateKind::custom && r.passed) names.push_back(r.gate);
   return names;

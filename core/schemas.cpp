@@ -112,7 +112,7 @@ constexpr const char* kCommandSchemas = R"json({
   "type": "object", "additionalProperties": false, "required": ["task_id"],
   "properties": {"task_id": {"type": "uuid"}, "files_changed": {"type": "paths"}, "files_added": {"type": "paths"},
                  "files_deleted": {"type": "paths"}, "lease_token": {"type": "uuid"}}},
-"complete_task": {"description": "Complete a claimed task; refused while a gate fails.",
+"complete_task": {"description": "Complete a claimed task; refused while a gate fails (scope checks and custom gates count from this attempt only).",
   "type": "object", "additionalProperties": false, "required": ["task_id", "lease_token", "summary"],
   "properties": {"task_id": {"type": "uuid"}, "lease_token": {"type": "uuid"},
                  "summary": {"type": "required_text"},

@@ -252,6 +252,52 @@ TEST(CompleteGates, InScopeGateNeedsACleanScopeCheck) {
   EXPECT_EQ(w.task(task).status, TaskStatus::done);
 }
 
+// A failed attempt's scope check and custom-gate report do not pass the next attempt's
+// completion: that attempt may have changed other files or broken what was reviewed.
+TEST(CompleteGates, AFailedAttemptsChecksDoNotPassTheNextAttempt) {
+  DomainWorld w;
+  ProjectRules rules = rules_with({{GateKind::in_scope, 1, ""}, {GateKind::custom, 1, "review"}});
+  rules.scope.forbidden = {"secrets/**"};
+  w.create_project(rules);
+  const Uuid task = w.create_task("t");
+  const Uuid first = w.claim(task, "agent-1", 600);
+  w.run(AssertScope{task, {"src/a.cpp"}, {}, {}, first});
+  w.run(EvaluateGates{task, {"review"}, first});
+  w.run(FailTask{task, first, "tests red"});
+  w.now = *w.task(task).next_retry_at + 1s;
+
+  const Uuid second = w.claim(task, "agent-2", 600);
+  const DomainError e = w.refused(CompleteTask{task, second, "s", {}});
+  ASSERT_EQ(e.code(), ErrorCode::gate_failed);
+  const auto d = details(e);
+  ASSERT_EQ(d["failing"].Size(), 2u);
+  EXPECT_EQ(str(d["failing"][0]["detail"]), "no scope check recorded in this attempt (attempt 2)");
+  EXPECT_EQ(str(d["failing"][1]["detail"]), "not reported passed");
+
+  w.now += 1s;
+  w.run(AssertScope{task, {"src/b.cpp"}, {}, {}, second});
+  w.run(EvaluateGates{task, {"review"}, second});
+  w.run(CompleteTask{task, second, "s", {}});
+  EXPECT_EQ(w.task(task).status, TaskStatus::done);
+}
+
+// The same after a reopen: the checks made before the task was done do not pass its next completion.
+TEST(CompleteGates, AReopenedTaskIsCheckedAgain) {
+  DomainWorld w;
+  w.create_project(rules_with({{GateKind::in_scope, 1, ""}}));
+  const Uuid task = w.create_task("t");
+  const Uuid first = w.claim(task, "agent-1", 600);
+  w.run(AssertScope{task, {"src/a.cpp"}, {}, {}, first});
+  w.run(CompleteTask{task, first, "s", {}});
+  w.now += 1s;
+  w.run(ReopenTask{task, "missed a case"});
+  w.now += 1s;
+  const Uuid second = w.claim(task, "agent-2", 600);
+  EXPECT_EQ(w.refused(CompleteTask{task, second, "s", {}}).code(), ErrorCode::gate_failed);
+  w.run(AssertScope{task, {"src/a.cpp"}, {}, {}, second});
+  w.run(CompleteTask{task, second, "s", {}});
+}
+
 // ---- fail and backoff ----
 
 TEST(FailTask, RetriesWithBackoffUntilMaxAttemptsThenFails) {

@@ -6,6 +6,7 @@
 
 using namespace tasklog;
 using namespace tasklog::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -86,6 +87,28 @@ TEST(Gates, CustomPassesComeFromTheLastEvaluation) {
   TaskState t;
   t.gate_results = {{"lint", GateKind::custom, true, ""}, {"review", GateKind::custom, false, ""},
                     {"has_tests", GateKind::has_tests, true, ""}};
+  t.gates_evaluated_at = kT0;
+  EXPECT_EQ(custom_gates_passed(t), (std::vector<std::string>{"lint"}));
+}
+
+// A report or a scope check made before the task's current lease was taken belongs to an earlier
+// attempt: it does not count for this one. Made at or after the claim, it does.
+TEST(Gates, ChecksOfAnEarlierAttemptDoNotCount) {
+  TaskState t;
+  t.gate_results = {{"lint", GateKind::custom, true, ""}};
+  t.gates_evaluated_at = kT0 + 10s;
+  t.last_scope_check = ScopeCheck{true, {}, 2, kT0 + 10s};
+  t.lease = Lease{named_id("lease"), "agent-2", kT0 + 20s, kT0 + 600s, 2};
+  EXPECT_TRUE(custom_gates_passed(t).empty());
+  const auto r = evaluate_gates(rules_with({{GateKind::in_scope, 1, ""}}), t, {});
+  EXPECT_FALSE(r[0].passed);
+  EXPECT_EQ(r[0].detail, "no scope check recorded in this attempt (attempt 2)");
+
+  t.lease->acquired_at = kT0 + 10s;  // the same instant: made under this lease
+  EXPECT_EQ(custom_gates_passed(t), (std::vector<std::string>{"lint"}));
+  EXPECT_TRUE(evaluate_gates(rules_with({{GateKind::in_scope, 1, ""}}), t, {})[0].passed);
+
+  t.lease.reset();  // held by nobody: the last judgments stand (what GET shows)
   EXPECT_EQ(custom_gates_passed(t), (std::vector<std::string>{"lint"}));
 }
 
