@@ -103,7 +103,8 @@ Response reply(ReplyFormat format, http::status status, const std::vector<std::s
 std::string id_json(const rapidjson::Value& message) {
   if (!message.IsObject()) return "null";
   const auto it = message.FindMember("id");
-  if (it == message.MemberEnd() || !(it->value.IsString() || it->value.IsInt64())) return "null";
+  // MCP's RequestId is a string or a number — any JSON number, echoed as it came.
+  if (it == message.MemberEnd() || !(it->value.IsString() || it->value.IsNumber())) return "null";
   return to_json(it->value);
 }
 
@@ -390,8 +391,8 @@ std::optional<std::string> Endpoint::answer(Exchange& ex, const rapidjson::Value
     if (!jsonrpc || as_view(*jsonrpc) != "2.0") throw RpcError(rpc::invalid_request, "jsonrpc must be \"2.0\"", http::status::bad_request);
     const auto id_member = message.FindMember("id");
     const bool has_id = id_member != message.MemberEnd();
-    if (has_id && !(id_member->value.IsString() || id_member->value.IsInt64()))
-      throw RpcError(rpc::invalid_request, "id must be a string or an integer", http::status::bad_request);
+    if (has_id && !(id_member->value.IsString() || id_member->value.IsNumber()))
+      throw RpcError(rpc::invalid_request, "id must be a string or a number", http::status::bad_request);
     const auto* method = string_member(message, "method");
     if (!method) {
       if (has_id && (message.HasMember("result") || message.HasMember("error"))) return std::nullopt;

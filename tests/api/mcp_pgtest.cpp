@@ -496,6 +496,14 @@ TEST_F(McpTest, JsonRpcErrors) {
   // The id is echoed, string ids included.
   const auto r = alice->post("/mcp", R"({"jsonrpc":"2.0","id":"abc","method":"nope"})", classic(s));
   EXPECT_EQ(str_at(r, "/id"), "abc");
+  // ... and any JSON number (MCP's RequestId is string | number), beyond int64 and fractional too.
+  for (const std::string id : {"9223372036854775808", "18446744073709551615", "1.5", "-3"}) {
+    const auto n = alice->post("/mcp", R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"ping"})", classic(s));
+    ASSERT_EQ(n.status, 200u) << id << " -> " << n.body;
+    EXPECT_NE(n.body.find(R"("id":)" + id), std::string::npos) << n.body;
+    EXPECT_TRUE(n.json()["result"].IsObject()) << n.body;
+  }
+  expect_code(R"({"jsonrpc":"2.0","id":true,"method":"ping"})", -32600, 400);
 
   // Batches: refused after 2025-03-26, answered per message in a 2025-03-26 session.
   expect_code("[" + request(1, "ping") + "]", -32600, 400);
