@@ -7,6 +7,7 @@
 #include "api/mcp_resources.hpp"
 #include "api/mcp_sessions.hpp"
 #include "api/mcp_tools.hpp"
+#include "core/base64.hpp"
 #include "core/error_details.hpp"
 #include "core/json.hpp"
 
@@ -108,17 +109,6 @@ std::string id_json(const rapidjson::Value& message) {
   return to_json(it->value);
 }
 
-// The id of a single request whose JSON parses without our limits (iteratively: no recursion however
-// deep it nests), as JSON text; nullopt when there is none to read.
-std::optional<std::string> request_id_despite_limits(std::string_view body) {
-  rapidjson::Document loose;
-  loose.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-  if (loose.HasParseError() || !loose.IsObject()) return std::nullopt;
-  std::string id = id_json(loose);
-  if (id == "null") return std::nullopt;
-  return id;
-}
-
 const rapidjson::Value* params_of(const rapidjson::Value& message) {
   if (!message.IsObject()) return nullptr;
   const auto it = message.FindMember("params");
@@ -147,6 +137,22 @@ std::optional<std::string_view> named_target(std::string_view method, const rapi
   return value ? std::optional(as_view(*value)) : std::optional<std::string_view>("");
 }
 
+// An Mcp-Name header's value as the client meant it (2026-07-28, "Value Encoding"): a value that is
+// not plain ASCII travels as `=?base64?{Base64 of its UTF-8}?=` and is compared decoded; a plain
+// value holding anything but visible ASCII and spaces is refused ("A header value contains
+// invalid characters").
+std::string decoded_name_header(std::string_view value) {
+  constexpr std::string_view prefix = "=?base64?", suffix = "?=";
+  if (value.size() >= prefix.size() + suffix.size() && value.starts_with(prefix) && value.ends_with(suffix)) {
+    auto decoded = decode_base64(value.substr(prefix.size(), value.size() - prefix.size() - suffix.size()));
+    if (!decoded) header_mismatch(fmt::format("Mcp-Name '{}' is not valid =?base64?…?= encoding", shown(value)));
+    return std::move(*decoded);
+  }
+  if (std::any_of(value.begin(), value.end(), [](char c) { return c < 0x20 || c > 0x7e; }))
+    header_mismatch("Mcp-Name holds characters a header cannot carry plainly: send it as =?base64?…?=");
+  return std::string(value);
+}
+
 // The headers that mirror the body must agree with it; in the 2026-07-28 era they are required.
 void check_mirrored_headers(const Request& request, const rapidjson::Value& message, bool required) {
   const auto* method_value = string_member(message, "method");
@@ -158,8 +164,8 @@ void check_mirrored_headers(const Request& request, const rapidjson::Value& mess
   const auto name = named_target(method, message);
   const auto mcp_name = header(request, "Mcp-Name");
   if (name && !mcp_name && required) header_mismatch(fmt::format("the Mcp-Name header is required for {}", method));
-  if (name && mcp_name && *mcp_name != *name)
-    header_mismatch(fmt::format("Mcp-Name '{}' does not match the body's '{}'", shown(*mcp_name), *name));
+  if (name && mcp_name && decoded_name_header(*mcp_name) != *name)
+    header_mismatch(fmt::format("Mcp-Name '{}' does not match the body's '{}'", shown(*mcp_name), shown(*name)));
   if (const auto* version = meta_version(message); version && header(request, "MCP-Protocol-Version") &&
                                                     as_view(*version) != *header(request, "MCP-Protocol-Version"))
     header_mismatch("MCP-Protocol-Version does not match params._meta's protocolVersion");
@@ -336,11 +342,23 @@ Response Endpoint::post(RequestContext& ctx) {
     if (e.code() == ErrorCode::malformed_json)
       return json_reply(http::status::bad_request, error_message("null", RpcError(rpc::parse_error, e.what())));
     // JSON that breaks one of our limits (a string holding U+0000, nesting deeper than 64, …) is
-    // still a request: answered as that request's invalid params when its id can be read, so that
-    // the client matches the answer and a model can correct the arguments, instead of a transport
-    // error with no id.
-    if (const auto id = request_id_despite_limits(ctx.request.body()))
-      return reply(*format, http::status::ok, {error_message(*id, RpcError(rpc::invalid_params, e.what()))}, false);
+    // still a request: read without our limits (iteratively: no recursion however deep it nests),
+    // it passes the transport's checks first — an unknown session is 404, an unsupported version
+    // 400, whatever the body holds — and is then answered as that request's invalid params when its
+    // id can be read, so that the client matches the answer and a model can correct the arguments,
+    // instead of a transport error with no id.
+    rapidjson::Document loose;
+    loose.Parse<rapidjson::kParseIterativeFlag>(ctx.request.body().data(), ctx.request.body().size());
+    if (!loose.HasParseError()) {
+      Exchange ex{ctx};
+      try {
+        establish_era(ex, loose);
+      } catch (const RpcError& refused) {
+        return json_reply(refused.status(), error_message(id_json(loose), refused));
+      }
+      if (const auto id = id_json(loose); id != "null")
+        return reply(*format, http::status::ok, {error_message(id, RpcError(rpc::invalid_params, e.what()))}, false);
+    }
     return json_reply(http::status::bad_request, error_message("null", RpcError(rpc::invalid_request, e.what())));
   }
 
@@ -410,7 +428,9 @@ std::optional<std::string> Endpoint::answer(Exchange& ex, const rapidjson::Value
     if (ex.modern) add_modern_fields(as_view(*method), result);
     return result_message(id, result);
   } catch (const RpcError& e) {
-    if (!in_batch) ex.status = e.status();
+    // 2026-07-28: "If the server does not implement the requested RPC method, it MUST respond with
+    // 404 Not Found" — how a client that speaks both eras tells this server from one that predates it.
+    if (!in_batch) ex.status = ex.modern && e.code() == rpc::method_not_found ? http::status::not_found : e.status();
     // 2026-07-28 folds "resource not found" into invalid params; earlier versions keep -32002.
     if (ex.modern && e.code() == rpc::resource_not_found)
       return error_message(id, RpcError(rpc::invalid_params, e.what(), e.status(), e.data_json()));

@@ -63,6 +63,8 @@ std::string rest_target(std::string_view uri) {
   const auto next = rest.find('/');
   const std::string_view id = rest.substr(0, next);
   const std::string_view sub = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
+  // One URI per resource: `tasklog://project/{id}/` is no second name for the project.
+  if (next != std::string_view::npos && sub.empty()) no_such_uri(uri);
   for (const auto& kind : kKinds) {
     if (kind.root != root || kind.sub != sub) continue;
     if (!parse_uuid(id))

@@ -35,16 +35,16 @@ const std::vector<ToolSpec>& specs() {
   static const std::vector<ToolSpec> all{
       {"create_project", verb::post, "/v1/projects", "create_project"},
       {"list_projects", verb::get, "/v1/projects", {}, "List your projects (paged: pass next_cursor back as cursor).",
-       R"({"limit":{"type":"integer","minimum":1},"cursor":{"type":"string"}})"},
+       R"({"limit":{"type":"integer","minimum":1,"maximum":500},"cursor":{"type":"string"}})"},
       {"get_context", verb::get, "/v1/projects/{project_id}/context", {},
        "What to read before working on a project: the project, its tasks, who holds what, the latest checkpoint "
-       "and recent decisions; at = a log position for the past.",
-       R"({"project_id":"uuid","at":{"type":"integer","minimum":0}})"},
+       "and recent decisions; at = a log position or an RFC 3339 time for the past.",
+       R"({"project_id":"uuid","at":{"type":["integer","string"],"minimum":0}})"},
       {"create_task", verb::post, "/v1/projects/{project_id}/tasks", "create_task"},
       {"list_tasks", verb::get, "/v1/projects/{project_id}/tasks", {},
        "List a project's tasks, optionally by status or priority, or only ready ones.",
        R"({"project_id":"uuid","status":"status","priority":"priority","ready":{"type":"boolean"},)"
-       R"("limit":{"type":"integer","minimum":1},"cursor":{"type":"string"}})"},
+       R"("limit":{"type":"integer","minimum":1,"maximum":500},"cursor":{"type":"string"}})"},
       {"update_task", verb::patch, "/v1/tasks/{task_id}", "update_task"},
       {"pick_next_task", verb::post, "/v1/projects/{project_id}/tasks/next", "pick_next_task"},
       {"claim_task", verb::post, "/v1/tasks/{task_id}/claim", "claim_task"},
@@ -65,7 +65,7 @@ const std::vector<ToolSpec>& specs() {
       {"record_decision", verb::post, "/v1/projects/{project_id}/decisions", "record_decision"},
       {"get_task_timeline", verb::get, "/v1/tasks/{task_id}/events", {},
        "A task's events in log order (paged: pass the last position as after).",
-       R"({"task_id":"uuid","after":{"type":"integer","minimum":0},"limit":{"type":"integer","minimum":1}})"},
+       R"({"task_id":"uuid","after":{"type":"integer","minimum":0},"limit":{"type":"integer","minimum":1,"maximum":500}})"},
   };
   return all;
 }

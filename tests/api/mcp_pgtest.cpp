@@ -201,6 +201,16 @@ TEST_F(McpTest, ModernHeadersMustAgreeWithTheBody) {
   expect_mismatch(alice->post("/mcp", call, modern("tools/call", "create_project")));
   expect_mismatch(alice->post("/mcp", call, modern("tools/call")));
   EXPECT_EQ(alice->post("/mcp", call, modern("tools/call", "list_projects")).status, 200u);
+  // Mcp-Name in its encoded form (2026-07-28, "Value Encoding") is compared decoded; a plain value
+  // that is not printable ASCII, or an encoding that is not Base64, is refused.
+  EXPECT_EQ(alice->post("/mcp", call, modern("tools/call", "=?base64?bGlzdF9wcm9qZWN0cw==?=")).status, 200u);
+  expect_mismatch(alice->post("/mcp", call, modern("tools/call", "=?base64?bGlzdF9wcm9qZWN0cw?=")));
+  expect_mismatch(alice->post("/mcp", call, modern("tools/call", "=?base64?Y3JlYXRlX3Byb2plY3Q=?=")));
+  const std::string unicode = request(1, "tools/call", R"({"name":"héllo","arguments":{}})");
+  const auto encoded = alice->post("/mcp", unicode, modern("tools/call", "=?base64?aMOpbGxv?="));
+  EXPECT_EQ(encoded.status, 200u) << encoded.body;  // past the headers: an unknown tool
+  EXPECT_EQ(int_at(encoded, "/error/code"), -32602) << encoded.body;
+  expect_mismatch(alice->post("/mcp", unicode, modern("tools/call", "h\xc3\xa9llo")));
   // The version in _meta disagrees with the header, or comes without it.
   const std::string old_meta =
       request(1, "tools/list", R"({"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}})");
@@ -446,6 +456,9 @@ TEST_F(McpTest, ResourcesListTemplatesAndRead) {
   EXPECT_EQ(int_at(read(*alice, s, "tasklog://nothing/here"), "/error/code"), -32602);
   EXPECT_EQ(int_at(read(*alice, s, "tasklog://task/not-a-uuid"), "/error/code"), -32602);
   EXPECT_EQ(int_at(read(*alice, s, "https://example.com/"), "/error/code"), -32602);
+  // One URI per resource: a trailing slash names nothing (it read the project).
+  EXPECT_EQ(int_at(read(*alice, s, "tasklog://project/" + p + "/"), "/error/code"), -32602);
+  EXPECT_EQ(int_at(read(*alice, s, "tasklog://projects/"), "/error/code"), -32602);
   // Bob's list does not show Alice's project.
   const auto bobs = call(*bob, bs, "resources/list");
   EXPECT_EQ(bobs.body.find(p), std::string::npos);
@@ -489,6 +502,24 @@ TEST_F(McpTest, JsonRpcErrors) {
     EXPECT_EQ(int_at(r, "/id"), 9) << r.body;
   };
   limited(R"({"name":"a\u0000b"})");
+  // ... after the transport's own checks, as any request: a session that is missing or unknown, a
+  // version nobody speaks, a modern request without its headers are refused as such.
+  const std::string nul = R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"create_project",)"
+                          R"("arguments":{"name":"a\u0000b"}}})";
+  const auto without_session = alice->post("/mcp", nul, classic(""));
+  EXPECT_EQ(without_session.status, 400u) << without_session.body;
+  EXPECT_EQ(int_at(without_session, "/error/code"), -32600) << without_session.body;
+  const auto unknown_session = alice->post("/mcp", nul, classic("no-such-session"));
+  EXPECT_EQ(unknown_session.status, 404u) << unknown_session.body;
+  EXPECT_EQ(int_at(unknown_session, "/error/code"), -32001) << unknown_session.body;
+  auto odd_version = classic(s);
+  odd_version.emplace_back("MCP-Protocol-Version", "1999-01-01");
+  const auto unsupported = alice->post("/mcp", nul, odd_version);
+  EXPECT_EQ(unsupported.status, 400u) << unsupported.body;
+  EXPECT_EQ(int_at(unsupported, "/error/code"), -32022) << unsupported.body;
+  const auto headerless = alice->post("/mcp", nul, {{"Accept", kAccept}, {"MCP-Protocol-Version", "2026-07-28"}});
+  EXPECT_EQ(headerless.status, 400u) << headerless.body;
+  EXPECT_EQ(int_at(headerless, "/error/code"), -32020) << headerless.body;
   limited(R"({"name":"deep","description":)" + std::string(100, '[') + std::string(100, ']') + "}");
   limited(R"({"name":"lone \udc00 surrogate"})");
   // ... and an invalid request when there is no id to answer (here a notification).
@@ -625,10 +656,18 @@ TEST_F(McpTest, ANotificationWithBadParamsIsNotAnswered) {
 }
 
 // The 2026-07-28 era has no handshake: initialize there is an unknown method, and opens nothing.
+// An unknown method in that era is 404 with -32601 ("MUST respond with 404 Not Found"): how a
+// client that speaks both eras tells a modern server from an older one. Earlier eras keep 200.
 TEST_F(McpTest, InitializeDoesNotExistInTheModernEra) {
+  const auto unknown = alice->post("/mcp", request(1, "no/such"), modern("no/such"));
+  EXPECT_EQ(unknown.status, 404u) << unknown.body;
+  EXPECT_EQ(int_at(unknown, "/error/code"), -32601) << unknown.body;
+  const auto classic_unknown = call(*alice, open_session(*alice), "no/such");
+  EXPECT_EQ(classic_unknown.status, 200u) << classic_unknown.body;
+  EXPECT_EQ(int_at(classic_unknown, "/error/code"), -32601) << classic_unknown.body;
   const auto r = alice->post("/mcp", request(1, "initialize", R"({"protocolVersion":"2026-07-28"})"),
                              modern("initialize"));
-  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.status, 404u) << r.body;
   EXPECT_EQ(int_at(r, "/error/code"), -32601) << r.body;
   EXPECT_TRUE(r.header("Mcp-Session-Id").empty()) << "no session is opened";
 }
