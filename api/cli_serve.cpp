@@ -8,6 +8,7 @@
 #include "api/dashboard.hpp"
 
 #include "events/database.hpp"
+#include "events/file_lock.hpp"
 #include "events/migrator.hpp"
 
 #include <fcntl.h>
@@ -117,8 +118,25 @@ void serve(const ServeOptions& options) {
   net::signal_set signals(ioc, SIGINT, SIGTERM);
 
   std::optional<events::EmbeddedPostgres> embedded;
+  std::unique_ptr<events::FileLock> home_lock;
   std::string conninfo = options.database_url;
   if (conninfo.empty()) {
+    // One serve per home: a second one would adopt the first one's PostgreSQL as if its tasklog
+    // had died, and stop it when it exits (on its failed bind, at once) — taking the database away
+    // from the server that is using it. Held until this process ends (a crash releases it).
+    const std::filesystem::path home(options.cluster.home);
+    std::filesystem::create_directories(home);
+    home_lock = events::FileLock::try_exclusive(home / "serve.lock");
+    if (!home_lock) {
+      std::ifstream note(home / "serve.lock");
+      std::string holder;
+      std::getline(note, holder);
+      throw std::runtime_error(fmt::format(
+          "another tasklog serve is running on {} ({}); stop it first, or give this one its own --home, or share "
+          "one database between servers with --database-url",
+          std::filesystem::absolute(home).string(), holder.empty() ? "its pid is not known" : holder));
+    }
+    home_lock->write(fmt::format("pid {}\n", getpid()));
     embedded.emplace(options.cluster.launcher_options());
     embedded->start();
     conninfo = embedded->conninfo();

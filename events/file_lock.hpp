@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <string_view>
 
 namespace tasklog::events {
 
@@ -21,7 +23,14 @@ class FileLock {
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
+  // The exclusive lock if nobody holds the file's lock now; nullptr when someone does (no wait).
+  static std::unique_ptr<FileLock> try_exclusive(const std::filesystem::path& file);
+
+  // The file's contents replaced with `text` (a holder's note to those it keeps out).
+  void write(std::string_view text);
+
  private:
+  explicit FileLock(int fd) : fd_(fd) {}
   int fd_;
 };
 

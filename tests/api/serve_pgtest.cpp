@@ -293,6 +293,37 @@ TEST_F(ServeTest, AdoptsItsPostgresAfterKill9OfTasklogOnly) {
   stop_serve(SIGTERM);  // and the adopter owns it now: it stops it
 }
 
+// A second serve on the same home refuses to start and leaves the first one's PostgreSQL alone:
+// it used to adopt it (as after a crash of tasklog), fail to bind, and stop it on its way out —
+// the first server then answered 503 to everything.
+TEST_F(ServeTest, ASecondServeOnTheSameHomeLeavesTheFirstAlone) {
+  start_serve();
+  wait_until_serving();
+  const auto postmaster = EmbeddedPostgres(options()).running();
+  ASSERT_TRUE(postmaster.has_value());
+  const pid_t second = spawn_tasklog({"serve", "--listen", "127.0.0.1:0"});
+  std::optional<int> status;
+  const bool exited = eventually([&] { return (status = events::try_wait(second)).has_value(); }, 60s);
+  if (!exited) {
+    kill(second, SIGKILL);
+    events::wait_for_exit(second);
+  }
+  ASSERT_TRUE(exited) << "a second serve on the same home kept running";
+  EXPECT_EQ(*status, 1);
+  EXPECT_THAT(read_file(output_file()),
+              ::testing::HasSubstr(fmt::format("another tasklog serve is running on {} (pid {})",
+                                               fs::absolute(home()).string(), serve_pid_)));
+  ASSERT_TRUE(EmbeddedPostgres(options()).running().has_value());
+  EXPECT_EQ(EmbeddedPostgres(options()).running()->pid, postmaster->pid);
+  EXPECT_TRUE(serve_ready());
+  EXPECT_FALSE(events::try_wait(serve_pid_).has_value()) << "the first serve is still running";
+  stop_serve(SIGTERM);
+  // Once it has stopped, the home is free again.
+  start_serve();
+  wait_until_serving();
+  stop_serve(SIGTERM);
+}
+
 TEST_F(ServeTest, DbStartStatusStopManageTheClusterByHand) {
   EXPECT_EQ(run_tasklog({"db", "status"}), 3);
   EXPECT_EQ(run_tasklog({"db", "start", "-c", "max_connections=50"}), 0);
