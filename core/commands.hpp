@@ -43,7 +43,7 @@ struct UpdateProject {
   Uuid project_id{};
   std::optional<std::string> project_name{};
   std::optional<std::string> description{};
-  std::optional<ProjectRules> rules{};
+  std::optional<ProjectRulesPatch> rules{};  // merged into the project's rules (ProjectRulesPatch)
 
   static constexpr auto fields() {
     return std::tuple{req("project_id", &UpdateProject::project_id), opt("name", &UpdateProject::project_name),

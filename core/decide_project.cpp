@@ -34,8 +34,13 @@ Events decide_command(const CommandContext& ctx, const UpdateProject& c) {
   check_expected_version(ctx, project.id, project.version);
   if (!c.project_name && !c.description && !c.rules)
     refuse(ErrorCode::validation_failed, "update_project needs at least one of name, description, rules");
-  if (c.rules) check_rules(*c.rules);
-  return {ProjectUpdated{project.id, c.project_name, c.description, c.rules}};
+  // The event records the whole rules as they now stand, so the log reads without the patch.
+  std::optional<ProjectRules> rules;
+  if (c.rules) {
+    rules = c.rules->applied_to(project.rules);
+    check_rules(*rules);
+  }
+  return {ProjectUpdated{project.id, c.project_name, c.description, std::move(rules)}};
 }
 
 Events decide_command(const CommandContext& ctx, const ArchiveProject& c) {

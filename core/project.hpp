@@ -88,6 +88,43 @@ struct ProjectRules {
   bool operator==(const ProjectRules&) const = default;
 };
 
+// The rules a PATCH sends: each member given replaces the project's (recursively for `scope`, as
+// in a JSON merge patch: `{"scope":{"forbidden":[…]}}` keeps `allowed`); members left out keep
+// their values. A gate list is replaced whole.
+struct ScopeRulesPatch {
+  std::optional<std::vector<std::string>> allowed{};
+  std::optional<std::vector<std::string>> forbidden{};
+
+  static constexpr auto fields() {
+    return std::tuple{opt("allowed", &ScopeRulesPatch::allowed), opt("forbidden", &ScopeRulesPatch::forbidden)};
+  }
+  bool operator==(const ScopeRulesPatch&) const = default;
+};
+
+struct ProjectRulesPatch {
+  std::optional<std::vector<Gate>> gates{};
+  std::optional<ScopeRulesPatch> scope{};
+  std::optional<std::int64_t> max_attempts{};
+  std::optional<std::int64_t> default_lease_seconds{};
+
+  static constexpr auto fields() {
+    return std::tuple{opt("gates", &ProjectRulesPatch::gates), opt("scope", &ProjectRulesPatch::scope),
+                      opt("max_attempts", &ProjectRulesPatch::max_attempts),
+                      opt("default_lease_seconds", &ProjectRulesPatch::default_lease_seconds)};
+  }
+  bool operator==(const ProjectRulesPatch&) const = default;
+
+  // `rules` with this patch applied.
+  ProjectRules applied_to(ProjectRules rules) const {
+    if (gates) rules.gates = *gates;
+    if (scope && scope->allowed) rules.scope.allowed = *scope->allowed;
+    if (scope && scope->forbidden) rules.scope.forbidden = *scope->forbidden;
+    if (max_attempts) rules.max_attempts = *max_attempts;
+    if (default_lease_seconds) rules.default_lease_seconds = *default_lease_seconds;
+    return rules;
+  }
+};
+
 struct Member {
   Uuid user_id{};
   Role role = Role::member;

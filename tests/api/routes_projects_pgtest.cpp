@@ -169,6 +169,27 @@ TEST_F(ProjectRoutesTest, OnlyAnOwnerChangesTheRules) {
   EXPECT_EQ(str_at(renamed, "/data/name"), "renamed by a member");
 }
 
+// PATCH rules is a merge patch: the owner raising max_attempts alone keeps the gates and the scope
+// (it reset every rule it did not send — the gates and scope enforcement switched off).
+TEST_F(ProjectRoutesTest, PatchingOneRuleKeepsTheOthers) {
+  const auto created = alice->post(
+      "/v1/projects", R"({"name":"rules","rules":{"gates":[{"kind":"acceptance_met"}],)"
+                      R"("scope":{"allowed":["src/**"],"forbidden":["secrets/**"]},"max_attempts":5,"default_lease_seconds":60}})");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const auto id = str_at(created, "/data/id");
+  const auto patched = alice->patch("/v1/projects/" + id, R"({"rules":{"max_attempts":6}})");
+  ASSERT_EQ(patched.status, 200u) << patched.body;
+  EXPECT_EQ(str_at(patched, "/data/rules/gates/0/kind"), "acceptance_met") << patched.body;
+  EXPECT_EQ(str_at(patched, "/data/rules/scope/allowed/0"), "src/**");
+  EXPECT_EQ(int_at(patched, "/data/rules/max_attempts"), 6);
+  EXPECT_EQ(int_at(patched, "/data/rules/default_lease_seconds"), 60);
+  const auto scoped = alice->patch("/v1/projects/" + id, R"({"rules":{"scope":{"forbidden":[]}}})");
+  ASSERT_EQ(scoped.status, 200u) << scoped.body;
+  EXPECT_EQ(str_at(scoped, "/data/rules/scope/allowed/0"), "src/**");
+  EXPECT_EQ(size_at(scoped, "/data/rules/scope/forbidden"), 0);
+  EXPECT_EQ(size_at(scoped, "/data/rules/gates"), 1);
+}
+
 // Anyone added to a project may leave it — a viewer too, who manages nothing else; the last owner
 // may not (the project keeps one).
 TEST_F(ProjectRoutesTest, AMemberMayLeave) {

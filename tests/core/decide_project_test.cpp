@@ -59,7 +59,7 @@ TEST_F(ProjectCommands, CreateRefusesBadRules) {
 
 TEST_F(ProjectCommands, UpdateChangesOnlyWhatIsGiven) {
   w.now += 5s;
-  ProjectRules rules;
+  ProjectRulesPatch rules;
   rules.max_attempts = 7;
   w.run(UpdateProject{project, std::nullopt, "new description", rules});
   EXPECT_EQ(w.project().name, "demo");
@@ -68,6 +68,45 @@ TEST_F(ProjectCommands, UpdateChangesOnlyWhatIsGiven) {
   EXPECT_EQ(w.project().version, 2);
   EXPECT_EQ(w.project().updated_at, kT0 + 5s);
   EXPECT_EQ(w.project().created_at, kT0);
+}
+
+// Rules are patched, not replaced: a member left out keeps its value (a PATCH of max_attempts alone
+// switched the gates and the scope off), `scope` merges member by member, a gate list given
+// replaces the list. The event records the whole rules as they now stand.
+TEST_F(ProjectCommands, UpdateMergesTheRulesItIsGiven) {
+  DomainWorld world;
+  ProjectRules start;
+  start.gates = {{GateKind::acceptance_met, 1, ""}, {GateKind::custom, 1, "review"}};
+  start.scope = {{"src/**"}, {"secrets/**"}};
+  start.max_attempts = 5;
+  start.default_lease_seconds = 60;
+  const Uuid id = world.create_project(start);
+
+  ProjectRulesPatch patch;
+  patch.max_attempts = 6;
+  const auto events = world.run(UpdateProject{id, std::nullopt, std::nullopt, patch});
+  ProjectRules expected = start;
+  expected.max_attempts = 6;
+  EXPECT_EQ(world.project().rules, expected);
+  EXPECT_EQ(std::get<ProjectUpdated>(events.at(0)).rules, expected);
+
+  patch = {};
+  patch.scope = ScopeRulesPatch{std::nullopt, std::vector<std::string>{"vendor/**"}};
+  world.run(UpdateProject{id, std::nullopt, std::nullopt, patch});
+  expected.scope.forbidden = {"vendor/**"};
+  EXPECT_EQ(world.project().rules, expected);
+
+  patch = {};
+  patch.gates = std::vector<Gate>{};
+  world.run(UpdateProject{id, std::nullopt, std::nullopt, patch});
+  expected.gates.clear();
+  EXPECT_EQ(world.project().rules, expected);
+
+  // The merged rules are checked as a whole.
+  patch = {};
+  patch.max_attempts = 0;
+  EXPECT_EQ(str(details(world.refused(UpdateProject{id, std::nullopt, std::nullopt, patch}))["path"]),
+            "/rules/max_attempts");
 }
 
 TEST_F(ProjectCommands, UpdateNeedsAChange) {

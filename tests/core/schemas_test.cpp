@@ -101,7 +101,11 @@ TEST(Schemas, RulesAsTheCodecWritesThemAreValidInput) {
   const auto& rules = std::get<CreateProject>(command).rules;
   const auto encoded = json(R"({"project_id":")" + kProject + R"(","rules":)" + to_json_text(rules) + "}");
   const Command update = parse_command("update_project", encoded);
-  EXPECT_EQ(std::get<UpdateProject>(update).rules, rules);
+  // Sent whole, the rules patch the project's rules into themselves.
+  const auto& patch = std::get<UpdateProject>(update).rules;
+  ASSERT_TRUE(patch.has_value());
+  EXPECT_EQ(patch->applied_to(ProjectRules{}), rules);
+  EXPECT_EQ(patch->applied_to(rules), rules);
 }
 
 TEST(Schemas, UnknownCommandIsNotFound) {

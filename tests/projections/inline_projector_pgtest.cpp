@@ -29,7 +29,7 @@ TEST_F(InlineProjectorTest, ProjectCreateUpdateMembersArchive) {
   const Uuid bob = derived_uuid("test:bob"), carol = derived_uuid("test:carol");
   clock.advance(1s);
   step(UpdateProject{.project_id = project, .project_name = "renamed", .description = "it's \"quoted\"\tand\\slashed"});
-  step(UpdateProject{.project_id = project, .rules = ProjectRules{}});
+  step(UpdateProject{.project_id = project, .rules = ProjectRulesPatch{.max_attempts = 4}});
   clock.advance(1s);
   step(AddMember{.project_id = project, .user_id = bob, .role = Role::viewer});
   step(AddMember{.project_id = project, .user_id = carol, .role = Role::member});
