@@ -188,7 +188,7 @@ void run_command_async(RequestContext& ctx, Reply reply, std::string_view comman
 }
 
 Access command_access(std::string_view command_name, const rapidjson::Document& body, const Uuid& caller) {
-  if (command_name == "add_member") return Access::manage;
+  if (command_name == "add_member" || command_name == "archive_project") return Access::manage;
   if (command_name == "remove_member") {
     const auto it = body.IsObject() ? body.FindMember("user_id") : body.MemberEnd();
     const bool self = it != body.MemberEnd() && it->value.IsString() &&

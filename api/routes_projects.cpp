@@ -67,6 +67,15 @@ Response patch_project(RequestContext& ctx) {
   return project_command_response(ctx, project_id, outcome);
 }
 
+// Archiving ends a project's changes for good (there is no unarchive): the owner's (command_access).
+Response archive_project(RequestContext& ctx) {
+  const Uuid project_id = id_param(ctx, 0);
+  const auto expected = if_match(ctx);
+  auto body = json_body(ctx);
+  const CommandOutcome outcome = run_command(ctx, "archive_project", body, {{"project_id", project_id}}, expected);
+  return project_command_response(ctx, project_id, outcome);
+}
+
 // The user must exist: a membership of nobody would be a dangling grant waiting for an id.
 void require_user_exists(RequestContext& ctx, const rapidjson::Document& body) {
   const auto it = body.FindMember("user_id");
@@ -243,6 +252,7 @@ void add_project_routes(Router& router) {
   router.add(verb::get, "/v1/projects", list_projects);
   router.add(verb::get, "/v1/projects/{id}", get_project);
   router.add(verb::patch, "/v1/projects/{id}", with_idempotency(patch_project));
+  router.add(verb::post, "/v1/projects/{id}/archive", with_idempotency(archive_project));
   router.add(verb::post, "/v1/projects/{id}/members", with_idempotency(add_member));
   router.add(verb::delete_, "/v1/projects/{id}/members", remove_member);
   router.add(verb::get, "/v1/projects/{id}/context", get_context);

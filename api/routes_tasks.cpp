@@ -266,6 +266,8 @@ void add_task_routes(Router& router) {
   router.add(verb::post, "/v1/tasks/{id}/criteria/{index}", with_idempotency(mark_criterion));
   router.add(verb::post, "/v1/tasks/{id}/gates/evaluate", with_idempotency(task_command("evaluate_gates")));
   router.add(verb::post, "/v1/tasks/{id}/scope", with_idempotency(task_command("assert_scope")));
+  router.add(verb::post, "/v1/tasks/{id}/git", with_idempotency(task_command("record_git_info")));
+  router.add(verb::post, "/v1/tasks/{id}/usage", with_idempotency(task_command("record_usage")));
 }
 
 }  // namespace tasklog::api

@@ -190,6 +190,23 @@ TEST_F(ProjectRoutesTest, PatchingOneRuleKeepsTheOthers) {
   EXPECT_EQ(size_at(scoped, "/data/rules/gates"), 1);
 }
 
+// An owner archives a project (for good: it takes no more changes); a member may not.
+TEST_F(ProjectRoutesTest, AnOwnerArchivesAProject) {
+  const auto id = create_project(*alice);
+  ASSERT_EQ(add_member(*alice, id, bob_user.id, "member").status, 200u);
+  const auto before = head();
+  const auto refused = bob->post("/v1/projects/" + id + "/archive", R"({"reason":"done"})");
+  EXPECT_EQ(refused.status, 403u) << refused.body;
+  EXPECT_EQ(head(), before);
+  const auto archived = alice->post("/v1/projects/" + id + "/archive", R"({"reason":"shipped"})");
+  ASSERT_EQ(archived.status, 200u) << archived.body;
+  EXPECT_TRUE(archived.json()["data"]["archived"].GetBool()) << archived.body;
+  const auto task = alice->post("/v1/projects/" + id + "/tasks", R"({"title":"late"})");
+  EXPECT_EQ(task.status, 409u) << task.body;
+  EXPECT_EQ(task.error_code(), "illegal_transition");
+  EXPECT_EQ(alice->post("/v1/projects/" + id + "/archive", "{}").error_code(), "illegal_transition");
+}
+
 // Anyone added to a project may leave it — a viewer too, who manages nothing else; the last owner
 // may not (the project keeps one).
 TEST_F(ProjectRoutesTest, AMemberMayLeave) {

@@ -282,6 +282,35 @@ TEST_F(TaskRoutesTest, CriteriaGatesAndScope) {
   EXPECT_EQ(r.status, 200u) << r.body;
 }
 
+// A task's git info and usage have routes of their own (the domain had the commands, no route
+// reached them): fenced like the holder's other work, validated, summed.
+TEST_F(TaskRoutesTest, GitInfoAndUsage) {
+  const auto id = create_task(*alice, project, R"({"title":"t"})");
+  const auto task = "/v1/tasks/" + id;
+  const auto token = claim(*alice, id);
+  auto r = alice->post(task + "/git", R"({"git":{"branch":"feat/x","pr_number":12},"lease_token":")" + token + R"("})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(str_at(r, "/data/git/branch"), "feat/x");
+  EXPECT_EQ(int_at(r, "/data/git/pr_number"), 12);
+  r = alice->post(task + "/git", R"({"git":{"commit_hash":"abc1234"},"lease_token":")" + token + R"("})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(str_at(r, "/data/git/branch"), "feat/x");  // what is not sent stays
+  EXPECT_EQ(str_at(r, "/data/git/commit_hash"), "abc1234");
+  for (int i = 0; i < 2; ++i) {
+    r = alice->post(task + "/usage", R"({"tokens":1500,"cost_usd":0.25,"lease_token":")" + token + R"("})");
+    ASSERT_EQ(r.status, 200u) << r.body;
+  }
+  EXPECT_EQ(int_at(r, "/data/usage/tokens"), 3000);
+  EXPECT_EQ(alice->get(task).json()["data"]["usage"]["cost_usd"].GetDouble(), 0.5);
+
+  const auto before = head();
+  expect_refused(alice->post(task + "/usage", R"({"tokens":-1,"lease_token":")" + token + R"("})"), 422,
+                 "validation_failed", before);
+  expect_refused(alice->post(task + "/git", R"({"git":{},"lease_token":")" + token + R"("})"), 422, "validation_failed",
+                 before);
+  expect_refused(alice->post(task + "/usage", R"({"tokens":5})"), 409, "lease_lost", before);  // held: the token
+}
+
 // A command's answer carries the task as its events left it, built without reading it back
 // (projections::CommandOutcome::task): the same object a GET reads right after, command by command.
 TEST_F(TaskRoutesTest, EveryCommandAnswersWithTheTaskAGetReadsRightAfter) {
