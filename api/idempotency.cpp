@@ -48,8 +48,19 @@ std::string request_hash(const Request& request) {
                                  std::string(request.target()), body);
   // A PATCH's If-Match is part of what it asks (the version it expects). Added only when present,
   // so the hashes of requests without it — every key stored before PATCH was keyed — stay as they were.
-  if (const auto it = request.find(http::field::if_match); it != request.end())
-    text += fmt::format("\nIf-Match: {}", std::string_view(it->value().data(), it->value().size()));
+  // As the version it names: If-Match: 3 and If-Match: "3" ask the same (a retry that switches form
+  // is the same request); a value the route refuses counts as sent.
+  if (const auto it = request.find(http::field::if_match); it != request.end()) {
+    const std::string_view sent(it->value().data(), it->value().size());
+    std::string version;
+    try {
+      const auto parsed = parse_if_match(sent);
+      version = parsed ? std::to_string(*parsed) : "*";
+    } catch (const DomainError&) {
+      version = sent;
+    }
+    text += fmt::format("\nIf-Match: {}", version);
+  }
   return to_hex(sha256(text));
 }
 

@@ -222,17 +222,23 @@ projections::Authorizer member_check(const Uuid& actor, Access need) {
   };
 }
 
-std::optional<std::int64_t> if_match(const RequestContext& ctx) {
-  const auto it = ctx.request.find(http::field::if_match);
-  if (it == ctx.request.end()) return std::nullopt;
-  std::string_view text(it->value().data(), it->value().size());
+std::optional<std::int64_t> parse_if_match(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  if (text.starts_with("W/")) text.remove_prefix(2);
+  if (text == "*") return std::nullopt;  // any version (RFC 9110 13.1.1): the resource need only exist
+  // If-Match compares strongly: a weak tag matches nothing, so W/"3" could only ever fail.
+  if (text.starts_with("W/"))
+    bad_parameter("If-Match", "If-Match compares strongly: send the ETag as it came (\"3\"), not a weak W/ tag");
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
   const auto version = parse_non_negative(text);
   if (!version) bad_parameter("If-Match", "If-Match must be the resource's version, e.g. If-Match: 3");
   return version;
+}
+
+std::optional<std::int64_t> if_match(const RequestContext& ctx) {
+  const auto it = ctx.request.find(http::field::if_match);
+  if (it == ctx.request.end()) return std::nullopt;
+  return parse_if_match(std::string_view(it->value().data(), it->value().size()));
 }
 
 Response data_response(http::status status, const std::optional<std::string>& resource_json,

@@ -101,8 +101,11 @@ projections::Authorizer member_check(const Uuid& actor, Access need);
 // The role a command needs (the rules above), from its name and its body as sent.
 Access command_access(std::string_view command_name, const rapidjson::Document& body, const Uuid& caller);
 
-// If-Match: <version> (an integer, optionally as a quoted entity tag); nullopt when absent.
+// If-Match: <version> (an integer, optionally as a quoted entity tag); nullopt when absent or `*`.
 std::optional<std::int64_t> if_match(const RequestContext& ctx);
+// An If-Match value: the version, nullopt for `*` (any); 400 validation_failed for a weak tag or
+// anything that is not a version.
+std::optional<std::int64_t> parse_if_match(std::string_view text);
 
 // Sets a string member on a document (copying key and value).
 void set_member(rapidjson::Document& doc, std::string_view key, std::string_view value);

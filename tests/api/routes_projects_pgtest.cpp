@@ -83,7 +83,22 @@ TEST_F(ProjectRoutesTest, PatchUpdatesAndHonoursIfMatch) {
 
   const auto bad = alice->patch("/v1/projects/" + id, R"({"description":"x"})", {{"If-Match", "abc"}});
   EXPECT_EQ(bad.status, 400u) << bad.body;
+  // If-Match compares strongly: a weak tag could never match, so it is refused, not taken as "2".
+  const auto weak = alice->patch("/v1/projects/" + id, R"({"description":"x"})", {{"If-Match", "W/\"2\""}});
+  EXPECT_EQ(weak.status, 400u) << weak.body;
   EXPECT_EQ(head(), before);
+  // `*` matches any version of a resource that exists (RFC 9110 13.1.1).
+  const auto any = alice->patch("/v1/projects/" + id, R"({"description":"any"})", {{"If-Match", "*"}});
+  EXPECT_EQ(any.status, 200u) << any.body;
+  EXPECT_EQ(int_at(any, "/version"), 3);
+  // An idempotent retry may write its If-Match either way: 3 and "3" ask for the same.
+  const auto first = alice->patch("/v1/projects/" + id, R"({"description":"keyed"})",
+                                  {{"If-Match", "3"}, {"Idempotency-Key", "patch-if-match"}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const auto retry = alice->patch("/v1/projects/" + id, R"({"description":"keyed"})",
+                                  {{"If-Match", "\"3\""}, {"Idempotency-Key", "patch-if-match"}});
+  EXPECT_EQ(retry.status, 200u) << retry.body;
+  EXPECT_EQ(retry.header("idempotent-replayed"), "true") << retry.body;
 }
 
 TEST_F(ProjectRoutesTest, MembersAreAddedByTheOwnerOnlyAndMustExist) {
