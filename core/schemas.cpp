@@ -116,7 +116,7 @@ constexpr const char* kCommandSchemas = R"json({
   "type": "object", "additionalProperties": false, "required": ["task_id", "lease_token", "summary"],
   "properties": {"task_id": {"type": "uuid"}, "lease_token": {"type": "uuid"},
                  "summary": {"type": "required_text"},
-                 "artifact_ids": {"type": "array", "maxItems": 200, "items": {"type": "uuid"}}}},
+                 "artifact_ids": {"type": "array", "maxItems": 200, "uniqueItems": true, "items": {"type": "uuid"}}}},
 "fail_task": {"description": "Report a failed attempt; the task is retried with backoff until max_attempts.",
   "type": "object", "additionalProperties": false, "required": ["task_id", "lease_token", "error"],
   "properties": {"task_id": {"type": "uuid"}, "lease_token": {"type": "uuid"},
@@ -349,6 +349,7 @@ std::string requirement(std::string_view keyword, const rapidjson::Value& schema
   if (keyword == "minProperties") return "must have at least " + arg("minProperties") + " member(s)";
   if (keyword == "enum") return "must be one of: " + arg("enum");
   if (keyword == "pattern") return arg("pattern") == kUuidPattern ? "must be a UUID" : "must match " + arg("pattern");
+  if (keyword == "uniqueItems") return "repeats an earlier item (each may appear once)";
   return fmt::format("violates '{}'", keyword);
 }
 

@@ -145,6 +145,17 @@ TEST(Schemas, BadUuidIsNamed) {
   EXPECT_EQ(std::string(e.what()), "invalid heartbeat input: /task_id must be a UUID");
 }
 
+// A completion names each result artifact once (it stored [X, X] as its result).
+TEST(Schemas, ACompletionNamesEachArtifactOnce) {
+  const std::string artifact = "7f0c2a6e-8d4b-4f6a-9c1e-2b3d4e5f6a7b";
+  const DomainError e = invalid("complete_task", R"({"task_id":")" + kTask + R"(","lease_token":")" + kTask +
+                                                     R"(","summary":"s","artifact_ids":[")" + artifact + R"(",")" +
+                                                     artifact + R"("]})");
+  EXPECT_EQ(str(details(e)["path"]), "/artifact_ids/1");  // the repeat
+  EXPECT_EQ(std::string(e.what()), "invalid complete_task input: /artifact_ids/1 repeats an earlier item (each may appear once)");
+  EXPECT_EQ(str(details(e)["keyword"]), "uniqueItems");
+}
+
 TEST(Schemas, NestedPathsInsideArraysAndObjects) {
   DomainError e = invalid("create_project", R"({"name":"p","rules":{"gates":[{"kind":"has_docs"},{"kind":"vibes"}]}})");
   EXPECT_EQ(str(details(e)["path"]), "/rules/gates/1/kind");
