@@ -148,7 +148,7 @@ std::string decoded_name_header(std::string_view value) {
     if (!decoded) header_mismatch(fmt::format("Mcp-Name '{}' is not valid =?base64?…?= encoding", shown(value)));
     return std::move(*decoded);
   }
-  if (std::any_of(value.begin(), value.end(), [](char c) { return c < 0x20 || c > 0x7e; }))
+  if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c > 0x7e; }))
     header_mismatch("Mcp-Name holds characters a header cannot carry plainly: send it as =?base64?…?=");
   return std::string(value);
 }
