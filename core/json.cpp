@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/error.hpp"
+#include "core/error_details.hpp"
 
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
@@ -159,12 +160,14 @@ void parse_json(std::string_view text, rapidjson::Document& doc, const JsonLimit
   if (result.IsError())
     throw DomainError(ErrorCode::malformed_json,
                       fmt::format("malformed JSON at offset {}: {}", result.Offset(),
-                                  rapidjson::GetParseError_En(result.Code())));
+                                  rapidjson::GetParseError_En(result.Code())),
+                      ErrorDetails().add("offset", static_cast<std::int64_t>(result.Offset())).json());
   // kParseStopWhenDoneFlag lets us see trailing garbage ourselves (white space is fine).
   for (std::size_t i = stream.Tell(); i < text.size(); ++i) {
     const char c = text[i];
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
-      throw DomainError(ErrorCode::malformed_json, fmt::format("malformed JSON at offset {}: trailing characters", i));
+      throw DomainError(ErrorCode::malformed_json, fmt::format("malformed JSON at offset {}: trailing characters", i),
+                        ErrorDetails().add("offset", static_cast<std::int64_t>(i)).json());
   }
 }
 

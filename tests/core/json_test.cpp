@@ -93,8 +93,14 @@ TEST(ParseJson, RejectsMalformedTextWithAnOffset) {
   } catch (const DomainError& e) {
     EXPECT_EQ(e.code(), ErrorCode::malformed_json);
     EXPECT_NE(std::string(e.what()).find("offset"), std::string::npos);
+    EXPECT_EQ(e.details_json(), R"({"offset":5})");  // for a client to point at, without parsing the message
   }
-  EXPECT_THROW(parse_json(R"({"a":1} x)", doc), DomainError);
+  try {
+    parse_json(R"({"a":1} x)", doc);
+    FAIL() << "expected an error";
+  } catch (const DomainError& e) {
+    EXPECT_EQ(e.details_json(), R"({"offset":8})");
+  }
 }
 
 TEST(ParseJson, EnforcesDepthStringLengthAndRefusesNul) {
