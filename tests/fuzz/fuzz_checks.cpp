@@ -100,7 +100,8 @@ void check_jsonrpc_response(const rapidjson::Value& message, std::string_view co
     fail("a JSON-RPC response without \"jsonrpc\":\"2.0\"", context);
   if (!message.HasMember("id")) fail("a JSON-RPC response without an id", context);
   const auto& id = message["id"];
-  if (!id.IsString() && !id.IsInt64() && !id.IsNull()) fail("a JSON-RPC id that is neither string, integer nor null", context);
+  // MCP's RequestId is a string or any JSON number; null only when no id could be read.
+  if (!id.IsString() && !id.IsNumber() && !id.IsNull()) fail("a JSON-RPC id that is neither string, number nor null", context);
   const bool result = message.HasMember("result");
   const bool error = message.HasMember("error");
   if (result == error) fail("a JSON-RPC response needs exactly one of result and error", context);

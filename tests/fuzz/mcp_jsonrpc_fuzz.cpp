@@ -99,7 +99,7 @@ std::string request_id(const std::string& body) {
   }
   if (!doc.IsObject() || !doc.HasMember("id")) return {};
   const auto& id = doc["id"];
-  if (!id.IsString() && !id.IsInt64()) return {};
+  if (!id.IsString() && !id.IsNumber()) return {};  // any JSON number is an id (MCP's RequestId)
   return to_json(id);
 }
 
