@@ -34,12 +34,22 @@ struct HttpLimits {
   std::size_t default_page_size = 100;
 };
 
+// Whether every byte is printable ASCII (0x20-0x7E).
+inline bool is_printable_ascii(std::string_view text) {
+  for (const unsigned char c : text)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
 // A request's text (a header value, a path) as an error message may show it: itself when it is
 // printable ASCII, else a fixed stand-in — a raw byte above 0x7E would make the error's JSON body
 // invalid UTF-8.
-inline std::string_view shown(std::string_view text) {
-  for (const unsigned char c : text)
-    if (c < 0x20 || c > 0x7e) return "(not printable ASCII)";
+inline std::string_view shown(std::string_view text) { return is_printable_ascii(text) ? text : "(not printable ASCII)"; }
+
+// A header value or list element without the optional white space around it (RFC 9110 5.6.3).
+inline std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
 }
 

@@ -44,9 +44,7 @@ std::optional<std::string_view> header(const Request& request, std::string_view 
 }
 
 std::string trimmed_lower(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  std::string out(text);
+  std::string out(trim_ows(text));
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
@@ -148,7 +146,7 @@ std::string decoded_name_header(std::string_view value) {
     if (!decoded) header_mismatch(fmt::format("Mcp-Name '{}' is not valid =?base64?…?= encoding", shown(value)));
     return std::move(*decoded);
   }
-  if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c > 0x7e; }))
+  if (!is_printable_ascii(value))
     header_mismatch("Mcp-Name holds characters a header cannot carry plainly: send it as =?base64?…?=");
   return std::string(value);
 }

@@ -223,8 +223,7 @@ projections::Authorizer member_check(const Uuid& actor, Access need) {
 }
 
 std::optional<std::int64_t> parse_if_match(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  text = trim_ows(text);
   if (text == "*") return std::nullopt;  // any version (RFC 9110 13.1.1): the resource need only exist
   // If-Match compares strongly: a weak tag matches nothing, so W/"3" could only ever fail.
   if (text.starts_with("W/"))

@@ -59,21 +59,17 @@ Response get_project(RequestContext& ctx) {
   });
 }
 
-Response patch_project(RequestContext& ctx) {
-  const Uuid project_id = id_param(ctx, 0);
-  const auto expected = if_match(ctx);
-  auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "update_project", body, {{"project_id", project_id}}, expected);
-  return project_command_response(ctx, project_id, outcome);
-}
-
-// Archiving ends a project's changes for good (there is no unarchive): the owner's (command_access).
-Response archive_project(RequestContext& ctx) {
-  const Uuid project_id = id_param(ctx, 0);
-  const auto expected = if_match(ctx);
-  auto body = json_body(ctx);
-  const CommandOutcome outcome = run_command(ctx, "archive_project", body, {{"project_id", project_id}}, expected);
-  return project_command_response(ctx, project_id, outcome);
+// A command on the project the path names, with the version an If-Match expects:
+// update_project (PATCH), and archive_project — for good (there is no unarchive), the owner's
+// (command_access).
+Handler project_command(std::string_view command_name) {
+  return [command_name](RequestContext& ctx) {
+    const Uuid project_id = id_param(ctx, 0);
+    const auto expected = if_match(ctx);
+    auto body = json_body(ctx);
+    const CommandOutcome outcome = run_command(ctx, command_name, body, {{"project_id", project_id}}, expected);
+    return project_command_response(ctx, project_id, outcome);
+  };
 }
 
 // The user must exist: a membership of nobody would be a dangling grant waiting for an id.
@@ -251,8 +247,8 @@ void add_project_routes(Router& router) {
   router.add(verb::post, "/v1/projects", with_idempotency(create_project));
   router.add(verb::get, "/v1/projects", list_projects);
   router.add(verb::get, "/v1/projects/{id}", get_project);
-  router.add(verb::patch, "/v1/projects/{id}", with_idempotency(patch_project));
-  router.add(verb::post, "/v1/projects/{id}/archive", with_idempotency(archive_project));
+  router.add(verb::patch, "/v1/projects/{id}", with_idempotency(project_command("update_project")));
+  router.add(verb::post, "/v1/projects/{id}/archive", with_idempotency(project_command("archive_project")));
   router.add(verb::post, "/v1/projects/{id}/members", with_idempotency(add_member));
   router.add(verb::delete_, "/v1/projects/{id}/members", remove_member);
   router.add(verb::get, "/v1/projects/{id}/context", get_context);

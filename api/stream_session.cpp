@@ -820,10 +820,8 @@ std::variant<Response, StreamGrant> admit_stream(const Request& request, DbPool&
     const auto offered = request[http::field::sec_websocket_protocol];
     for (std::string_view rest(offered.data(), offered.size()); !rest.empty();) {
       const auto comma = rest.find(',');
-      std::string_view entry = rest.substr(0, comma);
+      const std::string_view entry = trim_ows(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
-      while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
       if (entry == kStreamSubprotocol) subprotocol = true;
       else if (!token && entry.starts_with(kStreamTokenSubprotocol) && entry.size() > kStreamTokenSubprotocol.size())
         token = entry.substr(kStreamTokenSubprotocol.size());
