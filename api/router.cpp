@@ -178,7 +178,10 @@ void Router::add(http::verb method, std::string pattern, AsyncHandler handler, R
   // check their token themselves) is a database round trip.
   if (options.never_blocks && options.authenticated && !options.checks_token_itself)
     throw std::invalid_argument(pattern + ": a never_blocks route must check its token itself");
-  if (options.never_blocks) never_blocks_methods_.insert(method);
+  if (options.never_blocks) {
+    never_blocks_methods_.insert(method);
+    if (method == http::verb::get) never_blocks_methods_.insert(http::verb::head);  // find() gives HEAD the GET route
+  }
   auto blocking_form = blocking(handler);
   push(method, std::move(pattern), std::move(blocking_form), std::move(handler), options);
 }
@@ -194,13 +197,16 @@ Router::Found Router::find(http::verb method, const std::vector<std::string_view
       same = capture ? !segments[i].empty() : segments[i] == want;
     }
     if (!same) continue;
-    if (route.method == method) {
+    // RFC 9110 9.3.2: HEAD is GET without the content, and every GET route answers it (the
+    // server sends the headers a GET would get, Content-Length included: finish_response).
+    if (route.method == method || (method == http::verb::head && route.method == http::verb::get)) {
       found.route = &route;
       return found;
     }
     found.same_path = &route.pattern;
     const auto name = http::to_string(route.method);
     found.allowed.emplace_back(name.data(), name.size());
+    if (route.method == http::verb::get) found.allowed.emplace_back("HEAD");
   }
   return found;
 }

@@ -51,6 +51,28 @@ TEST_F(TaskRoutesTest, CreateAnswers201AndGetReadsItWithoutTheLeaseToken) {
   EXPECT_EQ(alice->get("/v1/tasks/00000000-0000-4000-8000-000000000000").status, 404u);
 }
 
+// RFC 9110: a GET route answers HEAD with the headers a GET gets and no content — a task's
+// HEAD is how a client learns its version (ETag) without reading it. It used to be 405.
+TEST_F(TaskRoutesTest, HeadAnswersWithTheHeadersOfAGet) {
+  const auto id = create_task(*alice, project);
+  const auto got = alice->get("/v1/tasks/" + id);
+  ASSERT_EQ(got.status, 200u) << got.body;
+  const auto head_of = alice->request(http::verb::head, "/v1/tasks/" + id);
+  EXPECT_EQ(head_of.status, 200u) << head_of.body;
+  EXPECT_EQ(head_of.body, "");
+  EXPECT_EQ(head_of.header("etag"), got.header("etag"));
+  EXPECT_EQ(head_of.header("content-length"), std::to_string(got.body.size()));
+  EXPECT_EQ(alice->request(http::verb::head, "/v1/projects/" + project + "/tasks").status, 200u);
+  // The same refusals as a GET, without their content; and the connection stays in step.
+  EXPECT_EQ(alice->request(http::verb::head, "/v1/tasks/00000000-0000-4000-8000-000000000000").status, 404u);
+  const auto unsigned_in = anonymous_client()->request(http::verb::head, "/v1/tasks/" + id);
+  EXPECT_EQ(unsigned_in.status, 401u);
+  const auto post_only = alice->request(http::verb::head, "/v1/tasks/" + id + "/claim");
+  EXPECT_EQ(post_only.status, 405u);
+  EXPECT_EQ(post_only.header("allow"), "POST");
+  EXPECT_EQ(alice->get("/v1/tasks/" + id).body, got.body);
+}
+
 TEST_F(TaskRoutesTest, ListFiltersAndPages) {
   const auto low = create_task(*alice, project, R"({"title":"low","priority":"low"})");
   const auto high = create_task(*alice, project, R"({"title":"high","priority":"high"})");

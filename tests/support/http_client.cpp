@@ -106,7 +106,7 @@ HttpResult HttpClient::request(http::verb method, std::string_view target, std::
   req.keep_alive(true);
   req.prepare_payload();
   run_with_deadline([&](auto done) { http::async_write(stream_, req, done); }, "write request");
-  return read_response();
+  return read_response(method == http::verb::head);
 }
 
 void HttpClient::send_raw(std::string_view bytes) {
@@ -115,8 +115,9 @@ void HttpClient::send_raw(std::string_view bytes) {
                     "write raw bytes");
 }
 
-HttpResult HttpClient::read_response() {
+HttpResult HttpClient::read_response(bool to_head) {
   http::response_parser<http::string_body> parser;
+  parser.skip(to_head);  // an answer to HEAD has no content, whatever its Content-Length says
   parser.body_limit(64 * 1024 * 1024);
   run_with_deadline([&](auto done) { http::async_read(stream_, buffer_, parser, done); }, "read response");
   auto response = parser.release();

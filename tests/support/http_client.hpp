@@ -70,7 +70,7 @@ class HttpClient {
   // Low level: write exactly these bytes (connecting first if needed), then read responses one
   // by one. For pipelining and malformed requests.
   void send_raw(std::string_view bytes);
-  HttpResult read_response();
+  HttpResult read_response(bool to_head = false);
 
   // True when the server closes the connection (EOF or reset) within `timeout` without sending
   // anything more; false when it stays open (or sends data).
