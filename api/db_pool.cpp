@@ -67,7 +67,10 @@ struct DbPool::Impl {
       c->set_variable("jit", "off");
       return c;
     } catch (const std::exception& e) {
-      throw DomainError(ErrorCode::unavailable, std::string("the database cannot be reached: ") + e.what());
+      // libpq's reason names the host or the socket's path: for the operator's log, not for an
+      // answer that unauthenticated probes (/readyz) read too.
+      spdlog::warn("database connection failed: {}", e.what());
+      throw DomainError(ErrorCode::unavailable, "the database cannot be reached (the server's log says why)");
     }
   }
 
