@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 namespace tasklog::api::mcp {
@@ -217,7 +218,24 @@ std::string query_value(const rapidjson::Value& value, std::string_view name) {
   invalid_argument(name, "type", fmt::format("{} must be a string, integer or boolean", name));
 }
 
+// A read tool's input schema as tools/list publishes it, kept for checking its arguments: the REST
+// route would read a limit of "5" or a stray member's text as query text. (A command's arguments
+// are checked by the route against the command's own schema.)
+const rapidjson::Value& read_tool_schema(const ToolSpec& spec) {
+  static const auto schemas = [] {
+    std::map<std::string_view, rapidjson::Document> all;
+    for (const auto& each : specs()) {
+      if (each.method != verb::get) continue;
+      rapidjson::Document& schema = all[each.name];
+      input_schema(each, schema, schema.GetAllocator());
+    }
+    return all;
+  }();
+  return schemas.at(spec.name);
+}
+
 RestCall rest_call(const ToolSpec& spec, const rapidjson::Value& args) {
+  if (spec.method == verb::get) validate_input("tool", spec.name, read_tool_schema(spec), args);
   RestCall call{.method = spec.method};
   std::vector<std::string_view> path_names;
   std::string_view rest = spec.path;

@@ -383,10 +383,14 @@ std::string_view command_description(std::string_view command_name) {
   return {d.GetString(), d.GetStringLength()};
 }
 
-void validate_command(std::string_view command_name, const rapidjson::Value& body) {
-  const CompiledSchema& compiled = registry().find(command_name);
+namespace {
+
+// Checks `body` against `compiled` (compiled.source, its schema); on a violation throws what
+// validate_command promises, the input named by details[kind] = compiled.name.
+void validate(std::string_view kind, const CompiledSchema& compiled, const rapidjson::Value& body) {
   rapidjson::SchemaValidator validator(schema_of_this_thread(compiled));
   if (body.Accept(validator)) return;
+  const std::string_view command_name = compiled.name;
 
   const std::string keyword = validator.GetInvalidSchemaKeyword();
   const rapidjson::Pointer schema_pointer = validator.GetInvalidSchemaPointer();
@@ -400,8 +404,27 @@ void validate_command(std::string_view command_name, const rapidjson::Value& bod
   throw DomainError(ErrorCode::validation_failed,
                     fmt::format("invalid {} input: {} {}", command_name, path.empty() ? "the body" : path,
                                 requirement(keyword, schema)),
-                    ErrorDetails{}.add("command", command_name).add("path", path).add("keyword", keyword)
+                    ErrorDetails{}.add(kind, command_name).add("path", path).add("keyword", keyword)
                         .add("schema_path", "#" + pointer_text(schema_pointer)).json());
+}
+
+}  // namespace
+
+void validate_command(std::string_view command_name, const rapidjson::Value& body) {
+  validate("command", registry().find(command_name), body);
+}
+
+void validate_input(std::string_view kind, std::string_view name, const rapidjson::Value& schema,
+                    const rapidjson::Value& body) {
+  // Keyed by the schema's address: the caller's schema lives as long as the program (see the header).
+  thread_local std::map<const rapidjson::Value*, std::unique_ptr<CompiledSchema>> wrapped;
+  auto& slot = wrapped[&schema];
+  if (!slot) {
+    slot = std::make_unique<CompiledSchema>();
+    slot->name = name;
+    slot->source.CopyFrom(schema, slot->source.GetAllocator());
+  }
+  validate(kind, *slot, body);
 }
 
 }  // namespace tasklog

@@ -25,4 +25,10 @@ std::string_view command_description(std::string_view command_name);
 // member's own path), "keyword" (the failed schema keyword), "schema_path"}.
 void validate_command(std::string_view command_name, const rapidjson::Value& body);
 
+// The same check against a schema of the caller's (an MCP read tool's input schema), named in the
+// message by `name` and in the details by {kind: name}. `schema` must outlive the program's
+// threads: each thread compiles it once and keeps it, keyed by its address.
+void validate_input(std::string_view kind, std::string_view name, const rapidjson::Value& schema,
+                    const rapidjson::Value& body);
+
 }  // namespace tasklog

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <tuple>
+#include <vector>
 
 namespace tasklog::testing {
 namespace {
@@ -367,6 +369,24 @@ TEST_F(McpTest, RefusalsAreToolErrorsWithTheRestCodes) {
   expect_refusal(tool(*alice, s, "claim_task", R"({"agent":"x"})"), "validation_failed");
   expect_refusal(tool(*alice, s, "claim_task", R"({"task_id":"nope","agent":"x"})"), "validation_failed");
   expect_refusal(tool(*alice, s, "list_tasks", R"({"project_id":")" + p + R"(","bogus":1})"), "validation_failed");
+  // A read tool's arguments are checked against the schema tools/list publishes: the route would
+  // have read "5" as a limit and "yes"... as whatever its query parser makes of it.
+  for (const auto& [tool_name, args, path] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"list_tasks", R"(,"limit":"5")", "/limit"},
+           {"list_tasks", R"(,"limit":501)", "/limit"},
+           {"list_tasks", R"(,"ready":"true")", "/ready"},
+           {"list_tasks", R"(,"status":"finished")", "/status"},
+           {"get_context", R"(,"at":-1)", "/at"},
+           {"get_context", R"(,"at":[3])", "/at"},
+       }) {
+    const auto r = tool(*alice, s, tool_name, R"({"project_id":")" + p + "\"" + args + "}");
+    expect_refusal(r, "validation_failed");
+    EXPECT_EQ(str_at(r, "/result/structuredContent/error/details/path"), path) << r.body;
+    EXPECT_EQ(str_at(r, "/result/structuredContent/error/details/tool"), tool_name) << r.body;
+  }
+  expect_refusal(tool(*alice, s, "get_task_timeline", R"({"task_id":")" + t + R"(","after":"0"})"),
+                 "validation_failed");
   // expected_version is update_task's If-Match.
   expect_refusal(tool(*alice, s, "update_task", R"({"task_id":")" + t + R"(","title":"x","expected_version":99})"),
                  "version_conflict");
