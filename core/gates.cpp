@@ -64,9 +64,13 @@ bool all_passed(const std::vector<GateResult>& results) {
 }
 
 bool in_current_attempt(const TaskState& task, Timestamp at) {
-  // recorded_at never goes backwards along the log, and the claim came before every judgment made
-  // under its lease; one recorded at the same instant as the claim is taken as made under it.
-  return !task.lease || at >= task.lease->acquired_at;
+  // Each batch of the log is stamped strictly after the one before it (events/event_store.cpp
+  // next_stamp), and a judgment under a lease needs the claim's token, which the holder learns
+  // only once the claim's batch has committed: so it is recorded strictly after the claim. One
+  // at the claim's instant was decided in the claim's batch, before the claim — for no lease, or
+  // for the lease before — and must not count (a review made them race: checks sent to an idle
+  // task, then a claim, landed in one batch and passed the new holder's gates).
+  return !task.lease || at > task.lease->acquired_at;
 }
 
 std::vector<std::string> custom_gates_passed(const TaskState& task) {

@@ -118,6 +118,16 @@ Timestamp system_now() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
+// A batch's recorded_at: the clock, but strictly after the last one recorded. Never backwards,
+// so "the state at time T" is a prefix of the log; and never the same instant as an earlier
+// batch's, so events of different batches are ordered by time as by position — whatever the
+// clocks of the processes appending (one running ahead, one stepped back). The deciders rely on
+// it: a gate check counts for a lease only when recorded after the claim (core/gates.cpp), and
+// a check that shares the claim's stamp was decided in the claim's batch, before it.
+Timestamp next_stamp(Timestamp clock, Timestamp last_recorded) {
+  return std::max(clock, last_recorded + std::chrono::microseconds(1));
+}
+
 }  // namespace
 
 void canonicalize_events(std::vector<StreamAppend>& streams) {
@@ -665,8 +675,7 @@ struct EventStore::Impl {
       memory.schema_oid = schema_oid;
       b.load_known(event_ids);  // empty unless probe_ids: fetches the stored events to compare and return
     }
-    // recorded_at never goes backwards along the log, so "the state at time T" is a prefix of it.
-    b.stamp = std::max(options.clock(), last_recorded);
+    b.stamp = next_stamp(options.clock(), last_recorded);
     const Position start = b.last_position;
 
     outcomes.assign(batch.size(), AppendOutcome{});
@@ -775,7 +784,7 @@ struct EventStore::Impl {
     b.last_hash = memory.hash;
     for (const auto& r : batch)
       for (const auto& s : r.streams) b.versions[s.stream_id] = memory.versions.at(s.stream_id);
-    b.stamp = std::max(options.clock(), memory.recorded);
+    b.stamp = next_stamp(options.clock(), memory.recorded);
     const Position start = b.last_position;
     Flight flight;
     flight.outcomes.assign(batch.size(), AppendOutcome{});

@@ -214,6 +214,7 @@ TEST(CompleteGates, RefusedWhileAGateFailsThenAllowed) {
                                {GateKind::custom, 1, "lint"}}));
   const Uuid task = w.create_task("t", {}, Priority::medium, {"works"});
   const Uuid token = w.claim(task, "a", 600);
+  w.now += 1s;  // the holder's checks are recorded after its claim (core/gates.cpp in_current_attempt)
 
   DomainError e = w.refused(CompleteTask{task, token, "s", {}});
   EXPECT_EQ(e.code(), ErrorCode::gate_failed);
@@ -244,6 +245,7 @@ TEST(CompleteGates, InScopeGateNeedsACleanScopeCheck) {
   w.create_project(rules);
   const Uuid task = w.create_task("t");
   const Uuid token = w.claim(task, "a", 600);
+  w.now += 1s;
   EXPECT_EQ(w.refused(CompleteTask{task, token, "s", {}}).code(), ErrorCode::gate_failed);
   w.run(AssertScope{task, {"secrets/key"}, {}, {}, token});
   EXPECT_EQ(w.refused(CompleteTask{task, token, "s", {}}).code(), ErrorCode::gate_failed);
@@ -287,6 +289,7 @@ TEST(CompleteGates, AReopenedTaskIsCheckedAgain) {
   w.create_project(rules_with({{GateKind::in_scope, 1, ""}}));
   const Uuid task = w.create_task("t");
   const Uuid first = w.claim(task, "agent-1", 600);
+  w.now += 1s;
   w.run(AssertScope{task, {"src/a.cpp"}, {}, {}, first});
   w.run(CompleteTask{task, first, "s", {}});
   w.now += 1s;
@@ -294,6 +297,7 @@ TEST(CompleteGates, AReopenedTaskIsCheckedAgain) {
   w.now += 1s;
   const Uuid second = w.claim(task, "agent-2", 600);
   EXPECT_EQ(w.refused(CompleteTask{task, second, "s", {}}).code(), ErrorCode::gate_failed);
+  w.now += 1s;
   w.run(AssertScope{task, {"src/a.cpp"}, {}, {}, second});
   w.run(CompleteTask{task, second, "s", {}});
 }

@@ -41,6 +41,7 @@ DomainWorld busy_world() {
   token = w.claim(a, "agent2", 60);
   w.run(ReleaseTask{a, token, "handoff"});
   token = w.claim(a, "agent3", 600);
+  w.now += 1s;  // a check counts when recorded after the claim (core/gates.cpp in_current_attempt)
   w.run(EvaluateGates{a, {"lint"}, token});
   w.run(CompleteTask{a, token, "done", {}});
   w.run(RemoveDependency{b, a});

@@ -104,7 +104,13 @@ TEST(Gates, ChecksOfAnEarlierAttemptDoNotCount) {
   EXPECT_FALSE(r[0].passed);
   EXPECT_EQ(r[0].detail, "no scope check recorded in this attempt (attempt 2)");
 
-  t.lease->acquired_at = kT0 + 10s;  // the same instant: made under this lease
+  // The claim's own instant: decided in the claim's batch, before the claim (every batch is
+  // stamped after the last), so not under this lease.
+  t.lease->acquired_at = kT0 + 10s;
+  EXPECT_TRUE(custom_gates_passed(t).empty());
+  EXPECT_FALSE(evaluate_gates(rules_with({{GateKind::in_scope, 1, ""}}), t, {})[0].passed);
+
+  t.lease->acquired_at = kT0 + 10s - 1us;  // after the claim: under this lease
   EXPECT_EQ(custom_gates_passed(t), (std::vector<std::string>{"lint"}));
   EXPECT_TRUE(evaluate_gates(rules_with({{GateKind::in_scope, 1, ""}}), t, {})[0].passed);
 
