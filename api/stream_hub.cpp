@@ -78,9 +78,12 @@ bool changes_membership(const StreamEvent& e) {
   return e.type == "ProjectMemberAdded" || e.type == "ProjectMemberRemoved";
 }
 
-void StreamCounters::note_queue_depth(std::int64_t depth) {
+void StreamCounters::note_queue_depth(std::int64_t depth, std::int64_t bytes) {
   auto seen = queue_high_water.load();
   while (depth > seen && !queue_high_water.compare_exchange_weak(seen, depth)) {
+  }
+  auto seen_bytes = queue_bytes_high_water.load();
+  while (bytes > seen_bytes && !queue_bytes_high_water.compare_exchange_weak(seen_bytes, bytes)) {
   }
 }
 
@@ -364,7 +367,11 @@ std::string StreamHub::metrics_text() {
       counters_.queued_messages.load());
   put("tasklog_stream_queue_high_water", "gauge", "The most messages any one session has held queued.",
       counters_.queue_high_water.load());
+  put("tasklog_stream_queue_bytes_high_water", "gauge", "The most bytes any one session has held queued.",
+      counters_.queue_bytes_high_water.load());
   put("tasklog_stream_queue_bound", "gauge", "The per-session queue bound (messages).", options_.queue_messages);
+  put("tasklog_stream_queue_bytes_bound", "gauge", "The per-session queue bound (bytes; one event may pass it).",
+      options_.queue_bytes);
   put("tasklog_stream_ring_events", "gauge", "Recent events held in memory for catch-up.", ring_events);
   put("tasklog_stream_head_position", "gauge", "The last log position the stream has seen.", head);
   put("tasklog_stream_frame_cache_bytes", "gauge", "Bytes of recent live frame bodies kept for sessions to share.",

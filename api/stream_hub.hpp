@@ -60,6 +60,7 @@ struct StreamCounters {
   std::atomic<std::int64_t> subscriptions{0};
   std::atomic<std::int64_t> queued_messages{0};     // over all sessions, now
   std::atomic<std::int64_t> queue_high_water{0};    // the most any one session ever held
+  std::atomic<std::int64_t> queue_bytes_high_water{0};  // ... and the most bytes of events
   std::atomic<std::uint64_t> messages_sent{0};
   std::atomic<std::uint64_t> ring_misses{0};        // a subscription fell out of the ring: back to table catch-up
   std::atomic<std::uint64_t> queue_full{0};         // a subscription paused on a full queue
@@ -70,7 +71,7 @@ struct StreamCounters {
   std::atomic<std::uint64_t> live_frames{0};        // frames of events taken from the ring (take_frame)
   std::atomic<std::uint64_t> frame_bodies{0};       // bodies of several events joined for them (the rest shared)
 
-  void note_queue_depth(std::int64_t depth);
+  void note_queue_depth(std::int64_t depth, std::int64_t bytes);
 };
 
 class StreamHub {

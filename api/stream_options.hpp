@@ -18,6 +18,10 @@ struct StreamOptions {
   // taking events and later resumes from its cursor (ring or table): memory per session is bounded
   // by this many messages, and nothing is dropped.
   std::size_t queue_messages = 1024;
+  // ... and by about this many bytes of their events: 1,024 artifacts of 256 KiB would be 256 MiB
+  // for one slow client. A table read asks PostgreSQL for at most half of what is free (at least
+  // one event, whatever its size), so a session holds about this much plus one event.
+  std::size_t queue_bytes = 2 * 1024 * 1024;
   std::size_t catchup_batch = 500;       // events per table read (never more than the free queue)
   std::size_t max_subscriptions = 64;    // per connection
   // With ?batch=true, a frame carries the waiting events of one subscription up to about this many

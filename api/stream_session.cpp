@@ -44,6 +44,7 @@
 #include <charconv>
 #include <deque>
 #include <limits>
+#include <span>
 
 namespace tasklog::api {
 namespace {
@@ -154,7 +155,7 @@ struct TableRead {
 // the subscription yet (it is read once per wake interval), and every such event must come
 // before caught_up.
 TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe& what, events::Position cursor,
-                     std::size_t limit, bool subscribing) {
+                     std::size_t limit, std::size_t max_bytes, bool subscribing) {
   TableRead r;
   r.cursor = cursor;
   try {
@@ -191,10 +192,11 @@ TableRead read_table(StreamContext& ctx, const Uuid& user, const StreamSubscribe
       return r;
     }
     events::EventReader reader(tx);
-    auto rows = what.task ? reader.task_after(*what.task, cursor, limit) : reader.project_after(r.project, cursor, limit);
-    for (const auto& e : rows) r.events.push_back(ctx.hub.shared_json(e));
-    if (!rows.empty()) r.cursor = rows.back().position;
-    r.complete = rows.size() < limit;
+    const auto page = what.task ? reader.task_page(*what.task, cursor, limit, max_bytes)
+                                : reader.project_page(r.project, cursor, limit, max_bytes);
+    for (const auto& e : page.events) r.events.push_back(ctx.hub.shared_json(e));
+    if (!page.events.empty()) r.cursor = page.events.back().position;
+    r.complete = !page.more;
     if (r.complete) r.cursor = std::max(r.cursor, head);
   } catch (const DomainError& e) {
     r.error = e;
@@ -311,15 +313,26 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     std::shared_ptr<const std::string> head{};   // the whole message, or an event message's head
     std::shared_ptr<const std::string> event{};  // the event object, shared with other sessions
     std::uint64_t subscription = 0;              // 0: not tied to a subscription
+    // What it counts against the queue's byte bound (an event message's head is its subscription's).
+    std::size_t bytes() const { return event ? event->size() : head->size(); }
   };
 
   StreamCounters& counters() { return ctx_.hub.counters(); }
 
   // Free places in the queue, net of those promised: to table reads in flight (their pages), and
-  // to the client message being read (its reply).
+  // to the client message being read (its reply). None while the queued and promised bytes reach
+  // queue_bytes either.
   std::size_t room() const {
+    if (queued_bytes_ + reserved_bytes_ >= options_.queue_bytes) return 0;
     const auto used = queue_.size() + reserved_ + (client_read_pending_ || checking_token_ ? 1 : 0);
     return used >= options_.queue_messages ? 0 : options_.queue_messages - used;
+  }
+
+  // Takes the queue's messages [first, end) out, with their counts.
+  void drop_queued(std::deque<Outgoing>::iterator first) {
+    for (auto it = first; it != queue_.end(); ++it) queued_bytes_ -= it->bytes();
+    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
+    queue_.erase(first, queue_.end());
   }
 
   void on_accept(beast::error_code ec) {
@@ -370,6 +383,12 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     }
     if (!doc.IsObject())
       return reply(error_message("null", DomainError(ErrorCode::validation_failed, "a message is a JSON object")));
+    // As for a request body (route_support.cpp): which of two values counts differs between
+    // readers — a browser's JSON.parse takes the last, FindMember here the first.
+    if (const auto twice = first_duplicate_key(doc)) {
+      const std::string_view key = std::string_view(*twice).substr(1);  // a JSON pointer: "/project"
+      return reply(error_message("null", invalid(key, fmt::format("the message has the key {} twice", shown(key)))));
+    }
 
     std::string id_json = "null";
     const auto id = doc.FindMember("id");
@@ -386,6 +405,18 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
         type != doc.MemberEnd() && type->value.IsString()
             ? std::string_view(type->value.GetString(), type->value.GetStringLength())
             : std::string_view{};
+    // Messages are closed, like request bodies: a misspelt "aftr" would otherwise replay the
+    // whole history from position 1 without a word.
+    if (kind == "subscribe" || kind == "unsubscribe") {
+      static constexpr std::array<std::string_view, 5> known{"type", "id", "project", "task", "after"};
+      for (const auto& m : doc.GetObject()) {
+        const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+        const auto allowed = std::span<const std::string_view>(known).first(kind == "subscribe" ? known.size() : 2);
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+          return reply(error_message(
+              id_json, invalid(name, fmt::format("{} is not a known field of a {} message", shown(name), kind))));
+      }
+    }
     if (kind == "subscribe") {
       StreamSubscribe s;
       s.id_json = id_json;
@@ -467,9 +498,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     --counters().subscriptions;
     // Its queued messages go too (not the one being written): after the acknowledgement, nothing more.
     const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
-    const auto kept = std::stable_partition(first, queue_.end(), [&](const Outgoing& m) { return m.subscription != key; });
-    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - kept);
-    queue_.erase(kept, queue_.end());
+    drop_queued(std::stable_partition(first, queue_.end(), [&](const Outgoing& m) { return m.subscription != key; }));
     reply(fmt::format(R"({{"type":"unsubscribed","id":{}}})", id_json));
     pump();
   }
@@ -535,20 +564,26 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   void start_table_read(Subscription& sub) {
     const std::size_t limit = std::min(options_.catchup_batch, room());
+    // Half of the byte room at most, as the page's count leaves room for the others' pages and the
+    // client's replies (room() > 0, so it is at least one byte: a page holds one event whatever its size).
+    const std::size_t max_bytes =
+        std::min(options_.queue_bytes / 2, options_.queue_bytes - queued_bytes_ - reserved_bytes_);
     sub.reading = true;
     reserved_ += limit;
+    reserved_bytes_ += max_bytes;
     ++counters().catchup_reads;
     net::post(ctx_.workers, [self = shared_from_this(), key = sub.key, asked = sub.asked, cursor = sub.cursor, limit,
-                             subscribing = !sub.up_to_date] {
-      auto result = read_table(self->ctx_, self->user_.user_id, asked, cursor, limit, subscribing);
-      net::post(self->ws_.get_executor(), [self, key, limit, result = std::move(result)]() mutable {
-        self->on_table_read(key, limit, std::move(result));
+                             max_bytes, subscribing = !sub.up_to_date] {
+      auto result = read_table(self->ctx_, self->user_.user_id, asked, cursor, limit, max_bytes, subscribing);
+      net::post(self->ws_.get_executor(), [self, key, limit, max_bytes, result = std::move(result)]() mutable {
+        self->on_table_read(key, limit, max_bytes, std::move(result));
       });
     });
   }
 
-  void on_table_read(std::uint64_t key, std::size_t limit, TableRead result) {
+  void on_table_read(std::uint64_t key, std::size_t limit, std::size_t max_bytes, TableRead result) {
     reserved_ -= limit;
+    reserved_bytes_ -= max_bytes;
     const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.key == key; });
     if (it == subs_.end() || ended_ || closing_) return pump();  // unsubscribed meanwhile
     auto& sub = *it;
@@ -575,9 +610,10 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   }
 
   void enqueue(Outgoing message) {
+    queued_bytes_ += message.bytes();
     queue_.push_back(std::move(message));
     ++counters().queued_messages;
-    counters().note_queue_depth(static_cast<std::int64_t>(queue_.size()));
+    counters().note_queue_depth(static_cast<std::int64_t>(queue_.size()), static_cast<std::int64_t>(queued_bytes_));
   }
 
   // Client messages are read while the queue has room beside the places promised to table reads
@@ -650,6 +686,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
+    for (std::size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].bytes();
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
     counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
     if (!ec) counters().messages_sent += in_flight_ + live_in_flight_;
@@ -674,7 +711,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     if (closing_ || ended_) return;  // Beast sends the queued close frame now
     resume_reading();
     // Refill in batches, not one message per completed write.
-    if (paused_ && queue_.size() <= options_.queue_messages / 2) return pump();
+    if (paused_ && queue_.size() <= options_.queue_messages / 2 && queued_bytes_ <= options_.queue_bytes / 2) return pump();
     write_next();
   }
 
@@ -738,9 +775,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     closing_ = true;
     heartbeat_timer_.cancel();
     // What is queued is not sent any more (the one being written completes first).
-    const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
-    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
-    queue_.erase(first, queue_.end());
+    drop_queued(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
     // Beast holds the close frame until a write in flight completes; a client that reads nothing
     // never lets it complete, so the socket is dropped after close_timeout whatever happens.
     ws_.async_close(websocket::close_reason(code, beast::string_view(reason.data(), reason.size())), [self = shared_from_this()](beast::error_code) {});
@@ -756,9 +791,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     ended_ = true;
     heartbeat_timer_.cancel();
     close_timer_.cancel();
-    const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
-    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
-    queue_.erase(first, queue_.end());
+    drop_queued(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -778,6 +811,8 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   std::uint64_t next_key_ = 0;
   std::deque<Outgoing> queue_;
   std::size_t reserved_ = 0;
+  std::size_t queued_bytes_ = 0;    // Outgoing::bytes() of the queue's messages
+  std::size_t reserved_bytes_ = 0;  // the byte budgets of table reads in flight
   std::array<net::const_buffer, 3> buffers_{};  // the message being written
   std::string batch_buffer_;                     // or the batch frame being written
   std::size_t in_flight_ = 0;                    // queued messages the write in progress carries

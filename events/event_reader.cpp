@@ -8,6 +8,22 @@ namespace {
 
 const std::string kSelect = std::string("SELECT ") + kEventColumns + " FROM events ";
 
+// A scope page (scope_page_sql) cut at a byte budget ($4): the page's text columns are computed
+// once, in the inner query (its LIMIT keeps it from being merged into the outer ones), a running
+// sum of their sizes keeps the rows that start within the budget, and page_rows counts the page
+// before the cut. The columns are kEventColumns' in its order, then page_rows.
+std::string sized_page_sql(std::string_view column) {
+  return "SELECT position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, "
+         "schema_version, payload, metadata, recorded_us, prev_hash, hash, page_rows FROM ("
+         "SELECT page.*, sum(octet_length(payload) + octet_length(metadata)) OVER (ORDER BY position) AS through, "
+         "count(*) OVER () AS page_rows FROM ("
+         "SELECT position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, "
+         "schema_version, payload::text AS payload, metadata::text AS metadata, "
+         "(extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_us, prev_hash, hash FROM events WHERE " +
+         scope_page_sql("", column, "$1::uuid", "$2", "$3") +
+         ") page) sized WHERE through - octet_length(payload) - octet_length(metadata) < $4 ORDER BY position";
+}
+
 void prepare_all(pqxx::connection_base& c) {
   // prepare() of an existing name with the same text is a no-op; statements are prepared on the
   // server lazily, at first use on each connection.
@@ -17,6 +33,8 @@ void prepare_all(pqxx::connection_base& c) {
   // reads these on pooled connections, as the reading user): database.hpp scope_page_sql.
   c.prepare("tasklog_read_project", kSelect + "WHERE " + scope_page_sql("", "project_id", "$1::uuid", "$2", "$3"));
   c.prepare("tasklog_read_task", kSelect + "WHERE " + scope_page_sql("", "task_id", "$1::uuid", "$2", "$3"));
+  c.prepare("tasklog_read_project_sized", sized_page_sql("project_id"));
+  c.prepare("tasklog_read_task_sized", sized_page_sql("task_id"));
   c.prepare("tasklog_read_range", kSelect + "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3");
   c.prepare("tasklog_read_head", "SELECT coalesce(max(position), 0) FROM events");
   // Two statements rather than `$1 IS NULL OR project_id = $1`, which no generic plan can answer
@@ -55,6 +73,25 @@ std::vector<RecordedEvent> EventReader::after(Position after, std::size_t limit)
 
 std::vector<RecordedEvent> EventReader::project_after(const Uuid& project_id, Position after, std::size_t limit) {
   return rows(tx_.exec_prepared("tasklog_read_project", to_string(project_id), after, limit));
+}
+
+EventReader::Page EventReader::page(const char* statement, const Uuid& id, Position after, std::size_t limit,
+                                    std::size_t max_bytes) {
+  const pqxx::result r = tx_.exec_prepared(statement, to_string(id), after, limit, max_bytes);
+  Page p;
+  p.events = rows(r);
+  const std::size_t page_rows = r.empty() ? 0 : r[0][15].as<std::size_t>();
+  p.more = page_rows == limit || p.events.size() < page_rows;
+  return p;
+}
+
+EventReader::Page EventReader::project_page(const Uuid& project_id, Position after, std::size_t limit,
+                                            std::size_t max_bytes) {
+  return page("tasklog_read_project_sized", project_id, after, limit, max_bytes);
+}
+
+EventReader::Page EventReader::task_page(const Uuid& task_id, Position after, std::size_t limit, std::size_t max_bytes) {
+  return page("tasklog_read_task_sized", task_id, after, limit, max_bytes);
 }
 
 std::vector<RecordedEvent> EventReader::task_after(const Uuid& task_id, Position after, std::size_t limit) {

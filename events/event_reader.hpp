@@ -22,6 +22,17 @@ class EventReader {
   // A project's (or a task's) timeline after a position.
   std::vector<RecordedEvent> project_after(const Uuid& project_id, Position after, std::size_t limit);
   std::vector<RecordedEvent> task_after(const Uuid& task_id, Position after, std::size_t limit);
+  // The same pages bounded in bytes as well: at most `limit` events, and events only while those
+  // before them hold fewer than `max_bytes` of payload and metadata text (so at least one, however
+  // large). PostgreSQL stops the page, so no more than that crosses to this process: a page of
+  // 500 artifacts of 256 KiB each would be 128 MiB. `more`: the page stopped at a bound, not at the
+  // end of the timeline.
+  struct Page {
+    std::vector<RecordedEvent> events;
+    bool more = false;
+  };
+  Page project_page(const Uuid& project_id, Position after, std::size_t limit, std::size_t max_bytes);
+  Page task_page(const Uuid& task_id, Position after, std::size_t limit, std::size_t max_bytes);
   // Events in (after, up_to], for replay up to a point.
   std::vector<RecordedEvent> range(Position after, Position up_to, std::size_t limit);
   // The last position, 0 for an empty log.
@@ -34,6 +45,7 @@ class EventReader {
 
  private:
   std::vector<RecordedEvent> rows(const pqxx::result& r);
+  Page page(const char* statement, const Uuid& id, Position after, std::size_t limit, std::size_t max_bytes);
   pqxx::transaction_base& tx_;
 };
 

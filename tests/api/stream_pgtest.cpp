@@ -446,12 +446,25 @@ TEST_F(StreamTest, MalformedMessagesAreRefusedAndTheConnectionGoesOn) {
   client.send(R"({"type":"subscribe","id":"p","project":")" + project + R"(\u0000zz"})");
   m = client.next();
   EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  // Messages are closed and name each key once, as request bodies: a misspelt "aftr" replayed
+  // the whole history, and of two "project"s the server read the first, a browser the last.
+  client.send(R"({"type":"subscribe","id":"typo","project":")" + project + R"(","aftr":5})");
+  m = client.next();
+  EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  EXPECT_EQ(text_at(m, "/error/details/field"), "aftr") << to_text(m);
+  client.send(R"({"type":"subscribe","id":"twice","project":")" + project + R"(","project":")" + project + R"("})");
+  m = client.next();
+  EXPECT_EQ(text_at(m, "/error/code"), "validation_failed") << to_text(m);
+  EXPECT_EQ(text_at(m, "/error/details/field"), "project") << to_text(m);
+  client.send(R"({"type":"unsubscribe","id":"x","project":")" + project + R"("})");
+  m = client.next();
+  EXPECT_EQ(text_at(m, "/error/details/field"), "project") << to_text(m);
   // Still serving: a well-formed subscription catches up.
   client.send(R"({"type":"subscribe","id":"ok","project":")" + project + R"("})");
   std::map<std::string, Timeline> seen;
   read_until(client, seen, [&] { return seen["ok"].caught_up.has_value(); });
   EXPECT_EQ(seen["ok"].events.size(), 1u);
-  EXPECT_EQ(seen.count("t") + seen.count("p"), 0u);
+  EXPECT_EQ(seen.count("t") + seen.count("p") + seen.count("typo") + seen.count("twice"), 0u);
 }
 
 // `after` beyond the log's last event is no position of this log: refused, rather than caught up to
@@ -768,6 +781,39 @@ TEST_F(SlowStreamTest, TableCatchUpWaitsOnAFullQueueAndGoesOnWhenTheClientReads)
   EXPECT_EQ(seen["default"].positions, positions_of(view));
   expect_same_events(seen["default"].events, view);
   EXPECT_LE(metric("tasklog_stream_queue_high_water"), 8);
+}
+
+// A session's queue is bounded in bytes too: by its message count alone, 1,024 artifacts of
+// 256 KiB held for one slow client were 256 MiB (a read-only review held ~560 MB that way with one
+// client reading 20 KB/s), and a table page of 500 of them crossed from PostgreSQL at once.
+class SlowStreamBytesTest : public StreamTest {
+ protected:
+  void adjust(api::StreamOptions& stream) override {
+    stream.ring_size = 16;
+    stream.queue_bytes = 64 * 1024;
+    stream.send_buffer_bytes = 4096;  // queue_messages and catchup_batch as by default: 1,024 and 500
+  }
+};
+
+TEST_F(SlowStreamBytesTest, TableCatchUpFillsTheQueueToItsBytesAndGoesOnWhenTheClientReads) {
+  const auto project = create_project(*alice);
+  const auto task = create_task(*alice, project);
+  const std::string content(16 * 1024, 'b');
+  for (int i = 0; i < 60; ++i) post_message(*alice, task, content);
+  const auto view = rest_events(*alice, "/v1/projects/" + project + "/events");
+  WsClient client(endpoint(), 4096);
+  ASSERT_EQ(client.connect(stream_target(project), alice_user.token), 101u);
+  ASSERT_TRUE(eventually([&] { return metric("tasklog_stream_queue_full_total") >= 1; }));
+  // About 64 KiB of events, the one that crosses the bound included: four or five of ~16.5 KiB,
+  // not the 500 a page of messages' count allows.
+  EXPECT_LE(metric("tasklog_stream_queue_bytes_high_water"), 64 * 1024 + 17 * 1024);
+  EXPECT_LE(metric("tasklog_stream_queue_high_water"), 6);
+
+  std::map<std::string, Timeline> seen;
+  read_until(client, seen, [&] { return seen["default"].caught_up.has_value(); });
+  EXPECT_EQ(seen["default"].positions, positions_of(view));
+  expect_same_events(seen["default"].events, view);
+  EXPECT_LE(metric("tasklog_stream_queue_bytes_high_water"), 64 * 1024 + 17 * 1024);
 }
 
 // The places a table read in flight was promised count against the client's messages too: with a
