@@ -324,6 +324,31 @@ TEST_F(ServeTest, ASecondServeOnTheSameHomeLeavesTheFirstAlone) {
   stop_serve(SIGTERM);
 }
 
+// A one-off command stops the cluster it started when it is done — but not from under a serve
+// that started meanwhile and adopted it (found by a read-only review: the server answered 503
+// until someone ran `tasklog db start`). The one-off here is an import waiting on its input.
+TEST_F(ServeTest, AOneOffCommandLeavesTheClusterToAServeThatAdoptedIt) {
+  const fs::path fifo = dir_.path() / "import-input";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // Read-write: opening does not wait for the reader, and the import sees no end of input until
+  // this descriptor is closed.
+  const int input = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(input, 0);
+  const pid_t import = spawn_tasklog({"import", fifo.string()});
+  ASSERT_TRUE(eventually([&] { return EmbeddedPostgres(options()).running().has_value(); }, 60s))
+      << "the import did not start the cluster";
+  const auto postmaster = EmbeddedPostgres(options()).running();
+  start_serve();
+  wait_until_serving();
+
+  close(input);  // no events: the import is refused, and ends
+  EXPECT_NE(events::wait_for_exit(import), 0);
+  ASSERT_TRUE(EmbeddedPostgres(options()).running().has_value()) << "the import stopped the serve's cluster";
+  EXPECT_EQ(EmbeddedPostgres(options()).running()->pid, postmaster->pid);
+  EXPECT_TRUE(serve_ready());
+  stop_serve(SIGTERM);
+}
+
 TEST_F(ServeTest, DbStartStatusStopManageTheClusterByHand) {
   EXPECT_EQ(run_tasklog({"db", "status"}), 3);
   EXPECT_EQ(run_tasklog({"db", "start", "-c", "max_connections=50"}), 0);
