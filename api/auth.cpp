@@ -103,13 +103,17 @@ NewToken insert_token(pqxx::transaction_base& tx, const Uuid& user_id, const std
   return NewToken{.record = token_of(row), .secret = std::move(secret)};
 }
 
-UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, const std::string& name, bool admin) {
+UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, const std::string& name, bool admin,
+                       const std::optional<Uuid>& id) {
+  if (id && !tx.exec_params("SELECT 1 FROM auth.users WHERE id = $1", to_string(*id)).empty())
+    throw DomainError(ErrorCode::validation_failed, "a user with id " + to_string(*id) + " already exists",
+                      "{\"field\":\"id\"}");
   try {
     return user_of(tx.exec_params1("INSERT INTO auth.users (id, email, name, admin) VALUES ($1, $2, $3, $4) RETURNING " +
                                        kUserColumns,
-                                   to_string(random_uuid()), email, name, admin));
+                                   to_string(id ? *id : random_uuid()), email, name, admin));
   } catch (const pqxx::unique_violation&) {
-    // The only unique key a caller can hit: lower(email). (A clash of random ids is not a concern.)
+    // The key left to hit: lower(email). (The id was checked above; random ids do not clash.)
     throw DomainError(ErrorCode::validation_failed, "a user with email " + email + " already exists",
                       "{\"field\":\"email\"}");
   }
@@ -120,10 +124,10 @@ UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, con
 std::string token_hash(std::string_view bearer_token) { return to_hex(sha256(bearer_token)); }
 
 std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& email, const std::string& name,
-                                            bool admin) {
+                                            bool admin, std::optional<Uuid> id) {
   if (email.empty()) throw DomainError(ErrorCode::validation_failed, "a user needs an email", "{\"field\":\"email\"}");
   pqxx::work tx(c, "create user");
-  UserRecord user = insert_user(tx, email, name, admin);
+  UserRecord user = insert_user(tx, email, name, admin, id);
   NewToken token = insert_token(tx, user.id, "default", std::nullopt);
   tx.commit();
   return {std::move(user), std::move(token)};
@@ -262,7 +266,7 @@ std::optional<NewToken> bootstrap_admin(pqxx::connection& c) {
   // first one's admin (SHARE ROW EXCLUSIVE conflicts with itself, not with readers).
   tx.exec0("LOCK TABLE auth.users IN SHARE ROW EXCLUSIVE MODE");
   if (!tx.exec("SELECT 1 FROM auth.users LIMIT 1").empty()) return std::nullopt;
-  const UserRecord admin = insert_user(tx, "admin@localhost", "admin", true);
+  const UserRecord admin = insert_user(tx, "admin@localhost", "admin", true, std::nullopt);
   NewToken token = insert_token(tx, admin.id, "bootstrap", std::nullopt);
   tx.commit();
   return token;

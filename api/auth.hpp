@@ -45,9 +45,11 @@ struct NewToken {
 };
 
 // Creates a user (email unique, case-insensitive: DomainError validation_failed naming the email
-// when taken) and a first token named "default".
+// when taken) and a first token named "default". Its id is random unless given: a log imported
+// into a new database names its members by the ids they had (`tasklog user create --id`), and a
+// taken id is validation_failed too.
 std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& email, const std::string& name,
-                                            bool admin = false);
+                                            bool admin = false, std::optional<Uuid> id = std::nullopt);
 NewToken create_token(pqxx::connection& c, const Uuid& user_id, const std::string& name,
                       std::optional<Timestamp> expires_at = {});
 std::vector<TokenRecord> list_tokens(pqxx::connection& c, const Uuid& user_id);

@@ -95,7 +95,9 @@ void add_events_command(CLI::App& app, int& exit_code) {
       "tail", "Print the last events (of the log or of one project) as a readable timeline or NDJSON; with "
               "--follow keep printing new events as they are appended (until interrupted)");
   command->add_option("--project", options->project_id, "only this project's events");
-  command->add_option("-n,--lines", options->lines, "how many past events to print first")->capture_default_str();
+  command->add_option("-n,--lines", options->lines, "how many past events to print first")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000000));
   command->add_flag("-f,--follow", options->follow, "then wait for new events");
   command->add_flag("--json", options->json, "one JSON object per line, the format of `tasklog export`");
   add_database_options(*command, options->database);

@@ -37,12 +37,18 @@ struct UserCreateOptions {
   std::string email;
   std::string name;
   bool admin = false;
+  std::string id;  // empty: a random one
 };
 
 int create_user_command(const UserCreateOptions& options, const std::string& conninfo) {
+  std::optional<Uuid> id;
+  if (!options.id.empty()) {
+    id = parse_uuid(options.id);
+    if (!id) throw std::invalid_argument("--id must be a UUID, e.g. a member's user_id in the imported log");
+  }
   require_migrated(conninfo);
   pqxx::connection c(conninfo);
-  const auto [user, token] = create_user(c, options.email, options.name, options.admin);
+  const auto [user, token] = create_user(c, options.email, options.name, options.admin, id);
   fmt::print("user_id: {}\nemail: {}\ntoken_id: {}\ntoken: {}\n", to_string(user.id), user.email,
              to_string(token.record.id), token.secret);
   print_secret_warning();
@@ -144,6 +150,9 @@ void add_user_command(CLI::App& app, int& exit_code) {
   command->add_option("--email", create->email, "the user's email (unique, case-insensitive)")->required();
   command->add_option("--name", create->name, "the user's display name")->required();
   command->add_flag("--admin", create->admin, "make the user an administrator");
+  command->add_option("--id", create->id,
+                      "the user's id (a UUID; random when left out): after `tasklog import`, the id the log's "
+                      "memberships name, so that the user is a member again");
 }
 
 void add_token_command(CLI::App& app, int& exit_code) {
@@ -155,8 +164,10 @@ void add_token_command(CLI::App& app, int& exit_code) {
                                                  create, exit_code, create_token_command);
   create_command->add_option("--email", create->email, "the user's email")->required();
   create_command->add_option("--name", create->name, "what the token is for")->capture_default_str();
+  // At most a thousand years: more would overflow the expiry's microseconds (and means "never":
+  // leave the option out).
   create_command->add_option("--expires-in-days", create->expires_in_days, "the token stops working after D days")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 365000));
 
   auto list = std::make_shared<TokenListOptions>();
   auto* list_command = add_database_subcommand(*token, "list", "List a user's tokens (never their secrets)", list,

@@ -5,6 +5,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 
 int main(int argc, char** argv) {
@@ -40,6 +43,12 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
+  }
+  // A result that did not reach stdout (a full disk, a closed pipe) is a failure: `tasklog digest
+  // > file` must not leave an empty file behind a 0, nor `token create` a secret nobody saw.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    spdlog::error("could not write the result to standard output: {}", std::strerror(errno));
+    return exit_code == 0 ? 1 : exit_code;
   }
   return exit_code;
 }

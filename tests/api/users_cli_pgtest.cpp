@@ -42,14 +42,16 @@ class UsersCliTest : public ::testing::Test {
     binary_ = binary;
   }
 
-  CommandRun tasklog(std::vector<std::string> args, bool with_database = true) {
+  // `to`: where stdout and stderr go (the output file when empty; the run's output is then empty).
+  CommandRun tasklog(std::vector<std::string> args, bool with_database = true, const std::string& to = {}) {
     const auto file = dir_.path() / "output";
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = to.empty() ? ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644) : ::open(to.c_str(), O_WRONLY);
     args.insert(args.begin(), binary_);
     if (with_database) args.push_back("--database-url=" + db_.conninfo());
     const pid_t pid = events::spawn({.argv = args, .env = {}, .run_as = std::nullopt, .output_fd = fd, .detach = false});
     ::close(fd);
     CommandRun run{.status = events::wait_for_exit(pid), .output = {}};
+    if (!to.empty()) return run;
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
@@ -122,6 +124,45 @@ TEST_F(UsersCliTest, TokenCreateListRevoke) {
   EXPECT_EQ(tasklog({"token", "revoke", "not-a-uuid"}).status, 1);
   EXPECT_EQ(tasklog({"token", "create", "--email", "bob@example.com"}).status, 2);
   EXPECT_EQ(tasklog({"token", "list", "--email", "bob@example.com"}).status, 2);
+}
+
+// After `tasklog import` into a new database the log's memberships name users by the ids they had:
+// the operator creates each again with that id, and it is a member again. (Without --id nothing
+// could make an imported project reachable: found by a read-only review.)
+TEST_F(UsersCliTest, UserCreateTakesTheIdTheLogNames) {
+  const std::string id = "6f9619ff-8b86-4011-b42d-00c04fc964ff";
+  const CommandRun run = tasklog({"user", "create", "--email", "owner@example.com", "--name", "Owner", "--id", id});
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(field(run.output, "user_id"), id);
+  ASSERT_TRUE(authenticated(field(run.output, "token")));
+  EXPECT_EQ(to_string(authenticated(field(run.output, "token"))->user_id), id);
+
+  const CommandRun taken = tasklog({"user", "create", "--email", "other@example.com", "--name", "O", "--id", id});
+  EXPECT_EQ(taken.status, 1) << taken.output;
+  EXPECT_THAT(taken.output, HasSubstr("a user with id " + id + " already exists"));
+  const CommandRun malformed = tasklog({"user", "create", "--email", "x@example.com", "--name", "X", "--id", "nope"});
+  EXPECT_EQ(malformed.status, 1) << malformed.output;
+  EXPECT_THAT(malformed.output, HasSubstr("--id must be a UUID"));
+  EXPECT_EQ(tasklog::testing::query_value(db_.conninfo(), "SELECT count(*) FROM auth.users"), "1");
+}
+
+// A result that could not be written is a failure, not a 0: a token whose secret nobody saw.
+TEST_F(UsersCliTest, AResultThatCannotBeWrittenFails) {
+  ASSERT_EQ(tasklog({"user", "create", "--email", "a@example.com", "--name", "A"}).status, 0);
+  EXPECT_EQ(tasklog({"token", "create", "--email", "a@example.com"}, true, "/dev/full").status, 1);
+  EXPECT_EQ(tasklog({"token", "list", "--email", "a@example.com"}, true, "/dev/full").status, 1);
+}
+
+// Out-of-range numbers are usage errors (CLI11's ValidationError, 105) before anything runs: an
+// expiry of 10^9 days overflowed the microseconds (UBSan aborted), `tail -n -1` reached SQL.
+TEST_F(UsersCliTest, OutOfRangeOptionsAreUsageErrors) {
+  ASSERT_EQ(tasklog({"user", "create", "--email", "a@example.com", "--name", "A"}).status, 0);
+  const CommandRun far = tasklog({"token", "create", "--email", "a@example.com", "--expires-in-days", "1000000000"});
+  EXPECT_EQ(far.status, 105) << far.output;
+  EXPECT_EQ(tasklog({"token", "create", "--email", "a@example.com", "--expires-in-days", "365000"}).status, 0);
+  const CommandRun negative = tasklog({"events", "tail", "-n", "-1"});
+  EXPECT_EQ(negative.status, 105) << negative.output;
+  EXPECT_THAT(negative.output, Not(HasSubstr("bigint")));
 }
 
 TEST_F(UsersCliTest, HelpForEachCommand) {
