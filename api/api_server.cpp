@@ -20,12 +20,14 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <stdexcept>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -329,7 +331,12 @@ void Server::start() {
   if (started_ || stopped_) return;
   acceptor_.open(options_.listen.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
-  acceptor_.bind(options_.listen);
+  boost::system::error_code bound;
+  acceptor_.bind(options_.listen, bound);
+  if (bound)  // Asio's own text ("bind: Address already in use") names neither the address nor a way out
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {} (another process uses it? choose one with --listen)",
+                                         options_.listen.address().to_string(), options_.listen.port(),
+                                         bound.message()));
   acceptor_.listen(net::socket_base::max_listen_connections);
   endpoint_ = acceptor_.local_endpoint();
   hub_->start();

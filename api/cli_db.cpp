@@ -1,10 +1,13 @@
 // `tasklog db start|stop|status`: manage the embedded cluster by hand (scripts, tests, a psql
 // session next to a running tasklog). Results go to stdout, logs to stderr.
 #include "api/cli.hpp"
+#include "events/file_lock.hpp"
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 namespace tasklog::api {
 namespace {
@@ -46,7 +49,20 @@ void add_db_command(CLI::App& app, int& exit_code) {
   auto* stop = db->add_subcommand("stop", "Stop the embedded cluster (fast shutdown)");
   add_embedded_cluster_options(*stop, *stop_options, false);
   stop->callback([stop_options, &exit_code] {
-    events::EmbeddedPostgres(stop_options->launcher_options()).stop();
+    events::EmbeddedPostgres pg(stop_options->launcher_options());
+    // Not from under a serve: it would answer 503 until someone started the cluster again. It
+    // holds serve.lock (cli_serve.cpp) while it runs; held here while stopping, so that no serve
+    // adopts the cluster on its way down.
+    std::unique_ptr<events::FileLock> lock;
+    if (std::filesystem::is_directory(pg.home())) {
+      lock = events::FileLock::try_exclusive(pg.home() / "serve.lock");
+      if (!lock)
+        throw std::runtime_error(fmt::format(
+            "a tasklog serve is running on {} and uses this cluster: stop the serve (SIGTERM), which stops "
+            "PostgreSQL too",
+            std::filesystem::absolute(pg.home()).string()));
+    }
+    pg.stop();
     exit_code = 0;
   });
 

@@ -11,6 +11,8 @@
 #include "tests/support/sql.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -317,6 +319,10 @@ TEST_F(ServeTest, ASecondServeOnTheSameHomeLeavesTheFirstAlone) {
   EXPECT_EQ(EmbeddedPostgres(options()).running()->pid, postmaster->pid);
   EXPECT_TRUE(serve_ready());
   EXPECT_FALSE(events::try_wait(serve_pid_).has_value()) << "the first serve is still running";
+  // Nor does `db stop` take its database away (the serve stops it when it stops).
+  EXPECT_EQ(run_tasklog({"db", "stop"}), 1);
+  EXPECT_THAT(read_file(output_file()), ::testing::HasSubstr("uses this cluster: stop the serve"));
+  EXPECT_TRUE(serve_ready());
   stop_serve(SIGTERM);
   // Once it has stopped, the home is free again.
   start_serve();
@@ -347,6 +353,18 @@ TEST_F(ServeTest, AOneOffCommandLeavesTheClusterToAServeThatAdoptedIt) {
   EXPECT_EQ(EmbeddedPostgres(options()).running()->pid, postmaster->pid);
   EXPECT_TRUE(serve_ready());
   stop_serve(SIGTERM);
+}
+
+// A port in use is named in the refusal, with what to do (Asio said "bind: Address already in use").
+TEST_F(ServeTest, APortInUseIsNamed) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = taken.local_endpoint().port();
+  const pid_t serve = spawn_tasklog({"serve", "--listen", fmt::format("127.0.0.1:{}", port)});
+  EXPECT_EQ(events::wait_for_exit(serve), 1);
+  EXPECT_THAT(read_file(output_file()),
+              ::testing::HasSubstr(fmt::format("cannot listen on 127.0.0.1:{}: Address already in use", port)));
+  EXPECT_FALSE(EmbeddedPostgres(options()).running().has_value());  // it stopped what it started
 }
 
 TEST_F(ServeTest, DbStartStatusStopManageTheClusterByHand) {
