@@ -4,9 +4,16 @@
 #include "events/database.hpp"
 #include "events/file_lock.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <thread>
 
 namespace tasklog::api {
 
@@ -32,6 +39,45 @@ void stop_unless_served(events::EmbeddedPostgres& embedded) {
   embedded.stop();
 }
 
+// While a one-off command runs on a cluster it started: SIGINT, SIGTERM, SIGHUP or SIGPIPE (Ctrl-C,
+// `tasklog export | head`, `events tail --follow` ended the only way it ends) stop that cluster
+// before the process ends as the signal would have ended it — they killed the process and left
+// PostgreSQL running. Asio's signal_set, on a thread of its own, so that the command's own work
+// needs no checks.
+class SignalGuard {
+ public:
+  explicit SignalGuard(events::EmbeddedPostgresOptions cluster)
+      : signals_(io_, SIGINT, SIGTERM, SIGHUP), broken_pipe_(io_, SIGPIPE) {
+    const auto stop_and_exit = [cluster](const boost::system::error_code& ec, int signal) {
+      if (ec) return;  // cancelled: the command finished
+      try {
+        events::EmbeddedPostgres pg(cluster);  // the command's own object belongs to its thread
+        stop_unless_served(pg);
+      } catch (const std::exception& e) {
+        spdlog::error("could not stop PostgreSQL: {}", e.what());
+      }
+      std::_Exit(128 + signal);
+    };
+    signals_.async_wait(stop_and_exit);
+    broken_pipe_.async_wait(stop_and_exit);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~SignalGuard() {
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    broken_pipe_.cancel(ignored);
+    thread_.join();
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::signal_set broken_pipe_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 void with_database(const DatabaseOptions& options, const std::function<void(const std::string& conninfo)>& work) {
@@ -41,6 +87,8 @@ void with_database(const DatabaseOptions& options, const std::function<void(cons
   }
   events::EmbeddedPostgres embedded(options.cluster.launcher_options());
   const bool started_here = embedded.start() == events::EmbeddedPostgres::StartOutcome::started;
+  std::optional<SignalGuard> guard;
+  if (started_here) guard.emplace(options.cluster.launcher_options());
   try {
     work(events::utf8_conninfo(embedded.conninfo()));
   } catch (...) {

@@ -4,6 +4,7 @@
 #include "events/file_lock.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -61,6 +62,7 @@ void add_db_command(CLI::App& app, int& exit_code) {
             "a tasklog serve is running on {} and uses this cluster: stop the serve (SIGTERM), which stops "
             "PostgreSQL too",
             std::filesystem::absolute(pg.home()).string()));
+      lock->write(fmt::format("tasklog db stop, pid {}\n", getpid()));
     }
     pg.stop();
     exit_code = 0;

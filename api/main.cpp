@@ -1,6 +1,7 @@
 // The tasklog executable: logging set-up and the command line. Commands live in api/cli_*.cpp.
 #include "api/cli.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -46,8 +47,10 @@ int main(int argc, char** argv) {
   }
   // A result that did not reach stdout (a full disk, a closed pipe) is a failure: `tasklog digest
   // > file` must not leave an empty file behind a 0, nor `token create` a secret nobody saw.
+  errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    spdlog::error("could not write the result to standard output: {}", std::strerror(errno));
+    // errno names the flush's failure; an earlier write's is gone by now (only the flag stays).
+    spdlog::error("could not write the result to standard output{}", errno != 0 ? fmt::format(": {}", std::strerror(errno)) : "");
     return exit_code == 0 ? 1 : exit_code;
   }
   return exit_code;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -353,6 +354,28 @@ TEST_F(ServeTest, AOneOffCommandLeavesTheClusterToAServeThatAdoptedIt) {
   EXPECT_EQ(EmbeddedPostgres(options()).running()->pid, postmaster->pid);
   EXPECT_TRUE(serve_ready());
   stop_serve(SIGTERM);
+}
+
+// Whether `pid` has a handler of its own for `signal` (SigCgt in /proc/PID/status).
+bool catches(pid_t pid, int signal) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("SigCgt:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (signal - 1)) & 1u;
+  return false;
+}
+
+// A one-off command ended by a signal stops the cluster it started, as it does when it finishes
+// (found by a read-only review: Ctrl-C on `events tail --follow`, the only way it ends, left
+// PostgreSQL running; so did `export | head`).
+TEST_F(ServeTest, AnInterruptedOneOffCommandStopsTheClusterItStarted) {
+  for (const int signal : {SIGINT, SIGTERM}) {
+    const pid_t tail = spawn_tasklog({"events", "tail", "-n", "0", "--follow"});
+    ASSERT_TRUE(eventually([&] { return catches(tail, signal); }, 60s)) << "the command did not start its cluster";
+    ASSERT_TRUE(EmbeddedPostgres(options()).running().has_value());
+    kill(tail, signal);
+    EXPECT_EQ(events::wait_for_exit(tail), 128 + signal);
+    EXPECT_FALSE(EmbeddedPostgres(options()).running().has_value()) << strsignal(signal);
+  }
 }
 
 // A port in use is named in the refusal, with what to do (Asio said "bind: Address already in use").
