@@ -112,8 +112,12 @@ UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, con
     return user_of(tx.exec_params1("INSERT INTO auth.users (id, email, name, admin) VALUES ($1, $2, $3, $4) RETURNING " +
                                        kUserColumns,
                                    to_string(id ? *id : random_uuid()), email, name, admin));
-  } catch (const pqxx::unique_violation&) {
-    // The key left to hit: lower(email). (The id was checked above; random ids do not clash.)
+  } catch (const pqxx::unique_violation& e) {
+    // lower(email), or — when two operators create the same id at once, past the check above — the
+    // primary key. (Random ids do not clash.) libpqxx 6 names the constraint only in the message.
+    if (id && std::string_view(e.what()).find("users_pkey") != std::string_view::npos)
+      throw DomainError(ErrorCode::validation_failed, "a user with id " + to_string(*id) + " already exists",
+                        "{\"field\":\"id\"}");
     throw DomainError(ErrorCode::validation_failed, "a user with email " + email + " already exists",
                       "{\"field\":\"email\"}");
   }

@@ -179,6 +179,7 @@ StreamHub::StreamHub(std::string conninfo, StreamOptions options)
   if (options_.ring_size == 0) options_.ring_size = 1;
   if (options_.queue_messages < 2) options_.queue_messages = 2;  // an event and a caught_up must fit
   if (options_.catchup_batch == 0) options_.catchup_batch = 1;
+  if (options_.queue_bytes < 2) options_.queue_bytes = 2;  // a table read's budget is half of it, at least 1
 }
 
 StreamHub::~StreamHub() { stop(); }

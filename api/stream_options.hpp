@@ -19,8 +19,10 @@ struct StreamOptions {
   // by this many messages, and nothing is dropped.
   std::size_t queue_messages = 1024;
   // ... and by about this many bytes of their events: 1,024 artifacts of 256 KiB would be 256 MiB
-  // for one slow client. A table read asks PostgreSQL for at most half of what is free (at least
-  // one event, whatever its size), so a session holds about this much plus one event.
+  // for one slow client. A table read asks PostgreSQL for a page of at most half of this, and no
+  // more than is free (at least one event, whatever its size; the cut counts payload and metadata,
+  // the queue the whole event's JSON), so a session holds about this much plus an event or two per
+  // read in flight. At least 2 (StreamHub checks).
   std::size_t queue_bytes = 2 * 1024 * 1024;
   std::size_t catchup_batch = 500;       // events per table read (never more than the free queue)
   std::size_t max_subscriptions = 64;    // per connection

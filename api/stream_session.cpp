@@ -302,6 +302,11 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     // Membership events up to here were re-checked (the access check ran after they committed).
     events::Position recheck_at = 0;
     events::Position checked_through = 0;
+    // Rows the next table read asks PostgreSQL for: catchup_batch, or about what the byte budget
+    // holds of events the size of the last page's. PostgreSQL turns every row of the page into
+    // text before it cuts the page at the budget; a page of 500 artifacts of 256 KiB, cut to four,
+    // converted 128 MiB for 1 MiB.
+    std::size_t rows_hint = std::numeric_limits<std::size_t>::max();
   };
 
   struct Outgoing {
@@ -563,7 +568,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
   }
 
   void start_table_read(Subscription& sub) {
-    const std::size_t limit = std::min(options_.catchup_batch, room());
+    const std::size_t limit = std::min({options_.catchup_batch, room(), sub.rows_hint});
     // Half of the byte room at most, as the page's count leaves room for the others' pages and the
     // client's replies (room() > 0, so it is at least one byte: a page holds one event whatever its size).
     const std::size_t max_bytes =
@@ -600,6 +605,11 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     // The head of the frame it will leave in, fixed now: the subscription may have ended (a later
     // page's error) by the time these are written, and a batch connection still gets `events`.
     const auto& head = batch_ ? sub.events_head : sub.event_head;
+    if (!result.events.empty()) {
+      std::size_t bytes = 0;
+      for (const auto& json : result.events) bytes += json->size();
+      sub.rows_hint = options_.queue_bytes / 2 / std::max<std::size_t>(1, bytes / result.events.size()) + 1;
+    }
     for (auto& json : result.events) enqueue(Outgoing{head, std::move(json), sub.key});
     sub.cursor = std::max(sub.cursor, result.cursor);
     if (result.complete) {

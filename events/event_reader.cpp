@@ -15,7 +15,8 @@ const std::string kSelect = std::string("SELECT ") + kEventColumns + " FROM even
 std::string sized_page_sql(std::string_view column) {
   return "SELECT position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, "
          "schema_version, payload, metadata, recorded_us, prev_hash, hash, page_rows FROM ("
-         "SELECT page.*, sum(octet_length(payload) + octet_length(metadata)) OVER (ORDER BY position) AS through, "
+         "SELECT page.*, sum(octet_length(payload) + octet_length(metadata)) OVER (ORDER BY " +
+         std::string(column) + ", position) AS through, "
          "count(*) OVER () AS page_rows FROM ("
          "SELECT position, event_id, stream_id, stream_type, version, project_id, task_id, actor_id, type, "
          "schema_version, payload::text AS payload, metadata::text AS metadata, "
