@@ -10,9 +10,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdlib>
-#include <optional>
+#include <mutex>
 #include <thread>
 
 namespace tasklog::api {
@@ -43,35 +45,57 @@ void stop_unless_served(events::EmbeddedPostgres& embedded) {
 // `tasklog export | head`, `events tail --follow` ended the only way it ends) stop that cluster
 // before the process ends as the signal would have ended it — they killed the process and left
 // PostgreSQL running. Asio's signal_set, on a thread of its own, so that the command's own work
-// needs no checks.
+// needs no checks. SIGINT, SIGTERM and SIGHUP are blocked in the command's thread (delivered to the
+// guard's): interrupted there, a wait on the database failed, and the command's own clean-up raced
+// the guard's. SIGPIPE is the writing thread's own; its handler only wakes the guard. Either way
+// the cluster is stopped once (stop()), by whichever gets there first.
 class SignalGuard {
  public:
-  explicit SignalGuard(events::EmbeddedPostgresOptions cluster)
-      : signals_(io_, SIGINT, SIGTERM, SIGHUP), broken_pipe_(io_, SIGPIPE) {
-    const auto stop_and_exit = [cluster](const boost::system::error_code& ec, int signal) {
+  explicit SignalGuard(events::EmbeddedPostgres& embedded)
+      : embedded_(embedded), signals_(io_, SIGINT, SIGTERM, SIGHUP), broken_pipe_(io_, SIGPIPE) {
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    for (const int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&blocked, signal);
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous_);
+    const auto stop_and_exit = [this](const boost::system::error_code& ec, int signal) {
       if (ec) return;  // cancelled: the command finished
-      try {
-        events::EmbeddedPostgres pg(cluster);  // the command's own object belongs to its thread
-        stop_unless_served(pg);
-      } catch (const std::exception& e) {
-        spdlog::error("could not stop PostgreSQL: {}", e.what());
-      }
+      stop();
       std::_Exit(128 + signal);
     };
     signals_.async_wait(stop_and_exit);
     broken_pipe_.async_wait(stop_and_exit);
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this, blocked] {
+      pthread_sigmask(SIG_UNBLOCK, &blocked, nullptr);
+      io_.run();
+    });
   }
   ~SignalGuard() {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     broken_pipe_.cancel(ignored);
     thread_.join();
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
   }
   SignalGuard(const SignalGuard&) = delete;
   SignalGuard& operator=(const SignalGuard&) = delete;
 
+  // Stops the cluster unless a serve adopted it; once, whoever calls (the other waits for it).
+  void stop() {
+    std::lock_guard lock(stopping_);
+    if (stopped_) return;
+    stopped_ = true;
+    try {
+      stop_unless_served(embedded_);
+    } catch (const std::exception& e) {
+      spdlog::error("could not stop PostgreSQL: {}", e.what());
+    }
+  }
+
  private:
+  events::EmbeddedPostgres& embedded_;
+  std::mutex stopping_;
+  bool stopped_ = false;
+  sigset_t previous_{};
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set broken_pipe_;
@@ -87,15 +111,18 @@ void with_database(const DatabaseOptions& options, const std::function<void(cons
   }
   events::EmbeddedPostgres embedded(options.cluster.launcher_options());
   const bool started_here = embedded.start() == events::EmbeddedPostgres::StartOutcome::started;
-  std::optional<SignalGuard> guard;
-  if (started_here) guard.emplace(options.cluster.launcher_options());
+  if (!started_here) {
+    work(events::utf8_conninfo(embedded.conninfo()));
+    return;
+  }
+  SignalGuard guard(embedded);
   try {
     work(events::utf8_conninfo(embedded.conninfo()));
   } catch (...) {
-    if (started_here) stop_unless_served(embedded);
+    guard.stop();
     throw;
   }
-  if (started_here) stop_unless_served(embedded);
+  guard.stop();
 }
 
 }  // namespace tasklog::api
