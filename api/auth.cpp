@@ -12,6 +12,7 @@
 
 #include <boost/uuid/random_generator.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
@@ -103,6 +104,13 @@ NewToken insert_token(pqxx::transaction_base& tx, const Uuid& user_id, const std
   return NewToken{.record = token_of(row), .secret = std::move(secret)};
 }
 
+// An email as typed, without the white space around it (a shell's quotes keep it).
+std::string trimmed_email(std::string_view email) {
+  const auto first = email.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return std::string(email.substr(first, email.find_last_not_of(" \t\r\n") - first + 1));
+}
+
 UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, const std::string& name, bool admin,
                        const std::optional<Uuid>& id) {
   if (id && !tx.exec_params("SELECT 1 FROM auth.users WHERE id = $1", to_string(*id)).empty())
@@ -127,9 +135,17 @@ UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, con
 
 std::string token_hash(std::string_view bearer_token) { return to_hex(sha256(bearer_token)); }
 
-std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& email, const std::string& name,
+std::pair<UserRecord, NewToken> create_user(pqxx::connection& c, const std::string& given_email, const std::string& name,
                                             bool admin, std::optional<Uuid> id) {
+  const std::string email = trimmed_email(given_email);
   if (email.empty()) throw DomainError(ErrorCode::validation_failed, "a user needs an email", "{\"field\":\"email\"}");
+  // Not a full address check (RFC 5322 allows nearly anything): what a person typing one gets
+  // wrong. A space inside, or no '@' between two parts, was stored as given and found by nobody.
+  const auto at = email.find('@');
+  if (at == 0 || at == std::string::npos || at + 1 == email.size() ||
+      std::any_of(email.begin(), email.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; }))
+    throw DomainError(ErrorCode::validation_failed, "an email looks like name@host, without spaces: " + email,
+                      "{\"field\":\"email\"}");
   pqxx::work tx(c, "create user");
   UserRecord user = insert_user(tx, email, name, admin, id);
   NewToken token = insert_token(tx, user.id, "default", std::nullopt);
@@ -186,8 +202,8 @@ std::optional<UserRecord> find_user(pqxx::connection& c, const Uuid& user_id) {
 std::optional<UserRecord> find_user_by_email(pqxx::connection& c, const std::string& email) {
   pqxx::read_transaction tx(c, "find user by email");
   // lower(email) is the unique index's expression, so this is an index lookup.
-  const auto rows =
-      tx.exec_params("SELECT " + kUserColumns + " FROM auth.users WHERE lower(email) = lower($1)", email);
+  const auto rows = tx.exec_params("SELECT " + kUserColumns + " FROM auth.users WHERE lower(email) = lower($1)",
+                                   trimmed_email(email));
   if (rows.empty()) return std::nullopt;
   return user_of(rows[0]);
 }

@@ -135,6 +135,25 @@ TEST_F(AuthTest, WrongRevokedOrExpiredTokensDoNotAuthenticate) {
   EXPECT_EQ(list_tokens(c, bob.id).size(), 1u);
 }
 
+// Found by the operator review: " d@x " was stored with its spaces (found by nobody; "d@x" could
+// be created beside it), and "notanemail" was taken.
+TEST_F(AuthTest, EmailsAreTrimmedAndMustLookLikeOne) {
+  const auto [user, token] = create_user(c, "  Dora@Example.com\t", "Dora");
+  EXPECT_EQ(user.email, "Dora@Example.com");
+  ASSERT_TRUE(find_user_by_email(c, " dora@example.com "));
+  EXPECT_EQ(find_user_by_email(c, " dora@example.com ")->id, user.id);
+  for (const char* bad : {"notanemail", "@example.com", "dora@", "do ra@example.com", "   "}) {
+    try {
+      create_user(c, bad, "X");
+      ADD_FAILURE() << "created a user with email '" << bad << "'";
+    } catch (const DomainError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::validation_failed) << bad;
+    }
+  }
+  EXPECT_THROW(create_user(c, "dora@example.com ", "Dora again"), DomainError);
+  EXPECT_EQ(query_value(db.conninfo(), "SELECT count(*) FROM auth.users"), "1");
+}
+
 TEST_F(AuthTest, DuplicateEmailIsRefusedWhateverItsCase) {
   create_user(c, "Alice@Example.com", "Alice");
   try {
