@@ -113,16 +113,13 @@ std::string trimmed_email(std::string_view email) {
 
 UserRecord insert_user(pqxx::transaction_base& tx, const std::string& email, const std::string& name, bool admin,
                        const std::optional<Uuid>& id) {
-  if (id && !tx.exec_params("SELECT 1 FROM auth.users WHERE id = $1", to_string(*id)).empty())
-    throw DomainError(ErrorCode::validation_failed, "a user with id " + to_string(*id) + " already exists",
-                      "{\"field\":\"id\"}");
   try {
     return user_of(tx.exec_params1("INSERT INTO auth.users (id, email, name, admin) VALUES ($1, $2, $3, $4) RETURNING " +
                                        kUserColumns,
                                    to_string(id ? *id : random_uuid()), email, name, admin));
   } catch (const pqxx::unique_violation& e) {
-    // lower(email), or — when two operators create the same id at once, past the check above — the
-    // primary key. (Random ids do not clash.) libpqxx 6 names the constraint only in the message.
+    // lower(email), or the primary key: an id given that is taken. (Random ids do not clash.)
+    // libpqxx 6 names the constraint only in the message.
     if (id && std::string_view(e.what()).find("users_pkey") != std::string_view::npos)
       throw DomainError(ErrorCode::validation_failed, "a user with id " + to_string(*id) + " already exists",
                         "{\"field\":\"id\"}");

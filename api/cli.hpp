@@ -5,11 +5,14 @@
 
 #include "core/ids.hpp"
 #include "events/embedded_postgres.hpp"
+#include "events/file_lock.hpp"
 #include "projections/time_travel.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -84,6 +87,14 @@ void add_database_options(CLI::App& command, DatabaseOptions& options);
 // Runs work(conninfo) on that database. An embedded cluster that was not running is started for
 // the command and stopped again afterwards, also when work throws.
 void with_database(const DatabaseOptions& options, const std::function<void(const std::string& conninfo)>& work);
+
+// A home's serve.lock: held by the serve running on it for as long as it runs (cli_serve.cpp), and
+// by a command while it stops the home's cluster, so that neither takes the cluster from under the
+// other. The lock with "<holder>, pid N" written into it for those it keeps out (a serve: "pid N");
+// nullptr when another holds it (home_lock_holder(): its note, "" when it wrote none). The home must
+// exist.
+std::unique_ptr<events::FileLock> lock_home(const std::filesystem::path& home, std::string_view holder);
+std::string home_lock_holder(const std::filesystem::path& home);
 
 // Arguments of the audit commands; both throw std::invalid_argument naming what was expected.
 Uuid project_id_argument(const std::string& text);

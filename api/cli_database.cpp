@@ -2,7 +2,6 @@
 // started for the command only when it was not already running (a running server keeps it).
 #include "api/cli.hpp"
 #include "events/database.hpp"
-#include "events/file_lock.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -14,6 +13,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -25,6 +25,19 @@ void add_database_options(CLI::App& command, DatabaseOptions& options) {
   add_embedded_cluster_options(command, options.cluster, false);
 }
 
+std::unique_ptr<events::FileLock> lock_home(const std::filesystem::path& home, std::string_view holder) {
+  auto lock = events::FileLock::try_exclusive(home / "serve.lock");
+  if (lock) lock->write(fmt::format("{}{}pid {}\n", holder, holder.empty() ? "" : ", ", getpid()));
+  return lock;
+}
+
+std::string home_lock_holder(const std::filesystem::path& home) {
+  std::ifstream note(home / "serve.lock");
+  std::string holder;
+  std::getline(note, holder);
+  return holder;
+}
+
 namespace {
 
 // Stops the cluster this command started — unless a `tasklog serve` began on the same home
@@ -32,12 +45,11 @@ namespace {
 // server answering 503 until someone ran `tasklog db start`. Held while stopping, so that no serve
 // adopts a cluster on its way down (one starting in that moment is refused, naming this process).
 void stop_unless_served(events::EmbeddedPostgres& embedded) {
-  const auto lock = events::FileLock::try_exclusive(embedded.home() / "serve.lock");
+  const auto lock = lock_home(embedded.home(), "a one-off tasklog command stopping PostgreSQL");
   if (!lock) {
     spdlog::info("PostgreSQL stays up: a tasklog serve on {} is using it", embedded.home().string());
     return;
   }
-  lock->write(fmt::format("a one-off tasklog command stopping PostgreSQL, pid {}\n", getpid()));
   embedded.stop();
 }
 

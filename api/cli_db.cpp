@@ -1,10 +1,8 @@
 // `tasklog db start|stop|status`: manage the embedded cluster by hand (scripts, tests, a psql
 // session next to a running tasklog). Results go to stdout, logs to stderr.
 #include "api/cli.hpp"
-#include "events/file_lock.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -56,13 +54,12 @@ void add_db_command(CLI::App& app, int& exit_code) {
     // adopts the cluster on its way down.
     std::unique_ptr<events::FileLock> lock;
     if (std::filesystem::is_directory(pg.home())) {
-      lock = events::FileLock::try_exclusive(pg.home() / "serve.lock");
+      lock = lock_home(pg.home(), "tasklog db stop");
       if (!lock)
         throw std::runtime_error(fmt::format(
             "a tasklog serve is running on {} and uses this cluster: stop the serve (SIGTERM), which stops "
             "PostgreSQL too",
             std::filesystem::absolute(pg.home()).string()));
-      lock->write(fmt::format("tasklog db stop, pid {}\n", getpid()));
     }
     pg.stop();
     exit_code = 0;

@@ -126,17 +126,15 @@ void serve(const ServeOptions& options) {
     // from the server that is using it. Held until this process ends (a crash releases it).
     const std::filesystem::path home(options.cluster.home);
     std::filesystem::create_directories(home);
-    home_lock = events::FileLock::try_exclusive(home / "serve.lock");
-    if (!home_lock) {
-      std::ifstream note(home / "serve.lock");
-      std::string holder;
-      std::getline(note, holder);
+    home_lock = lock_home(home, "");
+    if (!home_lock)
       throw std::runtime_error(fmt::format(
           "another tasklog serve is running on {} ({}); stop it first, or give this one its own --home, or share "
           "one database between servers with --database-url",
-          std::filesystem::absolute(home).string(), holder.empty() ? "its pid is not known" : holder));
-    }
-    home_lock->write(fmt::format("pid {}\n", getpid()));
+          std::filesystem::absolute(home).string(), [&] {
+            const std::string holder = home_lock_holder(home);
+            return holder.empty() ? std::string("its pid is not known") : holder;
+          }()));
     embedded.emplace(options.cluster.launcher_options());
     embedded->start();
     conninfo = embedded->conninfo();

@@ -333,11 +333,11 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     return used >= options_.queue_messages ? 0 : options_.queue_messages - used;
   }
 
-  // Takes the queue's messages [first, end) out, with their counts.
-  void drop_queued(std::deque<Outgoing>::iterator first) {
-    for (auto it = first; it != queue_.end(); ++it) queued_bytes_ -= it->bytes();
-    counters().queued_messages -= static_cast<std::int64_t>(queue_.end() - first);
-    queue_.erase(first, queue_.end());
+  // Takes the queue's messages [first, last) out, with their counts.
+  void drop_queued(std::deque<Outgoing>::iterator first, std::deque<Outgoing>::iterator last) {
+    for (auto it = first; it != last; ++it) queued_bytes_ -= it->bytes();
+    counters().queued_messages -= static_cast<std::int64_t>(last - first);
+    queue_.erase(first, last);
   }
 
   void on_accept(beast::error_code ec) {
@@ -503,7 +503,8 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     --counters().subscriptions;
     // Its queued messages go too (not the one being written): after the acknowledgement, nothing more.
     const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
-    drop_queued(std::stable_partition(first, queue_.end(), [&](const Outgoing& m) { return m.subscription != key; }));
+    drop_queued(std::stable_partition(first, queue_.end(), [&](const Outgoing& m) { return m.subscription != key; }),
+                queue_.end());
     reply(fmt::format(R"({{"type":"unsubscribed","id":{}}})", id_json));
     pump();
   }
@@ -696,9 +697,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
 
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
-    for (std::size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].bytes();
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
-    counters().queued_messages -= static_cast<std::int64_t>(in_flight_);
+    drop_queued(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
     if (!ec) counters().messages_sent += in_flight_ + live_in_flight_;
     in_flight_ = 0;
     live_in_flight_ = 0;
@@ -785,7 +784,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     closing_ = true;
     heartbeat_timer_.cancel();
     // What is queued is not sent any more (the one being written completes first).
-    drop_queued(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+    drop_queued(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_), queue_.end());
     // Beast holds the close frame until a write in flight completes; a client that reads nothing
     // never lets it complete, so the socket is dropped after close_timeout whatever happens.
     ws_.async_close(websocket::close_reason(code, beast::string_view(reason.data(), reason.size())), [self = shared_from_this()](beast::error_code) {});
@@ -801,7 +800,7 @@ class StreamSession : public StreamListener, public std::enable_shared_from_this
     ended_ = true;
     heartbeat_timer_.cancel();
     close_timer_.cancel();
-    drop_queued(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+    drop_queued(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_), queue_.end());
   }
 
   websocket::stream<beast::tcp_stream> ws_;

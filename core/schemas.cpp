@@ -385,18 +385,18 @@ std::string_view command_description(std::string_view command_name) {
 
 namespace {
 
-// Checks `body` against `compiled` (compiled.source, its schema); on a violation throws what
-// validate_command promises, the input named by details[kind] = compiled.name.
-void validate(std::string_view kind, const CompiledSchema& compiled, const rapidjson::Value& body) {
-  rapidjson::SchemaValidator validator(schema_of_this_thread(compiled));
+// Checks `body` against `source` as compiled in `schema` (this thread's); on a violation throws
+// what validate_command promises, the input named by details[kind] = command_name.
+void validate(std::string_view kind, std::string_view command_name, const rapidjson::Value& source,
+              const rapidjson::SchemaDocument& schema_document, const rapidjson::Value& body) {
+  rapidjson::SchemaValidator validator(schema_document);
   if (body.Accept(validator)) return;
-  const std::string_view command_name = compiled.name;
 
   const std::string keyword = validator.GetInvalidSchemaKeyword();
   const rapidjson::Pointer schema_pointer = validator.GetInvalidSchemaPointer();
   const rapidjson::Pointer document_pointer = validator.GetInvalidDocumentPointer();
-  const rapidjson::Value* subschema = schema_pointer.Get(compiled.source);
-  const rapidjson::Value& schema = subschema ? *subschema : compiled.source;
+  const rapidjson::Value* subschema = schema_pointer.Get(source);
+  const rapidjson::Value& schema = subschema ? *subschema : source;
 
   std::string path = pointer_text(document_pointer);
   if (const std::string member = offending_member(keyword, schema, document_pointer.Get(body)); !member.empty())
@@ -411,20 +411,18 @@ void validate(std::string_view kind, const CompiledSchema& compiled, const rapid
 }  // namespace
 
 void validate_command(std::string_view command_name, const rapidjson::Value& body) {
-  validate("command", registry().find(command_name), body);
+  const CompiledSchema& compiled = registry().find(command_name);
+  validate("command", command_name, compiled.source, schema_of_this_thread(compiled), body);
 }
 
 void validate_input(std::string_view kind, std::string_view name, const rapidjson::Value& schema,
                     const rapidjson::Value& body) {
-  // Keyed by the schema's address: the caller's schema lives as long as the program (see the header).
-  thread_local std::map<const rapidjson::Value*, std::unique_ptr<CompiledSchema>> wrapped;
-  auto& slot = wrapped[&schema];
-  if (!slot) {
-    slot = std::make_unique<CompiledSchema>();
-    slot->name = name;
-    slot->source.CopyFrom(schema, slot->source.GetAllocator());
-  }
-  validate(kind, *slot, body);
+  // Compiled once per thread (see schema_of_this_thread), keyed by the schema's address: the
+  // caller's schema lives as long as the program (see the header).
+  thread_local std::map<const rapidjson::Value*, std::unique_ptr<rapidjson::SchemaDocument>> compiled_here;
+  auto& slot = compiled_here[&schema];
+  if (!slot) slot = std::make_unique<rapidjson::SchemaDocument>(schema);
+  validate(kind, name, schema, *slot, body);
 }
 
 }  // namespace tasklog
